@@ -1,0 +1,6 @@
+"""Number formats. Each family module registers its names with ``base.register``."""
+from .base import Format, as_format, format, formats, register, register_pattern
+from .integer import FixedFormat, IntFormat
+
+__all__ = ["Format", "IntFormat", "FixedFormat", "format", "formats", "as_format",
+           "register", "register_pattern"]
