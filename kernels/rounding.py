@@ -220,15 +220,15 @@ def quantize_affine(x, scale, zero, block, lo, hi, bits, mode, seed, compat, ove
     scale, zero: arrays of shape (Ps, ceil(D / block), Qs) with Ps in {1, P}, Qs in {1, Q}.
     out[p, d, q] = OV(round(x / s) + z) where s, z = scale/zero[p', d // block, q'],
     ``round`` is ``quotient_rounded`` (compat, mode; STOCHASTIC uses the flat index) and
-    OV applies the overflow policy to [lo, hi]: 0 clamp, 1 wrap modulo 2^bits into
-    [lo, hi], 2 stop. Non-finite x: nonfinite 0 stops; 1 maps NaN to z and ±inf to hi/lo.
+    OV applies the overflow policy to [lo, hi]: 0 clamp, 1 wrap modulo hi - lo + 1 into
+    [lo, hi] (2^bits for full-range formats; ``bits`` is unused), 2 stop. Non-finite x: nonfinite 0 stops; 1 maps NaN to z and ±inf to hi/lo.
     Returns -1, or the flat index of the element that stopped the kernel (out is then
     only partly written).
     """
     P, D, Q = x.shape
     Ps = scale.shape[0]
     Qs = scale.shape[2]
-    modulus = 2.0 ** bits
+    modulus = hi - lo + 1.0  # 2^bits for full-range formats; narrow ranges wrap within [lo, hi]
     for p in range(P):
         ps = p if Ps > 1 else 0
         for d in range(D):
@@ -283,3 +283,148 @@ def dequantize_affine(codes, scale, zero, block, out):
             for q in range(Q):
                 qs = q if Qs > 1 else 0
                 out[p, d, q] = (float(codes[p, d, q]) - float(zero[ps, b, qs])) * scale[ps, b, qs]
+
+
+# --------------------------------------------------------------------------------------
+# Fast path of quantize_affine for the exact quotient (compat 0), modes 0..5, SATURATE.
+#
+# v = fl(x * fl(1 / s)) differs from the real x / s by less than |v| * 2^-51 (two
+# roundings of relative size 2^-53). Away from the points where the mode's decision
+# changes (half-integers for the nearest modes, integers for the directed modes) the
+# decision taken on v is the decision on x / s. Elements within |v| * 2^-49 of such a
+# point (and, for directed modes, v == 0 with x != 0 from underflow) are recomputed with
+# the exact ``round_quotient``. The loops over the other elements are branch-free.
+# --------------------------------------------------------------------------------------
+
+_TOL = 2.0 ** -49
+
+
+@njit(cache=True)
+def _fast_one(xv, r, mode):
+    """(integral candidate, needs_exact) for x * r under ``mode`` (0..5)."""
+    v = xv * r
+    t = np.rint(v)
+    if mode <= 2:
+        near = not (abs(abs(v - t) - 0.5) > abs(v) * _TOL)
+        return t, near
+    near = (not (abs(v - t) > abs(v) * _TOL)) and xv != 0.0
+    if mode == 3:
+        return np.trunc(v), near
+    if mode == 4:
+        return np.floor(v), near
+    return np.ceil(v), near
+
+
+@njit(cache=True)
+def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode):
+    """Quantize xf[i0:i1] with one scale s (r = fl(1/s)) and zero point z into of.
+    Returns the number of non-finite inputs met (their outputs are undefined)."""
+    xs = xf[i0:i1]  # slices (not range(i0, i1)) let LLVM vectorise the loop
+    os_ = of[i0:i1]
+    bad = 0
+    zf = float(z)
+    if mode <= 2:
+        for j in range(xs.size):
+            v = xs[j] * r
+            t = np.rint(v)
+            bad += 0 if abs(abs(v - t) - 0.5) > abs(v) * _TOL else 1
+            t = min(max(t + zf, lo), hi)
+            os_[j] = t
+    else:
+        for j in range(xs.size):
+            t, near = _fast_one(xs[j], r, mode)
+            bad += 1 if near else 0
+            t = min(max(t + zf, lo), hi)
+            os_[j] = t
+    if bad == 0:
+        return 0
+    nonfinite = 0
+    for j in range(xs.size):
+        xv = float(xs[j])
+        t, near = _fast_one(xv, r, mode)
+        if near:
+            if not math.isfinite(xv):
+                nonfinite += 1
+                continue
+            t = round_quotient(xv, s, mode, 0, i0 + j) + zf
+            os_[j] = lo if t < lo else (hi if t > hi else t)
+    return nonfinite
+
+
+@njit(cache=True)
+def _fast_span_vec(xf, of, i0, n, s, r, z, lo, hi, mode):
+    """As _fast_span over xf[i0:i0+n] with per-element s[j], r[j], z[j] (j = i - i0)."""
+    xs = xf[i0:i0 + n]
+    os_ = of[i0:i0 + n]
+    bad = 0
+    for j in range(n):
+        t, near = _fast_one(xs[j], r[j], mode)
+        bad += 1 if near else 0
+        t = min(max(t + float(z[j]), lo), hi)
+        os_[j] = t
+    if bad == 0:
+        return 0
+    nonfinite = 0
+    for j in range(n):
+        xv = float(xs[j])
+        t, near = _fast_one(xv, r[j], mode)
+        if near:
+            if not math.isfinite(xv):
+                nonfinite += 1
+                continue
+            t = round_quotient(xv, s[j], mode, 0, i0 + j) + float(z[j])
+            os_[j] = lo if t < lo else (hi if t > hi else t)
+    return nonfinite
+
+
+@njit(cache=True)
+def quantize_affine_segments(x, scale, recip, zero, block, lo, hi, mode, out):
+    """quantize_affine (compat 0, mode 0..5, SATURATE) when the scale does not vary
+    along Q (scale shape (Ps, nb, 1)): each (p, block) is one contiguous segment,
+    processed in chunks of 2^16 elements. recip = 1 / scale (float64, correctly
+    rounded). Results equal quantize_affine's. Returns the number of non-finite inputs
+    (out is then undefined at those elements; the caller re-runs quantize_affine).
+    """
+    P, D, Q = x.shape
+    Ps = scale.shape[0]
+    nb = scale.shape[1]
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    ch = 65536
+    seglen = min(block, D) * Q
+    nch = (seglen + ch - 1) // ch
+    ntasks = P * nb * nch
+    bad = np.zeros(ntasks, dtype=np.int64)
+    for t in range(ntasks):
+        seg = t // nch
+        c = t - seg * nch
+        p = seg // nb
+        b = seg - p * nb
+        ps = p if Ps > 1 else 0
+        base = p * D * Q
+        start = base + b * block * Q + c * ch
+        end = min(start + ch, base + min(D, (b + 1) * block) * Q)
+        if start < end:
+            bad[t] = _fast_span(xf, of, start, end, scale[ps, b, 0], recip[ps, b, 0],
+                                zero[ps, b, 0], lo, hi, mode)
+    return bad.sum()
+
+
+@njit(cache=True)
+def quantize_affine_rows(x, scale, recip, zero, D, scaled_p, nb, block, lo, hi, mode, out):
+    """quantize_affine (compat 0, mode 0..5, SATURATE) over the rows of x (R, L) where
+    element (i, j) uses scale[srow, j], recip[srow, j], zero[srow, j] with
+    srow = (i // D if scaled_p else 0) * nb + (i % D) // block. 
+    Returns the number of non-finite inputs, as quantize_affine_segments.
+    """
+    R, L = x.shape
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    bad = np.zeros(R, dtype=np.int64)
+    for i in range(R):
+        p = i // D
+        d = i - p * D
+        srow = (p if scaled_p else 0) * nb + d // block
+        bad[i] = _fast_span_vec(xf, of, i * L, L, scale[srow], recip[srow], zero[srow],
+                                lo, hi, mode)
+    return bad.sum()

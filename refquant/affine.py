@@ -56,6 +56,11 @@ def encode_affine(x, scale3, zero3, block, lo, hi, bits, *, view, rounding, seed
     nf = check_nonfinite(nonfinite)
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, dtype=dtype)
+    if (compat == "exact" and ov is Overflow.SATURATE and rnd is not Rounding.STOCHASTIC
+            and x.size >= FAST_MIN_SIZE
+            and _fast_affine(x.reshape(view), scale3, zero3, int(block), float(lo), float(hi),
+                             int(rnd), out.reshape(view))):
+        return out
     stop = _k.quantize_affine(x.reshape(view), scale3, zero3, int(block), float(lo), float(hi),
                               int(bits), int(rnd), int(seed), COMPAT[compat], int(ov), nf,
                               out.reshape(view))
@@ -68,6 +73,32 @@ def encode_affine(x, scale3, zero3, block, lo, hi, bits, *, view, rounding, seed
         raise OverflowError(f"x{list(idx)} = {v!r} quantizes outside [{lo}, {hi}] "
                             "(overflow=RAISE)")
     return out
+
+
+FAST_MIN_SIZE = 4096  # below this the serial kernel is as fast as the parallel fast path
+
+
+def _fast_affine(x3, s3, z3, block, lo, hi, mode, out3):
+    """Run the parallel fast-path kernels (exact quotient, modes 0..5, SATURATE) when the
+    layout suits them. Returns False (nothing decided) when the layout does not suit or
+    x holds non-finite values; the caller then runs the general kernel."""
+    P, D, Q = x3.shape
+    Ps, nb, Qs = s3.shape
+    r3 = 1.0 / s3
+    if Qs == 1 and min(block, D) * Q >= 64:
+        bad = _k.quantize_affine_segments(x3, s3, r3, z3, block, lo, hi, mode, out3)
+    elif Qs == 1 and Q == 1:
+        srow = np.ascontiguousarray(np.repeat(s3[:, :, 0], block, axis=1)[:, :D])
+        zrow = np.ascontiguousarray(np.repeat(z3[:, :, 0], block, axis=1)[:, :D])
+        bad = _k.quantize_affine_rows(x3.reshape(P, D), srow, 1.0 / srow, zrow, 1, Ps > 1, 1, 1,
+                                      lo, hi, mode, out3.reshape(P, D))
+    elif Qs == Q and Q >= 64:
+        bad = _k.quantize_affine_rows(x3.reshape(P * D, Q), s3.reshape(Ps * nb, Q),
+                                      r3.reshape(Ps * nb, Q), z3.reshape(Ps * nb, Q), D, Ps > 1,
+                                      nb, block, lo, hi, mode, out3.reshape(P * D, Q))
+    else:
+        return False
+    return bad == 0
 
 
 def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):

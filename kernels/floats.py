@@ -1,0 +1,505 @@
+"""Kernels of the parameterised floating-point formats (refquant.formats.floats) and of the
+block-scaled formats built on them (refquant.formats.block).
+
+A format is described to the kernels by plain integers (see ``FloatFormat._kparams``):
+
+    E, M       exponent and mantissa field widths
+    bias       exponent bias
+    signed     1: a sign bit above the exponent field (sign-magnitude); 0: unsigned
+    sub        1: exponent field 0 is the subnormal binade (contains zero);
+               0: exponent field 0 is a normal binade of exponent -bias and there is no zero
+    tmax       the largest magnitude code t (code without its sign bit) that is finite
+    has_inf    1: magnitude code tmax + 1 is infinity
+    uz         1: the code with sign bit set and t == 0 is the single NaN (no negative zero)
+    nan_code   the code a NaN becomes (-1: the format has no NaN)
+    nan_signed 1: the NaN code takes the input's sign bit (IEEE and OCP "fn" formats)
+
+Magnitude codes t are ordered like the magnitudes they decode to, and within the exponent
+field e and mantissa field m (t = e * 2^M + m)
+
+    sub = 1:  value(t) = m * 2^(1 - bias - M)                 if e == 0
+                         (2^M + m) * 2^(e - bias - M)         otherwise
+    sub = 0:  value(t) = (2^M + m) * 2^(e - bias - M)
+
+Rounding is done on the real magnitude's position in the (unbounded) grid of magnitude
+codes: inside a binade of exponent x >= elo the code of a real r is
+base(x) + r / 2^(x - M), linear in r, so every Rounding mode is decided exactly on integers
+and ties are resolved toward the even *code* (the IEEE rule for M >= 1; for M = 0 it is the
+rule of the exponent-only formats). A rounded code above tmax is an overflow.
+
+Rounding modes (refquant.Rounding): 0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP (half toward
++inf), 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC (round the magnitude up with probability
+equal to the fractional code distance, uniform53(seed, flat index)).
+Overflow policies (refquant.Overflow): 0 SATURATE, 2 RAISE, 3 INF, 4 NAN.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rounding import choose
+
+_ERR = np.int64(-1)
+
+
+@njit(cache=True, inline="always")
+def _round_mag(fl, cmp_half, exact, frac, mode, neg, seed, index):
+    """Round a non-negative magnitude code position (floor fl, comparison with fl + 1/2,
+    exactness, fraction) for a value of sign ``neg`` under ``mode`` (see module doc)."""
+    if exact:
+        return fl
+    if mode == 0 or mode == 6:
+        return choose(fl, cmp_half, False, frac, mode, seed, index)
+    if mode == 1:   # ties away from zero: magnitude ties up
+        return fl if cmp_half < 0 else fl + 1
+    if mode == 2:   # ties toward +inf: magnitude ties up for positives, down for negatives
+        if neg:
+            return fl + 1 if cmp_half > 0 else fl
+        return fl if cmp_half < 0 else fl + 1
+    if mode == 3:
+        return fl
+    if mode == 4:
+        return fl + 1 if neg else fl
+    return fl if neg else fl + 1
+
+
+@njit(cache=True, inline="always")
+def encode_scalar(v, index, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
+                  mode, overflow, seed):
+    """Code of one float64 value ``v`` (see the module docstring for the parameters).
+
+    NaN -> nan_code (with v's sign bit when nan_signed); no NaN in the format -> -1 (error).
+    Unsigned formats: v < 0 -> nan_code (-1 when none); -0 -> +0.
+    Zero in a format without zero (sub = 0) -> nan_code, or the smallest code if no NaN.
+    Magnitudes below the smallest value of a format without zero become the smallest value.
+    ±inf and finite values whose rounded code exceeds tmax follow ``overflow``:
+    0 SATURATE -> ±max; 3 INF -> ±inf, except that rounding toward zero in magnitude
+    (TOWARD_ZERO, DOWN for positives, UP for negatives) gives ±max for finite v (IEEE 754
+    7.4) and ±inf inputs stay ±inf; 4 NAN -> nan_code; 2 RAISE -> -1 (error).
+    Returns the code as int64, or -1 when the wrapper must raise.
+    """
+    sbit = np.int64(1) << (E + M)
+    if v != v:
+        if nan_code < 0:
+            return _ERR
+        if nan_signed and signed and math.copysign(1.0, v) < 0:
+            return nan_code | sbit
+        return nan_code
+    neg = v < 0.0 or (v == 0.0 and math.copysign(1.0, v) < 0.0)
+    if neg and signed == 0:
+        if v == 0.0 and sub:
+            return np.int64(0)
+        return nan_code
+    sign = sbit if neg else np.int64(0)
+    a = abs(v)
+    if a == 0.0:
+        if sub == 0:
+            return nan_code if nan_code >= 0 else np.int64(0)
+        return np.int64(0) if uz else sign
+    nan_out = nan_code
+    if nan_signed and neg and nan_code >= 0:
+        nan_out = nan_code | sbit
+    if math.isinf(a):
+        if overflow == 0:
+            return tmax | sign
+        if overflow == 3:
+            return (tmax + 1) | sign
+        if overflow == 4:
+            return nan_out
+        return _ERR
+    mant, ex = math.frexp(a)            # a = mant * 2^ex, 0.5 <= mant < 1
+    S = np.int64(math.ldexp(mant, 53))  # 2^52 <= S < 2^53, a = S * 2^(ex - 53)
+    elo = 1 - bias if sub else -bias
+    e_unb = ex - 1
+    top = (tmax >> M) + 1               # binade index above the largest finite binade
+    if e_unb - elo > top + 1:
+        t = tmax + 2                    # far beyond the range: an overflow in every mode
+    else:
+        e_eff = e_unb if e_unb > elo else elo
+        k = e_eff - M - ex + 53         # shift from S to the code grid (>= 1 since M <= 52)
+        base = np.int64(e_eff - elo) << M
+        if sub == 0:
+            base -= np.int64(1) << M
+        if k > 62:
+            fl = base
+            t = _round_mag(fl, -1, False, math.ldexp(float(S), -k), mode, neg, seed, index)
+        else:
+            rem = S & ((np.int64(1) << k) - 1)
+            half = np.int64(1) << (k - 1)
+            c = -1 if rem < half else (1 if rem > half else 0)
+            fl = base + (S >> k)
+            t = _round_mag(fl, c, rem == 0, math.ldexp(float(rem), -k), mode, neg, seed, index)
+        if t < 0:
+            t = np.int64(0)             # below the smallest value of a format without zero
+    if t > tmax:
+        if overflow == 0:
+            t = tmax
+        elif overflow == 3:
+            if mode == 3 or (mode == 4 and not neg) or (mode == 5 and neg):
+                t = tmax
+            else:
+                t = tmax + 1
+        elif overflow == 4:
+            return nan_out
+        else:
+            return _ERR
+    if t == 0 and uz:
+        return np.int64(0)
+    return t | sign
+
+
+@njit(cache=True)
+def encode_float(x, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed, mode,
+                 overflow, seed, out):
+    """out[i] = encode_scalar(x[i], i, ...) for a flat float32/float64 array x (float32
+    inputs are converted exactly). Returns -1, or the first index whose encoding is an
+    error (NaN without a NaN code, negative without a NaN code, overflow under RAISE);
+    out is then only partly written."""
+    for i in range(x.size):
+        c = encode_scalar(float(x[i]), i, E, M, bias, signed, sub, tmax, has_inf, uz,
+                          nan_code, nan_signed, mode, overflow, seed)
+        if c < 0:
+            return i
+        out[i] = c
+    return -1
+
+
+@njit(cache=True)
+def exact_quotient(x, s):
+    """A float64 q that rounds, to any format of at most 52 significand bits whose grid
+    lies in float64's normal range, exactly as the real quotient x / s does.
+
+    q = fl(x / s); if the division was inexact, q is moved one float64 ulp toward the
+    real quotient, so that q is never a grid point or a midpoint of the coarser grid while
+    x / s is not (the real quotient lies strictly between fl(x / s) and the moved q, and no
+    coarser grid point or midpoint lies in that interval). s > 0 finite; x finite.
+    """
+    q = x / s
+    if q == 0.0 or not math.isfinite(q):
+        return q
+    p = q * s
+    # exact sign of x - q * s (Dekker product; q * s is within a factor 2 of x)
+    split = 134217729.0
+    t = split * q
+    qhi = t - (t - q)
+    qlo = q - qhi
+    t = split * s
+    shi = t - (t - s)
+    slo = s - shi
+    e = ((qhi * shi - p) + qhi * slo + qlo * shi) + qlo * slo
+    r = (x - p) - e
+    if r == 0.0:
+        return q
+    # the real quotient is q + r / s: move toward it
+    return np.nextafter(q, math.inf if (r > 0.0) == (s > 0.0) else -math.inf)
+
+
+@njit(cache=True)
+def encode_float_scaled(x, scale, block, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
+                        nan_signed, mode, overflow, seed, out):
+    """out[i] = encode of the real quotient x[i] / scale[i // block] (flat x; scale > 0
+    finite), rounded once: power-of-two scales divide exactly, other scales go through
+    ``exact_quotient``. STOCHASTIC uses the flat index i. Returns as encode_float."""
+    for i in range(x.size):
+        s = scale[i // block]
+        v = float(x[i])
+        if math.isfinite(v):
+            v = exact_quotient(v, s)
+        c = encode_scalar(v, i, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
+                          nan_signed, mode, overflow, seed)
+        if c < 0:
+            return i
+        out[i] = c
+    return -1
+
+
+@njit(cache=True)
+def decode_scalar(c, E, M, bias, signed, sub, tmax, has_inf, uz):
+    """Value of code c (int64, already known to be within the format's bits) as float64."""
+    nbits = E + M
+    t = c & ((np.int64(1) << nbits) - 1)
+    neg = signed == 1 and ((c >> nbits) & 1) == 1
+    if neg and uz and t == 0:
+        return math.nan
+    if t > tmax:
+        if has_inf and t == tmax + 1:
+            return -math.inf if neg else math.inf
+        return math.nan
+    e = t >> M
+    m = t & ((np.int64(1) << M) - 1)
+    if sub == 1 and e == 0:
+        val = math.ldexp(float(m), 1 - bias - M)
+    else:
+        val = math.ldexp(float((np.int64(1) << M) + m), int(e) - bias - M)
+    return -val if neg else val
+
+
+@njit(cache=True)
+def decode_float(codes, E, M, bias, signed, sub, tmax, has_inf, uz, out):
+    """out[i] = decode_scalar(codes[i], ...) (flat arrays; out float64 is exact for every
+    format of at most 53 significand bits within float64's range)."""
+    for i in range(codes.size):
+        out[i] = decode_scalar(np.int64(codes[i]), E, M, bias, signed, sub, tmax, has_inf, uz)
+
+
+@njit(cache=True)
+def gather(codes, lut, out):
+    """out[i] = lut[codes[i]] (codes already checked to index lut)."""
+    for i in range(codes.size):
+        out[i] = lut[codes[i]]
+
+
+@njit(cache=True, inline="always")
+def f32_rne_mag(b, se, M, bias, tmax):
+    """Magnitude code of the float32 with bit pattern b (int64, 0..2^32-1) times 2^-se,
+    rounded to nearest even on a grid with subnormals (E, M, bias, tmax as the module doc).
+    Returns -1 where the caller must fall back to encode_scalar: NaN, inf, zero, float32
+    subnormals, and results above tmax. Integer arithmetic only: the target exponent of a
+    normal float32 of exponent x is x - se; the code is |bits| re-biased when that is a
+    normal exponent of the target, else the significand 2^23 + m shifted right."""
+    ef = (b >> 23) & 0xFF
+    if ef == 0 or ef == 0xFF:
+        return np.int64(-1)
+    sh = 23 - M
+    x = ef - 127 - se
+    if x >= 1 - bias:
+        t32 = (np.int64(x + bias) << 23) | (b & 0x7FFFFF)
+        if sh > 0:
+            t = (t32 + ((np.int64(1) << (sh - 1)) - 1) + ((t32 >> sh) & 1)) >> sh
+        else:
+            t = t32
+    else:
+        k = sh + (1 - bias) - x
+        if k > 40:
+            return np.int64(0)
+        n = np.int64(0x800000) | (b & 0x7FFFFF)
+        t = (n + ((np.int64(1) << (k - 1)) - 1) + ((n >> k) & 1)) >> k
+    if t > tmax:
+        return np.int64(-1)
+    return t
+
+
+@njit(cache=True)
+def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
+                   overflow, out):
+    """Fast path of encode_float for float32 x under NEAREST_EVEN (xi is x viewed as
+    int32), for formats with subnormals (sub = 1) and M <= 23. Same results as
+    encode_float.
+
+    A normal float32 of exponent x >= 1 - bias has the target magnitude code position
+    t32 / 2^(23 - M) with t32 = |bits| - (127 - bias) * 2^23, so rounding to nearest even
+    is one integer add and shift (f32_rne_mag); elements that are not normal float32s or
+    overflow go through encode_scalar."""
+    for i in range(x.size):
+        b = np.int64(xi[i]) & 0xFFFFFFFF
+        t = f32_rne_mag(b, 0, M, bias, tmax)
+        if t < 0 or (t == 0 and uz):
+            c = encode_scalar(float(x[i]), i, E, M, bias, signed, sub, tmax, has_inf, uz,
+                              nan_code, nan_signed, 0, overflow, 0)
+            if c < 0:
+                return i
+            out[i] = c
+            continue
+        if b >> 31:
+            t |= np.int64(1) << (E + M)
+        out[i] = t
+    return -1
+
+
+@njit(cache=True)
+def mx_quantize(x, xi, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
+                nan_signed, emax_elem, int_frac, int_max, mode, seed, codes, scodes):
+    """OCP MX v1.0 quantization of x viewed as (P, D, Q), blocks of ``block`` consecutive
+    elements along D (the last block may be short).
+
+    Per block: amax = max |V_i|. NaN or ±inf in the block, or a shared exponent above
+    127, give scale code 255 (NaN) and element codes 0. Otherwise
+    shared_exp = floor(log2 amax) - emax_elem (exact, from frexp), clamped below at
+    -127 (an all-zero block has amax 0 and gets -127); scodes = shared_exp + 127 (E8M0).
+    Elements: kind 0 (float element format given by E..nan_signed) code of
+    V_i * 2^-shared_exp (exact) rounded by ``mode`` with overflow saturated to ±max;
+    kind 1 (MXINT8) the integer round(V_i * 2^(int_frac - shared_exp)) clamped to
+    [-int_max, int_max], stored in two's complement (codes of a signed integer dtype).
+    STOCHASTIC uses the flat element index. codes has x's (P, D, Q) shape, scodes
+    (P, ceil(D / block), Q). xi: x viewed as int32 when x is float32 (enables the integer
+    fast path of f32_rne_mag for NEAREST_EVEN float elements), else an empty array.
+    """
+    P, D, Q = x.shape
+    nb = (D + block - 1) // block
+    amax = np.empty(Q, dtype=np.float64)
+    sev = np.empty(Q, dtype=np.int64)
+    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size
+    bad = np.empty(Q, dtype=np.bool_)
+    mul = np.empty(Q, dtype=np.float64)
+    for p in range(P):
+        for b in range(nb):
+            d0 = b * block
+            d1 = min(d0 + block, D)
+            for q in range(Q):
+                amax[q] = 0.0
+                bad[q] = False
+            for d in range(d0, d1):
+                for q in range(Q):
+                    a = abs(float(x[p, d, q]))
+                    if a > amax[q]:
+                        amax[q] = a
+                    elif not (a <= amax[q]):
+                        bad[q] = True
+            for q in range(Q):
+                se = -127
+                if amax[q] > 0.0 and not bad[q]:
+                    if math.isinf(amax[q]):
+                        bad[q] = True
+                    else:
+                        se = math.frexp(amax[q])[1] - 1 - emax_elem
+                        if se > 127:
+                            bad[q] = True
+                        elif se < -127:
+                            se = -127
+                if bad[q]:
+                    scodes[p, b, q] = 255
+                    mul[q] = 0.0
+                else:
+                    scodes[p, b, q] = se + 127
+                    mul[q] = math.ldexp(1.0, int_frac - se)
+                sev[q] = se
+            for d in range(d0, d1):
+                for q in range(Q):
+                    if bad[q]:
+                        codes[p, d, q] = 0
+                        continue
+                    flat = (p * D + d) * Q + q
+                    if fast:
+                        bb = np.int64(xi[p, d, q]) & 0xFFFFFFFF
+                        t = f32_rne_mag(bb, sev[q], M, bias, tmax)
+                        if t > 0 or (t == 0 and not uz):
+                            if bb >> 31:
+                                t |= np.int64(1) << (E + M)
+                            codes[p, d, q] = t
+                            continue
+                    v = float(x[p, d, q]) * mul[q]
+                    if kind == 0:
+                        codes[p, d, q] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
+                                                       has_inf, uz, nan_code, nan_signed, mode,
+                                                       0, seed)
+                    else:
+                        r = _round_int(v, mode, seed, flat)
+                        if r > int_max:
+                            r = int_max
+                        elif r < -int_max:
+                            r = -int_max
+                        codes[p, d, q] = r
+
+
+@njit(cache=True)
+def mx_quantize_rows(x, xi, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
+                     nan_signed, emax_elem, int_frac, int_max, mode, seed, codes, scodes):
+    """mx_quantize for x viewed as (P, D) (the blocked axis last, Q == 1): the same
+    results, with contiguous loops. codes (P, D), scodes (P, ceil(D / block))."""
+    P, D = x.shape
+    nb = (D + block - 1) // block
+    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size
+    for p in range(P):
+        for b in range(nb):
+            d0 = b * block
+            d1 = min(d0 + block, D)
+            amax = 0.0
+            bad = False
+            for d in range(d0, d1):
+                a = abs(float(x[p, d]))
+                if a > amax:
+                    amax = a
+                elif not (a <= amax):
+                    bad = True
+            se = -127
+            if amax > 0.0 and not bad:
+                if math.isinf(amax):
+                    bad = True
+                else:
+                    se = math.frexp(amax)[1] - 1 - emax_elem
+                    if se > 127:
+                        bad = True
+                    elif se < -127:
+                        se = -127
+            if bad:
+                scodes[p, b] = 255
+                for d in range(d0, d1):
+                    codes[p, d] = 0
+                continue
+            scodes[p, b] = se + 127
+            mul = math.ldexp(1.0, int_frac - se)
+            for d in range(d0, d1):
+                flat = p * D + d
+                if fast:
+                    bb = np.int64(xi[p, d]) & 0xFFFFFFFF
+                    t = f32_rne_mag(bb, se, M, bias, tmax)
+                    if t > 0 or (t == 0 and not uz):
+                        if bb >> 31:
+                            t |= np.int64(1) << (E + M)
+                        codes[p, d] = t
+                        continue
+                v = float(x[p, d]) * mul
+                if kind == 0:
+                    codes[p, d] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
+                                                has_inf, uz, nan_code, nan_signed, mode, 0, seed)
+                else:
+                    r = _round_int(v, mode, seed, flat)
+                    if r > int_max:
+                        r = int_max
+                    elif r < -int_max:
+                        r = -int_max
+                    codes[p, d] = r
+
+
+@njit(cache=True)
+def _round_int(v, mode, seed, index):
+    """v (finite, |v| < 2^52) rounded to an integer by ``mode`` (signed semantics)."""
+    fl = math.floor(v)
+    frac = v - fl
+    c = -1 if frac < 0.5 else (1 if frac > 0.5 else 0)
+    return choose(np.int64(fl), c, frac == 0.0, frac, mode, seed, index)
+
+
+@njit(cache=True)
+def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
+    """NVFP4 quantization of x viewed as (P, D, Q), blocks of ``block`` (16) along D.
+
+    Per block: amax = max |V_i|; the block scale code is the E4M3 (OCP "fn", bias 7)
+    code of the real quotient amax / (6 * tscale), rounded to nearest even and saturated
+    to 448; sb = its value. scales = sb * tscale (exact in float64). Elements: E2M1 codes
+    of the real quotients V_i / (sb * tscale) rounded by ``mode`` and saturated to ±6;
+    a block with sb == 0 gets element codes 0 (+0). x must be finite (the wrapper checks).
+    """
+    P, D, Q = x.shape
+    nb = (D + block - 1) // block
+    amax = np.empty(Q, dtype=np.float64)
+    for p in range(P):
+        for b in range(nb):
+            d0 = b * block
+            d1 = min(d0 + block, D)
+            for q in range(Q):
+                amax[q] = 0.0
+            for d in range(d0, d1):
+                for q in range(Q):
+                    a = abs(float(x[p, d, q]))
+                    if a > amax[q]:
+                        amax[q] = a
+            for q in range(Q):
+                # E4M3 "fn": E=4, M=3, bias 7, signed, subnormals, tmax 126, NaN 127
+                sc = encode_scalar(exact_quotient(amax[q], 6.0 * tscale), 0, 4, 3, 7, 1, 1,
+                                   126, 0, 0, 127, 1, 0, 0, 0)
+                scodes[p, b, q] = sc
+                sv = decode_scalar(sc, 4, 3, 7, 1, 1, 126, 0, 0) * tscale
+                scales[p, b, q] = sv
+                amax[q] = sv
+            for d in range(d0, d1):
+                for q in range(Q):
+                    s = amax[q]
+                    if s == 0.0:
+                        codes[p, d, q] = 0
+                        continue
+                    flat = (p * D + d) * Q + q
+                    v = exact_quotient(float(x[p, d, q]), s)
+                    # E2M1: E=2, M=1, bias 1, signed, subnormals, tmax 7, no specials
+                    codes[p, d, q] = encode_scalar(v, flat, 2, 1, 1, 1, 1, 7, 0, 0, -1, 0,
+                                                   mode, 0, seed)

@@ -1,0 +1,554 @@
+"""Posit and tapered fixed-point kernels: decode, correctly rounded encode, arithmetic,
+conversions and the quire, all on integer codes with exact int64 arithmetic.
+
+One parameterisation covers both families: a word of ``n`` bits (2..32), ``es`` exponent
+bits (0..4) and a regime whose run of identical bits is at most ``rs`` long (1..n-1).
+Posits (Posit Standard 2022, and the legacy es of SoftPosit) are ``rs = n - 1``: the run
+can only be ended by the end of the word. Tapered fixed point (TENT) is ``es = 0`` and a
+smaller ``rs``: a run that reaches ``rs`` bits has no terminating bit.
+
+Layout of a code c (unsigned n-bit pattern): 0 is zero, 10...0 is NaR; a negative value
+is the two's complement of the pattern of its magnitude. The magnitude pattern ("body",
+n - 1 bits after the sign bit) is: a run of m identical bits (m <= rs), the opposite bit
+when m < rs, es exponent bits (bits cut off by the end of the word count as 0), and the
+remaining f fraction bits F. Regime k = m - 1 for a run of ones, -m for a run of zeros.
+value = (1 + F / 2^f) * 2^(k * 2^es + exponent).
+
+Rounding (Posit Standard 2022, section 4 "rounding"): the exact magnitude is written as
+the unbounded bit string regime | exponent | fraction and rounded to n - 1 bits; nearest
+ties go to the even pattern, so the tie point between neighbours u < w is the (n+1)-bit
+pattern u followed by a 1. A magnitude beyond the largest pattern gives the largest
+(saturation, never NaR); a nonzero magnitude below the smallest pattern gives the
+smallest (never zero). Directed modes round the bit string the same way (toward 0, away,
+toward -inf / +inf on the signed value) and are then clamped into [minpos, maxpos].
+
+Rounding modes are the integer values of ``refquant.Rounding`` (0 NEAREST_EVEN,
+1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); a rounding is
+decided by ``rounding.choose`` on the signed position between the two neighbouring codes.
+
+Exactness: significands of n <= 32 bit posits have at most 30 bits, so products need at
+most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bits shifted
+out of the smaller one into a sticky bit (exact for rounding: when bits are lost the
+result keeps at least 60 bits); quotients are formed from a 62-bit dividend (>= 32
+quotient bits and an exact remainder); square roots take the integer square root of a
+62-bit radicand. The quire holds 32-bit digits in int64 limbs with lazy carries.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rounding import choose
+
+_M32 = np.int64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def hibit(x):
+    """Index of the highest set bit of 0 < x < 2^63 (exact: frexp on 32-bit halves)."""
+    if x >= np.int64(4294967296):
+        return 32 + math.frexp(float(x >> 32))[1] - 1
+    return math.frexp(float(x))[1] - 1
+
+
+@njit(cache=True)
+def unpack(c, n, es, rs):
+    """Split a code into (kind, neg, E, sig, f): kind 0 zero, 1 NaR, 2 finite nonzero;
+    for kind 2 the magnitude is sig * 2^(E - f) with 2^f <= sig < 2^(f + 1)."""
+    mask = (np.int64(1) << n) - 1
+    sbit = np.int64(1) << (n - 1)
+    c = np.int64(c) & mask
+    if c == 0:
+        return 0, False, 0, np.int64(0), 0
+    if c == sbit:
+        return 1, False, 0, np.int64(0), 0
+    neg = (c & sbit) != 0
+    body = ((-c) & mask) if neg else c
+    first = (body >> (n - 2)) & 1
+    if first == 1:
+        x = (~body) & (sbit - 1)
+    else:
+        x = body
+    if x == 0:
+        m = n - 1
+    else:
+        m = n - 2 - hibit(x)
+    if m >= rs:
+        m = rs
+        r = n - 1 - rs          # bits left after the regime (no terminator)
+    else:
+        r = n - 2 - m           # bits left after the run and its terminator
+    k = m - 1 if first == 1 else -m
+    if r >= es:
+        f = r - es
+        expo = (body >> f) & ((np.int64(1) << es) - 1)
+        frac = body & ((np.int64(1) << f) - 1)
+    else:
+        f = 0
+        expo = (body & ((np.int64(1) << r) - 1)) << (es - r)
+        frac = np.int64(0)
+    E = k * (1 << es) + expo
+    return 2, neg, E, (np.int64(1) << f) | frac, f
+
+
+@njit(cache=True)
+def pack(neg, E, sig, t, sticky, n, es, rs, mode, seed, index):
+    """Code of the exact value (-1)^neg * (sig + s) * 2^(E - t), rounded by ``mode``.
+
+    2^t <= sig < 2^(t + 1) (t <= 62), s in [0, 1) is nonzero exactly when ``sticky``.
+    Result clamped into [minpos, maxpos] in magnitude (never zero, never NaR).
+    """
+    if t > 56:
+        d = t - 56
+        if (sig & ((np.int64(1) << d) - 1)) != 0:
+            sticky = True
+        sig = sig >> d
+        t = 56
+    maxbody = (np.int64(1) << (n - 1)) - 1
+    if E >= 0:
+        k = E >> es
+    else:
+        k = -((-E + (1 << es) - 1) >> es)
+    expo = np.int64(E - k * (1 << es))
+    if k > rs - 1:
+        body = maxbody
+    elif k < -rs:
+        body = np.int64(1)
+    else:
+        if k >= 0:
+            m = k + 1
+        else:
+            m = -k
+        if m < rs:
+            L = m + 1
+            regime = (((np.int64(1) << m) - 1) << 1) if k >= 0 else np.int64(1)
+        else:
+            L = rs
+            regime = ((np.int64(1) << rs) - 1) if k >= 0 else np.int64(0)
+        avail = n - 1 - L
+        tail = (expo << t) | (sig - (np.int64(1) << t))
+        shift = es + t - avail
+        if shift <= 0:
+            fl = (regime << avail) | (tail << (-shift))
+            cmp = -1
+            exact = not sticky
+            frac = 0.0
+        else:
+            fl = (regime << avail) | (tail >> shift)
+            rem = tail & ((np.int64(1) << shift) - 1)
+            half = np.int64(1) << (shift - 1)
+            if rem > half or (rem == half and sticky):
+                cmp = 1
+            elif rem == half:
+                cmp = 0
+            else:
+                cmp = -1
+            exact = rem == 0 and not sticky
+            frac = (rem + (0.5 if sticky else 0.0)) / float(np.int64(1) << shift)
+        if neg:
+            # Round the signed value -(fl + frac): floor is -(fl + 1).
+            if exact:
+                body = fl
+            else:
+                body = -choose(-(fl + 1), -cmp, False, 1.0 - frac, mode, seed, index)
+        else:
+            body = choose(fl, cmp, exact, frac, mode, seed, index)
+        if body < 1:
+            body = np.int64(1)
+        elif body > maxbody:
+            body = maxbody
+    if neg:
+        return (-body) & ((np.int64(1) << n) - 1)
+    return body
+
+
+@njit(cache=True)
+def decode(codes, n, es, rs, out):
+    """out[i] = value of codes[i] as float64 (exact); NaR -> NaN."""
+    for i in range(codes.size):
+        kind, neg, E, sig, f = unpack(codes[i], n, es, rs)
+        if kind == 0:
+            out[i] = 0.0
+        elif kind == 1:
+            out[i] = np.nan
+        else:
+            v = math.ldexp(float(sig), E - f)
+            out[i] = -v if neg else v
+
+
+@njit(cache=True)
+def decode_table(codes, table, out):
+    """out[i] = table[codes[i]] (decode of formats up to 16 bits by lookup)."""
+    for i in range(codes.size):
+        out[i] = table[codes[i]]
+
+
+@njit(cache=True)
+def encode(x, n, es, rs, scale_exp, mode, seed, out):
+    """out[i] = code of x[i] * 2^-scale_exp rounded by ``mode`` (exact real value).
+
+    0 -> 0 (both signs); NaN and ±inf -> NaR (10...0). STOCHASTIC uses index i.
+    """
+    nar = np.int64(1) << (n - 1)
+    for i in range(x.size):
+        v = float(x[i])
+        if v == 0.0:
+            out[i] = 0
+            continue
+        if not math.isfinite(v):
+            out[i] = nar
+            continue
+        neg = v < 0.0
+        mant, e2 = math.frexp(abs(v))
+        sig = np.int64(math.ldexp(mant, 53))  # exact: 2^52 <= sig < 2^53
+        out[i] = pack(neg, e2 - 1 - scale_exp, sig, 52, False, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def convert(codes, n1, es1, rs1, n2, es2, rs2, mode, seed, out):
+    """out[i] = codes[i] of format (n1, es1, rs1) rounded to format (n2, es2, rs2).
+    Zero -> zero, NaR -> NaR."""
+    nar = np.int64(1) << (n2 - 1)
+    for i in range(codes.size):
+        kind, neg, E, sig, f = unpack(codes[i], n1, es1, rs1)
+        if kind == 0:
+            out[i] = 0
+        elif kind == 1:
+            out[i] = nar
+        else:
+            out[i] = pack(neg, E, sig, f, False, n2, es2, rs2, mode, seed, i)
+
+
+@njit(cache=True)
+def add_core(na, Ea, sa, ta, nb, Eb, sb, tb, n, es, rs, mode, seed, index):
+    """Code of (-1)^na sa 2^(Ea - ta) + (-1)^nb sb 2^(Eb - tb), rounded once.
+
+    sa, sb > 0 with top bits at ta, tb <= 60. Exact (see module docstring)."""
+    if Ea < Eb or (Ea == Eb and (sa << (61 - ta)) < (sb << (61 - tb))):
+        na, Ea, sa, ta, nb, Eb, sb, tb = nb, Eb, sb, tb, na, Ea, sa, ta
+    A = sa << (61 - ta)
+    B = sb << (61 - tb)
+    d = Ea - Eb
+    sticky = False
+    if d > 62:
+        B = np.int64(0)
+        sticky = True
+    elif d > 0:
+        if (B & ((np.int64(1) << d) - 1)) != 0:
+            sticky = True
+        B = B >> d
+    if na == nb:
+        S = A + B
+    else:
+        S = A - B
+        if sticky:
+            S -= 1
+        if S == 0:
+            return np.int64(0)
+    t = hibit(S)
+    return pack(na, Ea - 61 + t, S, t, sticky, n, es, rs, mode, seed, index)
+
+
+@njit(cache=True)
+def add(a, b, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] + b[i]); NaR if either is NaR; x + (-x) = 0."""
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        if ka == 1 or kb == 1:
+            out[i] = nar
+        elif ka == 0:
+            out[i] = np.int64(b[i])
+        elif kb == 0:
+            out[i] = np.int64(a[i])
+        else:
+            out[i] = add_core(na, Ea, sa, fa, nb, Eb, sb, fb, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def sub(a, b, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] - b[i]); NaR if either is NaR; x - x = 0."""
+    nar = np.int64(1) << (n - 1)
+    mask = (np.int64(1) << n) - 1
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        if ka == 1 or kb == 1:
+            out[i] = nar
+        elif ka == 0:
+            out[i] = (-np.int64(b[i])) & mask
+        elif kb == 0:
+            out[i] = np.int64(a[i])
+        else:
+            out[i] = add_core(na, Ea, sa, fa, not nb, Eb, sb, fb, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def mul(a, b, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] * b[i]); NaR if either is NaR; 0 * finite = 0."""
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        if ka == 1 or kb == 1:
+            out[i] = nar
+        elif ka == 0 or kb == 0:
+            out[i] = 0
+        else:
+            p = sa * sb
+            t = hibit(p)
+            out[i] = pack(na != nb, Ea + Eb - fa - fb + t, p, t, False, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def div(a, b, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] / b[i]); NaR if either is NaR or b[i] is 0; 0 / x = 0."""
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        if ka == 1 or kb == 1 or kb == 0:
+            out[i] = nar
+        elif ka == 0:
+            out[i] = 0
+        else:
+            s = 61 - fa
+            num = sa << s
+            q = num // sb
+            r = num - q * sb
+            t = hibit(q)
+            out[i] = pack(na != nb, Ea - fa - s - Eb + fb + t, q, t, r != 0,
+                          n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def isqrt(m):
+    """floor(sqrt(m)) for 0 <= m < 2^62, exact."""
+    r = np.int64(math.sqrt(float(m)))
+    while r * r > m:
+        r -= 1
+    while (r + 1) * (r + 1) <= m:
+        r += 1
+    return r
+
+
+@njit(cache=True)
+def sqrt(a, n, es, rs, mode, seed, out):
+    """out[i] = round(sqrt(a[i])); NaR for NaR and negative inputs; sqrt(0) = 0."""
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        if ka == 1 or (ka == 2 and na):
+            out[i] = nar
+        elif ka == 0:
+            out[i] = 0
+        else:
+            e = Ea - fa
+            s = 61 - fa
+            if ((e - s) & 1) != 0:
+                s -= 1
+            m = sa << s
+            r = isqrt(m)
+            t = hibit(r)
+            out[i] = pack(False, (e - s) // 2 + t, r, t, r * r != m, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def fma(a, b, c, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] * b[i] + c[i]) with one rounding; NaR if any input is NaR."""
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        kc, nc, Ec, sc, fc = unpack(c[i], n, es, rs)
+        if ka == 1 or kb == 1 or kc == 1:
+            out[i] = nar
+        elif ka == 0 or kb == 0:
+            out[i] = np.int64(c[i])
+        else:
+            p = sa * sb
+            t = hibit(p)
+            Ep = Ea + Eb - fa - fb + t
+            if kc == 0:
+                out[i] = pack(na != nb, Ep, p, t, False, n, es, rs, mode, seed, i)
+            else:
+                out[i] = add_core(na != nb, Ep, p, t, nc, Ec, sc, fc, n, es, rs, mode, seed, i)
+
+
+@njit(cache=True)
+def to_int(a, n, es, rs, mode, seed, out):
+    """out[i] = a[i] rounded to an int64 by ``mode``; NaR -> -2^63; magnitudes beyond
+    2^63 - 1 saturate to ±(2^63 - 1)."""
+    imin = np.int64(-9223372036854775807) - 1
+    imax = np.int64(9223372036854775807)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        if ka == 1:
+            out[i] = imin
+            continue
+        if ka == 0:
+            out[i] = 0
+            continue
+        sh = fa - Ea  # value = sa / 2^sh
+        if sh <= 0:
+            if Ea >= 63:
+                out[i] = -imax if na else imax
+            else:
+                v = sa << (-sh)
+                out[i] = -v if na else v
+            continue
+        if sh > 62:
+            fl = np.int64(0)
+            cmp = -1
+            frac = 0.0
+        else:
+            fl = sa >> sh
+            rem = sa & ((np.int64(1) << sh) - 1)
+            half = np.int64(1) << (sh - 1)
+            cmp = 1 if rem > half else (0 if rem == half else -1)
+            if rem == 0:
+                out[i] = -fl if na else fl
+                continue
+            frac = rem / float(np.int64(1) << sh)
+        if na:
+            out[i] = choose(-(fl + 1), -cmp, False, 1.0 - frac, mode, seed, i)
+        else:
+            out[i] = choose(fl, cmp, False, frac, mode, seed, i)
+
+
+@njit(cache=True)
+def from_int(x, n, es, rs, mode, seed, out):
+    """out[i] = code of the int64 x[i] rounded by ``mode`` (exact integer value)."""
+    for i in range(x.size):
+        v = np.int64(x[i])
+        if v == 0:
+            out[i] = 0
+            continue
+        neg = v < 0
+        if v == np.int64(-9223372036854775807) - 1:
+            out[i] = pack(True, 63, np.int64(1), 0, False, n, es, rs, mode, seed, i)
+            continue
+        m = -v if neg else v
+        t = hibit(m)
+        out[i] = pack(neg, t, m, t, False, n, es, rs, mode, seed, i)
+
+
+# ----------------------------------------------------------------------------- quire
+
+
+@njit(cache=True)
+def quire_add_product(q, neg, p, lsb):
+    """q += (-1)^neg * p * 2^lsb in 32-bit digits (lazy carries); 0 <= lsb, p < 2^61."""
+    li = lsb >> 5
+    off = lsb & 31
+    lo = (p & ((np.int64(1) << (32 - off)) - 1)) << off
+    rest = p >> (32 - off)
+    if neg:
+        q[li] -= lo
+        q[li + 1] -= rest & _M32
+        q[li + 2] -= rest >> 32
+    else:
+        q[li] += lo
+        q[li + 1] += rest & _M32
+        q[li + 2] += rest >> 32
+
+
+@njit(cache=True)
+def quire_round(q, qlow, n, es, rs, mode, seed, index):
+    """Code of the quire value sum(q[i] 2^(32 i)) * 2^qlow, rounded once.
+
+    q holds digits with lazy carries; it is normalised (and, for a negative total,
+    negated) in place."""
+    nl = q.size
+    carry = np.int64(0)
+    for i in range(nl):
+        v = q[i] + carry
+        q[i] = v & _M32
+        carry = v >> 32
+    neg = carry < 0
+    if neg:
+        c = np.int64(1)
+        for i in range(nl):
+            v = ((~q[i]) & _M32) + c
+            q[i] = v & _M32
+            c = v >> 32
+    j = nl - 1
+    while j >= 0 and q[j] == 0:
+        j -= 1
+    if j < 0:
+        return np.int64(0)
+    T = 32 * j + hibit(q[j])
+    lo = T - 61
+    if lo < 0:
+        lo = 0
+    sig = np.int64(0)
+    for i in range(lo >> 5, j + 1):
+        s = 32 * i - lo
+        if s >= 0:
+            sig |= q[i] << s
+        else:
+            sig |= q[i] >> (-s)
+    sticky = (q[lo >> 5] & ((np.int64(1) << (lo & 31)) - 1)) != 0
+    for i in range(lo >> 5):
+        if q[i] != 0:
+            sticky = True
+    return pack(neg, T + qlow, sig, T - lo, sticky, n, es, rs, mode, seed, index)
+
+
+@njit(cache=True)
+def quire_dot(a, b, n, es, qlow, q, mode, seed):
+    """Code of sum_i a[i] * b[i] accumulated exactly in the quire q (zeroed int64 digits,
+    lowest bit worth 2^qlow, qlow <= the exponent of minpos^2) and rounded once.
+    NaR if any element is NaR. len(a) < 2^31."""
+    rs = n - 1
+    nar = np.int64(1) << (n - 1)
+    for i in range(a.size):
+        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        if ka == 1 or kb == 1:
+            return nar
+        if ka == 0 or kb == 0:
+            continue
+        quire_add_product(q, na != nb, sa * sb, Ea - fa + Eb - fb - qlow)
+    return quire_round(q, qlow, n, es, rs, mode, seed, 0)
+
+
+@njit(cache=True)
+def unpack_all(codes, n, es, kind, neg, sig, lsb):
+    """Unpack codes into kind, sign, significand and the exponent of its lowest bit."""
+    for i in range(codes.size):
+        k, ng, E, s, f = unpack(codes[i], n, es, n - 1)
+        kind[i] = k
+        neg[i] = ng
+        sig[i] = s
+        lsb[i] = E - f
+
+
+@njit(cache=True)
+def quire_matmul(ka, na, sa, la, kb, nb, sb, lb, n, es, qlow, nlimbs, mode, seed, out):
+    """out[i, j] = code of sum_k A[i, k] B[k, j], each entry accumulated exactly in its
+    own quire and rounded once; NaR where a NaR meets the entry's dot product.
+    Operands come unpacked (unpack_all) as (M, K) and (K, N) arrays."""
+    M, K = ka.shape
+    N = kb.shape[1]
+    nar = np.int64(1) << (n - 1)
+    q = np.zeros(nlimbs, dtype=np.int64)
+    for i in range(M):
+        for j in range(N):
+            q[:] = 0
+            isnar = False
+            for k in range(K):
+                x = ka[i, k]
+                y = kb[k, j]
+                if x == 1 or y == 1:
+                    isnar = True
+                    break
+                if x == 0 or y == 0:
+                    continue
+                quire_add_product(q, na[i, k] != nb[k, j], sa[i, k] * sb[k, j],
+                                  la[i, k] + lb[k, j] - qlow)
+            if isnar:
+                out[i, j] = nar
+            else:
+                out[i, j] = quire_round(q, qlow, n, es, n - 1, mode, seed, i * N + j)

@@ -1,0 +1,393 @@
+"""Kernels of the power-of-two family: rounding onto a level table (logarithmic, APoT,
+n-hot, PWLQ), signed-digit term encodings (binary, HESE, NAF), group term selection
+(term quantization), bSPARQ / vSPARQ window trimming, and the integer dot products the
+hardware of each format computes (shift-add, term pairs, region accumulators).
+
+Every kernel is serial, takes int64 / float64 arrays, writes into ``out`` and states
+its exact semantics. Rounding modes are the integers of ``refquant.Rounding``
+(0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP,
+6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rounding import choose
+
+# ---------------------------------------------------------------------------------------
+# Rounding onto a table of magnitudes
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def levels_encode(x, mags, thr, thr_exact, mode, seed, out_idx, out_neg):
+    """Round each x[i] onto the sign-symmetric level set {±mags[j]}.
+
+    mags: strictly ascending float64 magnitudes with mags[0] == 0. thr[j] (j < len(mags) - 1) is the
+    nearest-rounding decision point between mags[j] and mags[j + 1]. If thr_exact[j] the
+    point is exactly thr[j] (|x| == thr[j] is a tie); otherwise the true point t_j is not
+    a float64 and thr[j] is the largest float64 below it, so |x| > thr[j] <=> |x| > t_j and
+    no tie can occur. Nearest modes decide with thr; directed modes use mags only.
+    Ties and directed modes act on the index j as ``choose`` does on an integer floor:
+    NEAREST_EVEN sends a tie to the even index, NEAREST_AWAY to the larger magnitude,
+    NEAREST_UP toward +inf; TOWARD_ZERO/DOWN/UP are directed in value (DOWN of a negative
+    x rounds its magnitude up); STOCHASTIC picks the larger magnitude with probability
+    (|x| - lo) / (hi - lo) from uniform53(seed, i).
+    |x| >= mags[-1] saturates to the last index. x must be finite (callers check NaN;
+    ±inf saturate). out_idx[i] = j, out_neg[i] = 1 when x[i] < 0 and j > 0, else 0
+    (zero is always encoded with a clear sign).
+    """
+    n = mags.size
+    top = mags[n - 1]
+    for i in range(x.size):
+        v = x[i]
+        neg = v < 0
+        a = -v if neg else v
+        if a >= top:
+            j = n - 1
+        else:
+            # largest j with mags[j] <= a (mags[0] <= a holds when mags[0] == 0)
+            lo = 0
+            hi = n - 1
+            while hi - lo > 1:
+                mid = (lo + hi) >> 1
+                if mags[mid] <= a:
+                    lo = mid
+                else:
+                    hi = mid
+            j = lo
+            if a != mags[j]:
+                if thr_exact[j]:
+                    c = -1 if a < thr[j] else (1 if a > thr[j] else 0)
+                else:
+                    c = 1 if a > thr[j] else -1
+                m = mode
+                if neg:
+                    if m == 4:
+                        m = 5
+                    elif m == 5:
+                        m = 4
+                    elif m == 2:
+                        m = 1 if c != 0 else 3
+                frac = (a - mags[j]) / (mags[j + 1] - mags[j])
+                j = choose(np.int64(j), c, False, frac, m, seed, i)
+        out_idx[i] = j
+        out_neg[i] = 1 if (neg and j > 0) else 0
+
+
+# ---------------------------------------------------------------------------------------
+# Signed-digit term encodings of non-negative integers
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _terms_of(m, enc, signs, exps):
+    """Write the terms of magnitude m >= 0 (m < 2^61), largest exponent first, into
+    signs/exps; return their count. enc 0 binary (one +2^i per set bit), 1 HESE (a run
+    of two or more ones from bit l to bit h becomes +2^(h+1) - 2^l, a lone one stays
+    +2^i), 2 NAF (non-adjacent form: minimal number of non-zero signed digits)."""
+    cnt = 0
+    if m == 0:
+        return 0
+    if enc == 0:
+        for i in range(62, -1, -1):
+            if (m >> i) & 1:
+                signs[cnt] = 1
+                exps[cnt] = i
+                cnt += 1
+        return cnt
+    if enc == 1:
+        i = 62
+        while i >= 0:
+            b1 = (m >> i) & 1
+            b2 = (m >> (i + 1)) & 1 if i < 62 else 0
+            b0 = (m >> (i - 1)) & 1 if i > 0 else 0
+            if b1 == 1 and b2 == 0:
+                if b0 == 0:
+                    signs[cnt] = 1
+                    exps[cnt] = i
+                    cnt += 1
+                else:
+                    signs[cnt] = 1
+                    exps[cnt] = i + 1
+                    cnt += 1
+            elif b1 == 1 and b2 == 1 and b0 == 0:
+                signs[cnt] = -1
+                exps[cnt] = i
+                cnt += 1
+            i -= 1
+        return cnt
+    # NAF, produced least significant digit first, then reversed
+    k = 0
+    v = m
+    while v > 0:
+        if v & 1:
+            d = 2 - (v & 3)  # +1 if v % 4 == 1, -1 if v % 4 == 3
+            v -= d
+            signs[cnt] = d
+            exps[cnt] = k
+            cnt += 1
+        v >>= 1
+        k += 1
+    for a in range(cnt // 2):
+        b = cnt - 1 - a
+        s = signs[a]
+        signs[a] = signs[b]
+        signs[b] = s
+        e = exps[a]
+        exps[a] = exps[b]
+        exps[b] = e
+    return cnt
+
+
+@njit(cache=True)
+def term_encode(v, enc, out_sign, out_exp, out_count):
+    """Terms of each integer v[i] (|v[i]| < 2^61) in encoding enc (0 binary, 1 HESE,
+    2 NAF), largest exponent first: v[i] == sum_t out_sign[i, t] * 2^out_exp[i, t] over
+    t < out_count[i]. The sign of v multiplies every term. Unused slots hold sign 0 and
+    exponent 0. out_sign/out_exp have shape (n, T) with T >= the largest count."""
+    T = out_sign.shape[1]
+    s = np.zeros(64, np.int64)
+    e = np.zeros(64, np.int64)
+    for i in range(v.size):
+        x = v[i]
+        neg = x < 0
+        m = -x if neg else x
+        c = _terms_of(m, enc, s, e)
+        for t in range(T):
+            if t < c:
+                out_sign[i, t] = -s[t] if neg else s[t]
+                out_exp[i, t] = e[t]
+            else:
+                out_sign[i, t] = 0
+                out_exp[i, t] = 0
+        out_count[i] = c
+
+
+@njit(cache=True)
+def term_select(v, enc, group, budget, out_val, out_sign, out_exp, out_count):
+    """Term quantization (term revealing) of integers v viewed as rows of ``group``
+    consecutive values (v has shape (R, group); pad short groups with zeros).
+
+    Each value is written as signed power-of-two terms (enc as ``term_encode``), largest
+    first. Per row, repeat ``budget`` times: among the values' next unselected terms take
+    the one of largest magnitude 2^e (ties: lowest index in the row); stop early when no
+    terms remain. Unselected terms are dropped (truncation). out_val[r, g] is the sum of
+    the selected terms of value g; out_sign/out_exp (R, group, T) list them largest
+    first (sign 0 in unused slots); out_count[r, g] counts them. The sign of a value
+    multiplies its terms (sign-magnitude)."""
+    R = v.shape[0]
+    T = out_sign.shape[2]
+    s = np.zeros((group, 64), np.int64)
+    e = np.zeros((group, 64), np.int64)
+    cnt = np.zeros(group, np.int64)
+    head = np.zeros(group, np.int64)
+    for r in range(R):
+        for g in range(group):
+            x = v[r, g]
+            neg = x < 0
+            m = -x if neg else x
+            c = _terms_of(m, enc, s[g], e[g])
+            if neg:
+                for t in range(c):
+                    s[g, t] = -s[g, t]
+            cnt[g] = c
+            head[g] = 0
+            out_val[r, g] = 0
+            out_count[r, g] = 0
+            for t in range(T):
+                out_sign[r, g, t] = 0
+                out_exp[r, g, t] = 0
+        for _ in range(budget):
+            best = -1
+            best_e = -1
+            for g in range(group):
+                h = head[g]
+                if h < cnt[g] and e[g, h] > best_e:
+                    best_e = e[g, h]
+                    best = g
+            if best < 0:
+                break
+            h = head[best]
+            out_val[r, best] += s[best, h] << e[best, h]
+            out_sign[r, best, h] = s[best, h]
+            out_exp[r, best, h] = e[best, h]
+            out_count[r, best] += 1
+            head[best] = h + 1
+
+
+# ---------------------------------------------------------------------------------------
+# Dot products
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def terms_dot(t_sign, t_exp, x, out):
+    """Shift-add dot product: out[m] = sum_k sum_t t_sign[m, k, t] * (x[k] << t_exp[m, k, t]).
+
+    t_sign in {-1, 0, 1} (0: no term), t_exp >= 0 shift amounts, x int64. int64
+    accumulation; callers guarantee sum_k |x[k]| * sum_t 2^t_exp < 2^63 (exact)."""
+    M, K, T = t_sign.shape
+    for m in range(M):
+        acc = np.int64(0)
+        for k in range(K):
+            xv = x[k]
+            for t in range(T):
+                s = t_sign[m, k, t]
+                if s > 0:
+                    acc += xv << t_exp[m, k, t]
+                elif s < 0:
+                    acc -= xv << t_exp[m, k, t]
+        out[m] = acc
+
+
+@njit(cache=True)
+def term_pair_dot(a_sign, a_exp, b_sign, b_exp, out, pairs):
+    """Term-pair dot product: out[m] = sum_k sum_t sum_u a_sign[m,k,t] * b_sign[k,u]
+    * 2^(a_exp[m,k,t] + b_exp[k,u]); pairs[m] counts the term pairs with both signs
+    non-zero (one shift-add each: the cost the term-quantization hardware pays).
+    Exponents >= 0 with a_exp + b_exp <= 62; int64 accumulation, callers guarantee the
+    sum of |terms| < 2^63."""
+    M, K, T = a_sign.shape
+    U = b_sign.shape[1]
+    for m in range(M):
+        acc = np.int64(0)
+        np_ = np.int64(0)
+        for k in range(K):
+            for t in range(T):
+                sa = a_sign[m, k, t]
+                if sa == 0:
+                    continue
+                for u in range(U):
+                    sb = b_sign[k, u]
+                    if sb == 0:
+                        continue
+                    np_ += 1
+                    term = np.int64(1) << (a_exp[m, k, t] + b_exp[k, u])
+                    if sa * sb > 0:
+                        acc += term
+                    else:
+                        acc -= term
+        out[m] = acc
+        pairs[m] = np_
+
+
+@njit(cache=True)
+def pwlq_dot(region, neg, level, x, nregions, out):
+    """Multi-accumulator dot product of PWLQ-coded weights (M, K) with integers x (K,).
+
+    For each row m and region j: out[m, j, 0] = sum over k in region j of ±level * x[k]
+    (the region's uniform accumulator), out[m, j, 1] = sum over k in region j of ±x[k]
+    (the activation sum that the region's offset multiplies). With region j spanning
+    [b_j, b_{j+1}] in N steps, w·x = sum_j ((b_{j+1} - b_j) / N) * out[m,j,0] + b_j * out[m,j,1].
+    int64 accumulation (callers bound it)."""
+    M, K = region.shape
+    for m in range(M):
+        for j in range(nregions):
+            out[m, j, 0] = 0
+            out[m, j, 1] = 0
+        for k in range(K):
+            j = region[m, k]
+            xv = x[k]
+            if neg[m, k]:
+                xv = -xv
+            out[m, j, 0] += level[m, k] * xv
+            out[m, j, 1] += xv
+
+
+# ---------------------------------------------------------------------------------------
+# SPARQ
+# ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _sparq_window(a, opt, rnd):
+    """Trim an 8-bit unsigned a (0..255) to a 4-bit window placed by its leading one.
+
+    opt 5: windows 0xF0, 0x78, 0x3C, 0x1E, 0x0F chosen by the highest set bit among bits
+    7, 6, 5, 4 (else 0x0F); opt 3: 0xF0 if a & 0xC0, 0x3C if a & 0x30, else 0x0F; opt 2:
+    0xF0 if a & 0xF0 else 0x0F. rnd: round half to even at the bit below the window
+    (round up when that bit is set and the window's lowest bit or any lower bit is set),
+    and a carry out of the window saturates to the window mask."""
+    if opt == 5:
+        if a & 0x80:
+            sh = 4
+        elif a & 0x40:
+            sh = 3
+        elif a & 0x20:
+            sh = 2
+        elif a & 0x10:
+            sh = 1
+        else:
+            sh = 0
+    elif opt == 3:
+        if a & 0xC0:
+            sh = 4
+        elif a & 0x30:
+            sh = 2
+        else:
+            sh = 0
+    else:
+        sh = 4 if a & 0xF0 else 0
+    mask = np.int64(0x0F) << sh
+    h = a & mask
+    if rnd and sh > 0:
+        rb = np.int64(1) << (sh - 1)
+        if (a & rb) != 0 and ((a & (rb << 1)) != 0 or (a & (rb - 1)) != 0):
+            h += rb << 1
+            if h > mask:
+                h = mask
+    return h
+
+
+@njit(cache=True)
+def sparq_trim(a, opt, rnd, pair, out):
+    """bSPARQ / vSPARQ trimming of unsigned 8-bit activations a (R, K) along axis 1.
+
+    pair False (bSPARQ): out = window(a) for every element (``_sparq_window``).
+    pair True (vSPARQ): elements (2i, 2i+1) of a row form a pair; if either is zero the
+    other keeps all 8 bits, else both are trimmed; an odd last element pairs with an
+    implicit zero and keeps its 8 bits."""
+    R, K = a.shape
+    for r in range(R):
+        if not pair:
+            for k in range(K):
+                out[r, k] = _sparq_window(a[r, k], opt, rnd)
+            continue
+        for k in range(0, K, 2):
+            a1 = a[r, k]
+            a2 = a[r, k + 1] if k + 1 < K else np.int64(0)
+            if a1 == 0 or a2 == 0:
+                out[r, k] = a1
+                if k + 1 < K:
+                    out[r, k + 1] = a2
+            else:
+                out[r, k] = _sparq_window(a1, opt, rnd)
+                out[r, k + 1] = _sparq_window(a2, opt, rnd)
+
+
+@njit(cache=True)
+def sparq_matmul(a, w, opt, rnd, pair, out):
+    """out[r, c] = sum_k trim(a)[r, k] * w[k, c]: the SPARQ MAC array (trimming as
+    ``sparq_trim`` along k, computed on the fly per pair), exact int64."""
+    R, K = a.shape
+    C = w.shape[1]
+    h = np.zeros(K, np.int64)
+    for r in range(R):
+        for k in range(0, K, 2):
+            a1 = a[r, k]
+            a2 = a[r, k + 1] if k + 1 < K else np.int64(0)
+            if pair and (a1 == 0 or a2 == 0):
+                h[k] = a1
+                if k + 1 < K:
+                    h[k + 1] = a2
+            else:
+                h[k] = _sparq_window(a1, opt, rnd)
+                if k + 1 < K:
+                    h[k + 1] = _sparq_window(a2, opt, rnd)
+        for c in range(C):
+            acc = np.int64(0)
+            for k in range(K):
+                acc += h[k] * w[k, c]
+            out[r, c] = acc

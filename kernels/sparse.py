@@ -1,0 +1,485 @@
+"""Numba kernels of refquant.sparse: sparse x dense products with integer accumulator
+rules, N:M selection, transposable N:M masks and column combining.
+
+Integer accumulation (``mode``), shared by every product kernel here and mirroring the
+dense integer GEMM of refquant.intops:
+  0 exact     the int64 sum (callers guarantee it cannot leave int64),
+  1 wrap      the exact sum reduced modulo 2^bits into [-2^(bits-1), 2^(bits-1)); the
+              int64 sum wraps modulo 2^64 and 2^bits divides 2^64, so wrapping once at
+              the end equals wrapping at every step,
+  2 saturate  acc = clamp(acc + p, -2^(bits-1), 2^(bits-1) - 1) after every product p,
+              products taken in ascending reduction index k.
+Products p = (a - a_zero) * (b - b_zero) are formed exactly in int64 (callers keep each
+factor within [-2^31, 2^31]). Stored zeros contribute p = 0 (clamp(acc + 0) == acc), so a
+sparse product equals the dense product under all three modes.
+Float products accumulate in float64, one rounding per multiply and per add, in
+ascending stored order (ascending k) -- the order scipy.sparse uses.
+"""
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def acc_limits(bits):
+    """(lo, hi) of a signed two's-complement accumulator of ``bits`` bits (2..64)."""
+    if bits >= 64:
+        return np.int64(-9223372036854775807) - 1, np.int64(9223372036854775807)
+    hi = (np.int64(1) << (bits - 1)) - 1
+    return -hi - 1, hi
+
+
+@njit(cache=True)
+def wrap_signed(v, bits):
+    """v modulo 2^bits, as the signed value in [-2^(bits-1), 2^(bits-1))."""
+    if bits >= 64:
+        return v
+    m = (np.int64(1) << bits) - 1
+    u = v & m
+    if u >= (np.int64(1) << (bits - 1)):
+        u -= np.int64(1) << bits
+    return u
+
+
+@njit(cache=True)
+def sat_add(acc, p, lo, hi):
+    """clamp(acc + p, lo, hi) computed without int64 overflow (lo <= acc <= hi)."""
+    if p > 0 and acc > hi - p:
+        return hi
+    if p < 0 and acc < lo - p:
+        return lo
+    return acc + p
+
+
+@njit(cache=True)
+def csr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
+    """out[i, j] = ACC_k (data[p] - a_zero[i]) * b[k, j] over the stored entries p of row
+    i (k = indices[p], ascending), with the accumulation ``mode``/``bits`` of the module
+    docstring. b is int64 with its zero point already subtracted; out is int64 (rows, n).
+    """
+    nrows = indptr.size - 1
+    n = b.shape[1]
+    lo, hi = acc_limits(bits)
+    acc = np.zeros(n, dtype=np.int64)
+    for i in range(nrows):
+        z = np.int64(a_zero[i])
+        acc[:] = 0
+        if mode == 2:
+            for p in range(indptr[i], indptr[i + 1]):
+                k = indices[p]
+                av = np.int64(data[p]) - z
+                for j in range(n):
+                    acc[j] = sat_add(acc[j], av * b[k, j], lo, hi)
+        else:
+            for p in range(indptr[i], indptr[i + 1]):
+                k = indices[p]
+                av = np.int64(data[p]) - z
+                for j in range(n):
+                    acc[j] += av * b[k, j]
+        for j in range(n):
+            out[i, j] = wrap_signed(acc[j], bits) if mode == 1 else acc[j]
+
+
+@njit(cache=True)
+def csr_spmm_float(indptr, indices, data, b, out):
+    """out[i, j] = sum over stored p of row i, in stored (ascending k) order, of
+    float64(data[p]) * b[k, j], starting from +0.0; float64 throughout."""
+    nrows = indptr.size - 1
+    n = b.shape[1]
+    for i in range(nrows):
+        for j in range(n):
+            out[i, j] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            av = np.float64(data[p])
+            for j in range(n):
+                out[i, j] += av * b[k, j]
+
+
+@njit(cache=True)
+def csc_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
+    """CSC A (column k holds rows indices[indptr[k]:indptr[k+1]]) times b: the same
+    result as csr_spmm_int on the same matrix (columns are visited in ascending k, so
+    each out[i, j] receives its products in ascending k). out must be (rows, n)."""
+    ncols = indptr.size - 1
+    n = b.shape[1]
+    lo, hi = acc_limits(bits)
+    out[:, :] = 0
+    for k in range(ncols):
+        for p in range(indptr[k], indptr[k + 1]):
+            i = indices[p]
+            av = np.int64(data[p]) - np.int64(a_zero[i])
+            if mode == 2:
+                for j in range(n):
+                    out[i, j] = sat_add(out[i, j], av * b[k, j], lo, hi)
+            else:
+                for j in range(n):
+                    out[i, j] += av * b[k, j]
+    if mode == 1:
+        for i in range(out.shape[0]):
+            for j in range(n):
+                out[i, j] = wrap_signed(out[i, j], bits)
+
+
+@njit(cache=True)
+def csc_spmm_float(indptr, indices, data, b, out):
+    """CSC A times b in float64; each out[i, j] sums its products in ascending k."""
+    ncols = indptr.size - 1
+    n = b.shape[1]
+    out[:, :] = 0.0
+    for k in range(ncols):
+        for p in range(indptr[k], indptr[k + 1]):
+            i = indices[p]
+            av = np.float64(data[p])
+            for j in range(n):
+                out[i, j] += av * b[k, j]
+
+
+@njit(cache=True)
+def bsr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
+    """BSR A (block row I holds blocks data[p] of shape (R, C) at block column
+    indices[p], ascending) times b. Row i = I*R + r receives, in ascending k = J*C + c,
+    the products (data[p, r, c] - a_zero[i]) * b[k, j]; zeros stored inside a block
+    contribute 0. Accumulation as csr_spmm_int; out is int64 (rows, n)."""
+    nbr = indptr.size - 1
+    R = data.shape[1]
+    C = data.shape[2]
+    n = b.shape[1]
+    lo, hi = acc_limits(bits)
+    acc = np.zeros(n, dtype=np.int64)
+    for I in range(nbr):
+        for r in range(R):
+            i = I * R + r
+            z = np.int64(a_zero[i])
+            acc[:] = 0
+            for p in range(indptr[I], indptr[I + 1]):
+                k0 = indices[p] * C
+                for c in range(C):
+                    av = np.int64(data[p, r, c]) - z
+                    if av == 0:
+                        continue
+                    k = k0 + c
+                    if mode == 2:
+                        for j in range(n):
+                            acc[j] = sat_add(acc[j], av * b[k, j], lo, hi)
+                    else:
+                        for j in range(n):
+                            acc[j] += av * b[k, j]
+            for j in range(n):
+                out[i, j] = wrap_signed(acc[j], bits) if mode == 1 else acc[j]
+
+
+@njit(cache=True)
+def bsr_spmm_float(indptr, indices, data, b, out):
+    """BSR A times b in float64; row i sums every stored block entry (zeros inside
+    blocks included) in ascending k."""
+    nbr = indptr.size - 1
+    R = data.shape[1]
+    C = data.shape[2]
+    n = b.shape[1]
+    for I in range(nbr):
+        for r in range(R):
+            i = I * R + r
+            for j in range(n):
+                out[i, j] = 0.0
+            for p in range(indptr[I], indptr[I + 1]):
+                k0 = indices[p] * C
+                for c in range(C):
+                    av = np.float64(data[p, r, c])
+                    for j in range(n):
+                        out[i, j] += av * b[k0 + c, j]
+
+
+@njit(cache=True)
+def nm_select(a, n, out):
+    """For each row g of a (G, M) array of magnitudes, out[g, j] = 1 for the n largest
+    a[g, j], 0 elsewhere. Ties go to the lower index j (a later element must be strictly
+    larger to displace an earlier one). a holds no NaN."""
+    G, M = a.shape
+    for g in range(G):
+        for j in range(M):
+            out[g, j] = 0
+        for t in range(n):
+            best = -1
+            for j in range(M):
+                if out[g, j] == 0 and (best < 0 or a[g, j] > a[g, best]):
+                    best = j
+            out[g, best] = 1
+
+
+@njit(cache=True)
+def transposable_exhaustive(a, m, pairs, patterns, out):
+    """Optimal transposable mask for every m x m block of a (rows, cols) magnitude array
+    by exhaustive search. ``pairs`` (P, N) lists the row choices (column index sets,
+    ascending, lexicographic); ``patterns`` (T, m) lists every block pattern as one pair
+    index per row, each column used exactly N times, in lexicographic order. The block
+    score of a pattern is ((s0 + s1) + s2) + ... over its rows, each row sum s_r formed
+    left to right in float64; the first pattern with the largest score wins.
+    out (rows, cols) uint8 receives the masks."""
+    rows, cols = a.shape
+    P, N = pairs.shape
+    T = patterns.shape[0]
+    rs = np.zeros((m, P), dtype=np.float64)
+    for bi in range(rows // m):
+        for bj in range(cols // m):
+            r0 = bi * m
+            c0 = bj * m
+            for r in range(m):
+                for q in range(P):
+                    s = 0.0
+                    for t in range(N):
+                        s += a[r0 + r, c0 + pairs[q, t]]
+                    rs[r, q] = s
+            best = 0
+            bestv = -1.0
+            for t in range(T):
+                v = 0.0
+                for r in range(m):
+                    v += rs[r, patterns[t, r]]
+                if v > bestv:
+                    bestv = v
+                    best = t
+            for r in range(m):
+                for c in range(m):
+                    out[r0 + r, c0 + c] = 0
+                for t in range(N):
+                    out[r0 + r, c0 + pairs[patterns[best, r], t]] = 1
+
+
+@njit(cache=True)
+def _block_flow(a, r0, c0, m, n, x):
+    """Min-cost flow of value m*n on one block (see transposable_flow); x (m, m) int64
+    receives the chosen edges."""
+    V = 2 * m + 2
+    s = 0
+    t = 2 * m + 1
+    ru = np.zeros(m, dtype=np.int64)
+    cu = np.zeros(m, dtype=np.int64)
+    dist = np.empty(V, dtype=np.float64)
+    pred = np.empty(V, dtype=np.int64)
+    x[:, :] = 0
+    for _ in range(m * n):
+        for v in range(V):
+            dist[v] = np.inf
+            pred[v] = -1
+        dist[s] = 0.0
+        for _round in range(V - 1):
+            changed = False
+            for i in range(m):
+                if ru[i] < n and dist[s] < dist[1 + i]:
+                    dist[1 + i] = dist[s]
+                    pred[1 + i] = s
+                    changed = True
+            for i in range(m):
+                di = dist[1 + i]
+                for j in range(m):
+                    w = a[r0 + i, c0 + j]
+                    if x[i, j] == 0:
+                        if di < np.inf and di - w < dist[1 + m + j]:
+                            dist[1 + m + j] = di - w
+                            pred[1 + m + j] = 1 + i
+                            changed = True
+                    else:
+                        dj = dist[1 + m + j]
+                        if dj < np.inf and dj + w < dist[1 + i]:
+                            dist[1 + i] = dj + w
+                            pred[1 + i] = 1 + m + j
+                            changed = True
+                            di = dist[1 + i]
+            for j in range(m):
+                if cu[j] < n and dist[1 + m + j] < dist[t]:
+                    dist[t] = dist[1 + m + j]
+                    pred[t] = 1 + m + j
+                    changed = True
+            if not changed:
+                break
+        # walk the path back from the sink and push one unit
+        v = t
+        steps = 0
+        while v != s and steps <= V:
+            steps += 1
+            u = pred[v]
+            if v == t:
+                cu[u - 1 - m] += 1
+            elif u == s:
+                ru[v - 1] += 1
+            elif u <= m:            # row u-1 -> column v-1-m: take the edge
+                x[u - 1, v - 1 - m] = 1
+            else:                   # column u-1-m -> row v-1: give the edge back
+                x[v - 1, u - 1 - m] = 0
+            v = u
+
+
+@njit(cache=True)
+def transposable_flow(a, m, n, out):
+    """Optimal transposable N:M mask of every m x m block by min-cost flow: source ->
+    row i (capacity n, cost 0), row i -> column j (capacity 1, cost -a[i, j]),
+    column j -> sink (capacity n, cost 0), flow value m*n (so every row and column of
+    the mask has exactly n ones), solved by successive shortest paths with Bellman-Ford
+    in float64 (unit augmentations). out (rows, cols) uint8 receives the masks."""
+    rows, cols = a.shape
+    x = np.zeros((m, m), dtype=np.int64)
+    for bi in range(rows // m):
+        for bj in range(cols // m):
+            _block_flow(a, bi * m, bj * m, m, n, x)
+            for i in range(m):
+                for j in range(m):
+                    out[bi * m + i, bj * m + j] = x[i, j]
+
+
+@njit(cache=True)
+def transposable_greedy(a, m, n, out):
+    """Greedy transposable mask per m x m block: visit the block's entries by magnitude
+    descending (ties: lower row-major position first) and keep an entry while its row
+    and its column both hold fewer than n kept entries. A 2-approximation of the
+    optimum (Hubara et al. 2021). out (rows, cols) uint8."""
+    rows, cols = a.shape
+    vals = np.empty(m * m, dtype=np.float64)
+    rc = np.zeros(m, dtype=np.int64)
+    cc = np.zeros(m, dtype=np.int64)
+    for bi in range(rows // m):
+        for bj in range(cols // m):
+            r0 = bi * m
+            c0 = bj * m
+            for i in range(m):
+                for j in range(m):
+                    vals[i * m + j] = -a[r0 + i, c0 + j]
+                    out[r0 + i, c0 + j] = 0
+            order = np.argsort(vals, kind="mergesort")
+            rc[:] = 0
+            cc[:] = 0
+            for q in range(m * m):
+                f = order[q]
+                i = f // m
+                j = f - i * m
+                if rc[i] < n and cc[j] < n:
+                    rc[i] += 1
+                    cc[j] += 1
+                    out[r0 + i, c0 + j] = 1
+
+
+@njit(cache=True)
+def cc_group(row_ptr, row_cols, col_ptr, col_rows, nrows, alpha, max_overlap, group_of):
+    """Column-combining grouping (Kung et al. 2019; the greedy of the reference
+    packing code). The pattern is given both as rows (row r holds columns
+    row_cols[row_ptr[r]:row_ptr[r+1]]) and as columns (col_ptr/col_rows).
+
+    Groups start as the non-empty columns in ascending order. Repeatedly the first
+    group that has a feasible partner absorbs its best partner: a partner h is feasible
+    when len(g) + len(h) <= alpha and conflicts(g u h) = sum_r max(0, d_g[r] + d_h[r] - 1)
+    <= max_overlap (d = non-zeros per row inside the group); the best partner has the
+    fewest rows empty in both, ties to the lowest index. Partners are always single
+    later columns (earlier groups never become feasible again), which this kernel uses:
+    conflicts(g u h) = conflicts(g) + |rows(g) n rows(h)|.
+    group_of[c] receives the group number of column c (groups numbered by their first
+    column), -1 for empty columns. Returns the number of groups."""
+    ncols = col_ptr.size - 1
+    group_of[:] = -1
+    overlap = np.zeros(ncols, dtype=np.int64)
+    covered = np.zeros(nrows, dtype=np.uint8)
+    ng = 0
+    for g in range(ncols):
+        if group_of[g] >= 0 or col_ptr[g + 1] == col_ptr[g]:
+            continue
+        group_of[g] = ng
+        size = 1
+        conflicts = 0
+        for p in range(col_ptr[g], col_ptr[g + 1]):
+            r = col_rows[p]
+            covered[r] = 1
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                overlap[row_cols[q]] += 1
+        while size < alpha:
+            best = -1
+            bests = np.int64(0)
+            for h in range(g + 1, ncols):
+                nh = col_ptr[h + 1] - col_ptr[h]
+                if group_of[h] >= 0 or nh == 0:
+                    continue
+                if conflicts + overlap[h] > max_overlap:
+                    continue
+                sc = overlap[h] - nh
+                if best < 0 or sc < bests:
+                    best = h
+                    bests = sc
+            if best < 0:
+                break
+            group_of[best] = ng
+            size += 1
+            conflicts += overlap[best]
+            for p in range(col_ptr[best], col_ptr[best + 1]):
+                r = col_rows[p]
+                if covered[r] == 0:
+                    covered[r] = 1
+                    for q in range(row_ptr[r], row_ptr[r + 1]):
+                        overlap[row_cols[q]] += 1
+        overlap[:] = 0
+        covered[:] = 0
+        ng += 1
+    return ng
+
+
+@njit(cache=True)
+def cc_pack(w, group_of, packed, select):
+    """Column-combine pruning and packing: for every row r and group g, keep the member
+    column c (group_of[c] == g) with the largest |w[r, c]| among non-zero w[r, c], ties
+    to the lowest c; packed[r, g] = w[r, c], select[r, g] = c. Cells with no non-zero
+    member get packed = 0, select = -1."""
+    rows, cols = w.shape
+    packed[:, :] = 0
+    select[:, :] = -1
+    for r in range(rows):
+        for c in range(cols):
+            g = group_of[c]
+            v = w[r, c]
+            if g < 0 or v == 0:
+                continue
+            s = select[r, g]
+            if s < 0 or abs(v) > abs(w[r, s]):
+                packed[r, g] = v
+                select[r, g] = c
+
+
+@njit(cache=True)
+def packed_gemm_int(packed, select, order, a_zero, b, mode, bits, out):
+    """out[r, j] = ACC over cells g of row r with select[r, g] >= 0, visited in the
+    order order[r, :] (ascending select, so ascending reduction index k = select), of
+    (packed[r, g] - a_zero[r]) * b[select[r, g], j]. Accumulation as csr_spmm_int."""
+    rows, G = packed.shape
+    n = b.shape[1]
+    lo, hi = acc_limits(bits)
+    acc = np.zeros(n, dtype=np.int64)
+    for r in range(rows):
+        acc[:] = 0
+        z = np.int64(a_zero[r])
+        for q in range(G):
+            g = order[r, q]
+            k = select[r, g]
+            if k < 0:
+                continue
+            av = np.int64(packed[r, g]) - z
+            if mode == 2:
+                for j in range(n):
+                    acc[j] = sat_add(acc[j], av * b[k, j], lo, hi)
+            else:
+                for j in range(n):
+                    acc[j] += av * b[k, j]
+        for j in range(n):
+            out[r, j] = wrap_signed(acc[j], bits) if mode == 1 else acc[j]
+
+
+@njit(cache=True)
+def packed_gemm_float(packed, select, order, b, out):
+    """Float64 version of packed_gemm_int: products added in ascending k from +0.0."""
+    rows, G = packed.shape
+    n = b.shape[1]
+    for r in range(rows):
+        for j in range(n):
+            out[r, j] = 0.0
+        for q in range(G):
+            g = order[r, q]
+            k = select[r, g]
+            if k < 0:
+                continue
+            av = np.float64(packed[r, g])
+            for j in range(n):
+                out[r, j] += av * b[k, j]

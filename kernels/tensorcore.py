@@ -1,0 +1,432 @@
+"""Tensor-core block-FMA kernels: bit-accurate models of NVIDIA MMA numerics.
+
+Every operand is first split into an exact signed integer significand and an exponent
+(``decompose``); the block FMA then works on integers only. A value v != 0 is held as
+``sig * 2^(exp - p)`` with ``exp = max(floor(log2 |v|), emin)`` (subnormals keep
+|sig| < 2^p), so a product of two operands is ``sig_a * sig_b * 2^(exp_a + exp_b - 2p)``:
+exact and NOT renormalised (its significand lies in [0, 4)).
+
+One block FMA D = C + sum_i a_i b_i (``block_fma``):
+1. maxe = max(exp_a + exp_b over the non-zero products, exp_c if c != 0, min_exp);
+   C joins as an fp32 value: exp_c = max(floor(log2 |c|), -126), 23 fraction bits.
+2. Every term is aligned to the grid 2^L with L = maxe - 23 - neab: its magnitude is
+   truncated (bits below 2^L are discarded, no guard or sticky bit), then its sign is
+   applied. The aligned integers are summed exactly (int64).
+3. The sum S * 2^L is normalised once and rounded to the output format (``round_fixed``):
+   ``frac`` fraction bits, minimum normal exponent ``out_emin`` (below it the grid is
+   that of the subnormals), rounding mode 3 (toward zero) or 0 (nearest even); a result
+   of magnitude >= 2^(out_emax + 1) after rounding becomes +-inf. An exactly zero sum
+   gives +0.
+4. NaN operands, inf * 0, or +inf and -inf together give NaN; otherwise an infinite
+   product or C gives that infinity.
+
+Rounding decisions use ``kernels.rounding.choose`` (modes as ``refquant.Rounding``).
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .rounding import choose
+
+_NO_LIMIT = -1000000
+
+
+@njit(cache=True)
+def decompose(x, p, emin, sig, exp, cls):
+    """Split float64 values into exact integer significands and exponents.
+
+    For finite x != 0: exp[i] = max(floor(log2 |x|), emin) and sig[i] = x * 2^(p - exp[i])
+    (signed; the caller guarantees it is an integer, i.e. x is representable with p
+    fraction bits above 2^emin). x == 0 gives sig = 0, exp = emin. cls[i] is 0 for
+    finite values, 1 for +inf, 2 for -inf, 3 for NaN (sig = 0 then).
+    """
+    for i in range(x.size):
+        v = x[i]
+        if math.isnan(v):
+            cls[i] = 3
+            sig[i] = 0
+            exp[i] = emin
+        elif math.isinf(v):
+            cls[i] = 1 if v > 0 else 2
+            sig[i] = 0
+            exp[i] = emin
+        elif v == 0.0:
+            cls[i] = 0
+            sig[i] = 0
+            exp[i] = emin
+        else:
+            e = math.frexp(abs(v))[1] - 1
+            if e < emin:
+                e = emin
+            cls[i] = 0
+            exp[i] = e
+            sig[i] = np.int64(math.ldexp(v, p - e))
+
+
+@njit(cache=True)
+def bit_length(m):
+    """Number of bits of the non-negative int64 m (0 for m == 0)."""
+    if m == 0:
+        return 0
+    nb = math.frexp(float(m))[1]
+    # float(m) may round up to the next power of two.
+    if (m >> (nb - 1)) == 0:
+        nb -= 1
+    return nb
+
+
+@njit(cache=True)
+def round_fixed(s, lexp, out_emin, out_emax, frac, mode):
+    """Round the exact value s * 2^lexp (s an int64) to a binary float format.
+
+    The format has ``frac`` fraction bits, minimum normal exponent ``out_emin`` (gradual
+    underflow below it) and maximum exponent ``out_emax``; ``mode`` is a Rounding value
+    (0 nearest even, 3 toward zero, ...). A rounded magnitude >= 2^(out_emax + 1) gives
+    +-inf; s == 0 gives +0. Returns a float64 holding the rounded value exactly.
+    """
+    if s == 0:
+        return 0.0
+    neg = s < 0
+    m = -s if neg else s
+    e = bit_length(m) - 1 + lexp
+    if e < out_emin:
+        e = out_emin
+    q = e - frac
+    sh = q - lexp
+    # Directed modes act on the signed value: round the magnitude the other way.
+    md = mode
+    if neg and mode == 4:
+        md = 5
+    elif neg and mode == 5:
+        md = 4
+    if sh <= 0:
+        r = m << (-sh)
+    elif sh > 62:
+        # 0 < m < 2^62 < half an output quantum: only directed rounding can move it.
+        r = choose(np.int64(0), -1, False, 0.0, md, 0, 0)
+    else:
+        fl = m >> sh
+        rem = m & ((np.int64(1) << sh) - 1)
+        half = np.int64(1) << (sh - 1)
+        c = -1 if rem < half else (1 if rem > half else 0)
+        r = choose(fl, c, rem == 0, rem / (np.int64(1) << sh), md, 0, 0)
+    val = math.ldexp(float(r), q)
+    if val >= math.ldexp(1.0, out_emax + 1):
+        val = math.inf
+    return -val if neg else val
+
+
+@njit(cache=True)
+def block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, sel, c, two_p, neab, min_exp,
+              out_emin, out_emax, frac, mode):
+    """One block FMA D = c + sum a[k] b[k] over k in [k0, k1) (see the module docstring).
+
+    sel 0 takes every k; 1 only k with k % 4 < 2; 2 only k with k % 4 >= 2 (the two
+    half-blocks of an fp8 mma.sync executed as two fp16 MMAs). ``two_p`` is twice the
+    operands' fraction bits, c a float64 holding an fp32 or fp16 value. Returns D as a
+    float64 holding the rounded output value.
+    """
+    nan = False
+    pinf = False
+    ninf = False
+    maxe = _NO_LIMIT
+    any_term = False
+    for k in range(k0, k1):
+        if sel == 1 and (k & 3) >= 2:
+            continue
+        if sel == 2 and (k & 3) < 2:
+            continue
+        ca = acls[k]
+        cb = bcls[k]
+        if ca != 0 or cb != 0:
+            if ca == 3 or cb == 3:
+                nan = True
+            elif (ca == 0 and asig[k] == 0) or (cb == 0 and bsig[k] == 0):
+                nan = True
+            else:
+                na = ca == 2 or (ca == 0 and asig[k] < 0)
+                nb = cb == 2 or (cb == 0 and bsig[k] < 0)
+                if na != nb:
+                    ninf = True
+                else:
+                    pinf = True
+            continue
+        if asig[k] == 0 or bsig[k] == 0:
+            continue
+        e = aexp[k] + bexp[k]
+        if e > maxe:
+            maxe = e
+        any_term = True
+    if math.isnan(c):
+        nan = True
+    elif math.isinf(c):
+        if c > 0:
+            pinf = True
+        else:
+            ninf = True
+    if nan or (pinf and ninf):
+        return math.nan
+    if pinf:
+        return math.inf
+    if ninf:
+        return -math.inf
+    csig = np.int64(0)
+    cexp = 0
+    if c != 0.0:
+        cexp = math.frexp(abs(c))[1] - 1
+        if cexp < -126:
+            cexp = -126
+        csig = np.int64(math.ldexp(abs(c), 23 - cexp))
+        if cexp > maxe:
+            maxe = cexp
+        any_term = True
+    if not any_term:
+        return 0.0
+    if maxe < min_exp:
+        maxe = min_exp
+    lexp = maxe - 23 - neab
+    s = np.int64(0)
+    for k in range(k0, k1):
+        if sel == 1 and (k & 3) >= 2:
+            continue
+        if sel == 2 and (k & 3) < 2:
+            continue
+        pr = asig[k] * bsig[k]
+        if pr == 0:
+            continue
+        sh = aexp[k] + bexp[k] - two_p - lexp
+        m = -pr if pr < 0 else pr
+        if sh >= 0:
+            m = m << sh
+        elif sh > -63:
+            m = m >> (-sh)
+        else:
+            m = 0
+        s += -m if pr < 0 else m
+    if csig != 0:
+        sh = cexp - 23 - lexp
+        m = csig
+        if sh >= 0:
+            m = m << sh
+        elif sh > -63:
+            m = m >> (-sh)
+        else:
+            m = 0
+        s += -m if c < 0 else m
+    return round_fixed(s, lexp, out_emin, out_emax, frac, mode)
+
+
+@njit(cache=True)
+def add_round(h, c, out_emin, out_emax, frac, mode):
+    """h + c rounded once to the output format (the separate C addition of fp8 mma.sync).
+
+    h and c hold fp32 (or fp16) values; their float64 sum is exact or, for exponents far
+    apart, correctly rounded to 53 bits, and rounding that again to <= 24 bits by nearest
+    even equals rounding the exact sum (53 >= 2 * 24 + 2). IEEE specials follow float64.
+    """
+    s = h + c
+    if not math.isfinite(s):
+        return s
+    if s == 0.0:
+        return 0.0
+    m, e = math.frexp(s)
+    si = np.int64(math.ldexp(m, 53))
+    return round_fixed(si, e - 53, out_emin, out_emax, frac, mode)
+
+
+@njit(cache=True)
+def dot_chain(asig, aexp, acls, bsig, bexp, bcls, c, kdim, n, sync, two_p, neab, min_exp,
+              out_emin, out_emax, frac, mode):
+    """Chain block FMAs over k = 0 .. kdim - 1 (blocks of n terms, zero padded): each
+    block's rounded D is the C of the next. sync == 1 selects the fp8 mma.sync model:
+    per chunk of n = 32 terms, h = 0; h = block(k % 4 < 2, h); h = block(k % 4 >= 2, h);
+    D = add_round(h, C) (nearest even)."""
+    d = c
+    for k0 in range(0, kdim, n):
+        k1 = min(k0 + n, kdim)
+        if sync == 1:
+            h = block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, 1, 0.0, two_p, neab,
+                          min_exp, out_emin, out_emax, frac, mode)
+            h = block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, 2, h, two_p, neab,
+                          min_exp, out_emin, out_emax, frac, mode)
+            d = add_round(h, d, out_emin, out_emax, frac, 0)
+        else:
+            d = block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, 0, d, two_p, neab,
+                          min_exp, out_emin, out_emax, frac, mode)
+    return d
+
+
+@njit(cache=True)
+def mma_rows(asig, aexp, acls, bsig, bexp, bcls, c, n, sync, two_p, neab, min_exp,
+             out_emin, out_emax, frac, mode, out):
+    """out[r] = dot_chain of row r of the decomposed a and b (rows x K) with C = c[r]."""
+    rows, kdim = asig.shape
+    for r in range(rows):
+        out[r] = dot_chain(asig[r], aexp[r], acls[r], bsig[r], bexp[r], bcls[r], c[r], kdim,
+                           n, sync, two_p, neab, min_exp, out_emin, out_emax, frac, mode)
+
+
+@njit(cache=True)
+def gemm(asig, aexp, acls, bsig, bexp, bcls, c, n, sync, two_p, neab, min_exp,
+         out_emin, out_emax, frac, mode, out):
+    """out[i, j] = dot_chain(A[i, :], Bt[j, :], C[i, j]): A decomposed as (M, K), B
+    transposed and decomposed as (N, K), c of shape (M, N)."""
+    mdim, kdim = asig.shape
+    ndim = bsig.shape[0]
+    for i in range(mdim):
+        for j in range(ndim):
+            out[i, j] = dot_chain(asig[i], aexp[i], acls[i], bsig[j], bexp[j], bcls[j],
+                                  c[i, j], kdim, n, sync, two_p, neab, min_exp, out_emin,
+                                  out_emax, frac, mode)
+
+
+@njit(cache=True)
+def int_gemm(a, bt, c, kstep, saturate, out):
+    """Integer MMA: out[i, j] = C + sum_k a[i, k] bt[j, k] with int32 accumulation.
+
+    The sum of each chunk of ``kstep`` products (one mma instruction) is exact; the
+    running int32 accumulator then either wraps modulo 2^32 (saturate 0) or is clamped
+    to [-2^31, 2^31 - 1] (saturate 1, PTX .satfinite) after every chunk.
+    """
+    mdim, kdim = a.shape
+    ndim = bt.shape[0]
+    lo = -np.int64(2147483648)
+    hi = np.int64(2147483647)
+    for i in range(mdim):
+        for j in range(ndim):
+            acc = np.int64(c[i, j])
+            for k0 in range(0, kdim, kstep):
+                s = np.int64(0)
+                for k in range(k0, min(k0 + kstep, kdim)):
+                    s += np.int64(a[i, k]) * np.int64(bt[j, k])
+                acc += s
+                if saturate == 1:
+                    if acc > hi:
+                        acc = hi
+                    elif acc < lo:
+                        acc = lo
+                else:
+                    acc = ((acc - lo) & np.int64(0xFFFFFFFF)) + lo
+            out[i, j] = acc
+
+
+@njit(cache=True)
+def bin_gemm(a, bt, c, op, out):
+    """Binary MMA: out[i, j] = C + popc over k of (a[i, k] op bt[j, k]) with a, bt bits
+    (0/1 int8), op 0 XOR, 1 AND; the int32 accumulator wraps modulo 2^32."""
+    mdim, kdim = a.shape
+    ndim = bt.shape[0]
+    lo = -np.int64(2147483648)
+    for i in range(mdim):
+        for j in range(ndim):
+            s = np.int64(c[i, j])
+            for k in range(kdim):
+                if op == 0:
+                    s += np.int64(a[i, k] ^ bt[j, k])
+                else:
+                    s += np.int64(a[i, k] & bt[j, k])
+            out[i, j] = ((s - lo) & np.int64(0xFFFFFFFF)) + lo
+
+
+_ZERO_EXP = -(1 << 24)
+
+
+@njit(cache=True)
+def decompose_fast(x, p, emin, sig, exp):
+    """As ``decompose`` for finite x, except that a zero gets exponent -2^24 so that
+    it can never be the largest exponent of a block (used by the fast kernels)."""
+    for i in range(x.size):
+        v = x[i]
+        if v == 0.0:
+            sig[i] = 0
+            exp[i] = _ZERO_EXP
+        else:
+            e = math.frexp(abs(v))[1] - 1
+            if e < emin:
+                e = emin
+            exp[i] = e
+            sig[i] = np.int64(math.ldexp(v, p - e))
+
+
+@njit(cache=True)
+def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
+                   out_emin, out_emax, frac, mode):
+    """``dot_chain`` (sync = 0) for finite operands decomposed by ``decompose_fast`` and
+    a finite c: the same arithmetic written without branches in the inner loops.
+
+    A product term's truncated magnitude on the grid 2^L, L = maxe - 23 - neab, is
+    (|P| << g) >> min(maxe - e + h, 63) with g = max(G, 0), h = max(-G, 0) and
+    G = 23 + neab - two_p; zero products have e ~ -2^25 and vanish.
+    """
+    big_g = 23 + neab - two_p
+    gpos = big_g if big_g > 0 else 0
+    hneg = -big_g if big_g < 0 else 0
+    d = c
+    for k0 in range(0, kdim, n):
+        k1 = min(k0 + n, kdim)
+        maxe = np.int64(_ZERO_EXP)
+        for k in range(k0, k1):
+            e = aexp[k] + bexp[k]
+            if e > maxe:
+                maxe = e
+        if not math.isfinite(d):
+            continue
+        csig = np.int64(0)
+        cexp = np.int64(0)
+        if d != 0.0:
+            cexp = math.frexp(abs(d))[1] - 1
+            if cexp < -126:
+                cexp = -126
+            csig = np.int64(math.ldexp(abs(d), 23 - cexp))
+            if cexp > maxe:
+                maxe = cexp
+        elif maxe < -(1 << 23):
+            d = 0.0
+            continue
+        if maxe < min_exp:
+            maxe = min_exp
+        lexp = maxe - 23 - neab
+        s = np.int64(0)
+        for k in range(k0, k1):
+            pr = asig[k] * bsig[k]
+            sg = pr >> 63
+            m = (pr ^ sg) - sg
+            sh = maxe - aexp[k] - bexp[k] + hneg
+            if sh > 63:
+                sh = 63
+            t = (m << gpos) >> sh
+            s += (t ^ sg) - sg
+        if csig != 0:
+            sh = cexp - 23 - lexp
+            if sh >= 0:
+                m = csig << sh
+            elif sh > -63:
+                m = csig >> (-sh)
+            else:
+                m = np.int64(0)
+            s += -m if d < 0 else m
+        d = round_fixed(s, lexp, out_emin, out_emax, frac, mode)
+    return d
+
+
+@njit(cache=True)
+def gemm_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_emax,
+              frac, mode, out):
+    """``gemm`` (sync = 0) for finite operands from ``decompose_fast`` and finite C."""
+    mdim, kdim = asig.shape
+    ndim = bsig.shape[0]
+    for i in range(mdim):
+        for j in range(ndim):
+            out[i, j] = dot_chain_fast(asig[i], aexp[i], bsig[j], bexp[j], c[i, j], kdim, n,
+                                       two_p, neab, min_exp, out_emin, out_emax, frac, mode)
+
+
+@njit(cache=True)
+def mma_rows_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_emax,
+                  frac, mode, out):
+    """``mma_rows`` (sync = 0) for finite operands from ``decompose_fast`` and finite c."""
+    rows, kdim = asig.shape
+    for r in range(rows):
+        out[r] = dot_chain_fast(asig[r], aexp[r], bsig[r], bexp[r], c[r], kdim, n, two_p,
+                                neab, min_exp, out_emin, out_emax, frac, mode)

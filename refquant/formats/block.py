@@ -1,0 +1,263 @@
+"""Block-scaled formats: OCP Microscaling (MX) v1.0 and NVIDIA NVFP4, and bit packing.
+
+A block format is an element format x a block granularity x a scale format:
+``refquant.quantize(x, refquant.format("mxfp4"))`` returns a QTensor whose ``codes`` are
+element codes (x's shape), ``scale`` the decoded scale of every block as float64 (x's
+shape with ceil(D / block) along ``axis``, default the last axis), and
+``extra["scale_codes"]`` the scale codes (uint8, same shape); ``dequantize()`` gives
+decode(codes) * scale, exactly.
+
+OCP MX v1.0 (Open Compute Project, "OCP Microscaling Formats (MX) Specification" v1.0,
+section 6.3): blocks of k = 32 elements share X = 2^shared_exp stored as E8M0 (bias 127,
+0xFF = NaN, no zero);
+
+    shared_exp = floor(log2(max_i |V_i|)) - emax_elem     (exact, via frexp)
+    P_i = quantize(V_i / X)   round to nearest even, values beyond the element's max
+                              clamped to ±max (never inf or NaN)
+
+emax_elem = 15 (E5M2), 8 (E4M3), 4 (E3M2), 2 (E2M3), 2 (E2M1), 0 (INT8). A shared exponent
+below -127 is clamped to -127 (an all-zero block gets X = 2^-127 and zero elements); above
+127 (float64 inputs only) the block's scale is NaN. A block containing NaN or ±inf gets the
+NaN scale (0xFF); its element codes are 0 and it dequantizes to NaN. MXINT8 elements are
+two's-complement integers k with value k / 64, |k| <= 127 (the symmetric range; the code
+-128 is not produced). ``rounding=Rounding.NEAREST_AWAY`` reproduces Microsoft's reference
+(microsoft/microxcaling, mx/mx_ops.py, default "nearest" = ties away from zero); every other
+Rounding mode, including STOCHASTIC, applies to the elements too.
+
+NVFP4 (NVIDIA; the recipe of NVIDIA Transformer Engine's documentation "NVFP4": E2M1
+elements, one E4M3 scale per 16 consecutive elements, one float32 scale per tensor),
+written here with decode (multiplicative) scales so that every step is exact:
+
+    s_t  = float32(amax_tensor / (448 * 6))   (nearest float32; 1 for an all-zero tensor;
+                                                the smallest float32 if it underflows)
+    s_b  = E4M3(amax_block / (6 * s_t))        round to nearest even, saturated to 448
+    P_i  = E2M1(V_i / (s_b * s_t))             rounded by ``rounding``, saturated to ±6
+    value_i = decode(P_i) * s_b * s_t          (QTensor.scale holds s_b * s_t, exact)
+
+Every quotient is rounded once from the real value. Transformer Engine forms the same
+scales as s_global = 448 * 6 / amax (encode direction) and multiplies by float32
+reciprocals, so its float32 intermediate roundings can move a code by one on rare ties;
+this module is the exact-arithmetic statement of the recipe. A block whose amax / (6 * s_t)
+rounds to E4M3 zero (it is at most 2^-10) gets s_b = 0, element codes 0 and scale 0. NVFP4
+inputs must be finite (E2M1 has no NaN or inf; ValueError otherwise).
+
+Packing (``pack`` / ``unpack``): codes of ``bits`` bits form a little-endian bit stream:
+code i occupies stream bits [i * bits, (i + 1) * bits), stream bit j is bit (j mod 8) of
+byte j // 8. For 4-bit codes that is two codes per byte, the first in the low nibble; for
+6-bit codes four codes fill three bytes (byte0 = c0 | c1 << 6, byte1 = c1 >> 2 | c2 << 4,
+byte2 = c2 >> 4 | c3 << 2), as in the OCP MX packing of FP6.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..affine import as_real_array
+from ..kernels import floats as _k
+from ..modes import Overflow, Rounding, as_overflow, as_rounding
+from .base import Format, format as _fmt, register
+from .floats import FloatFormat
+from .integer import FixedFormat
+
+__all__ = ["BlockFormat", "pack", "unpack", "MX_EMAX"]
+
+MX_EMAX = {"e5m2": 15, "e4m3fn": 8, "e3m2": 4, "e2m3": 2, "e2m1": 2, "q1.6": 0}
+
+
+@dataclass(frozen=True)
+class BlockFormat(Format):
+    """An element format, a block size along one axis, and a scale format.
+
+    kind "mx": OCP MX v1.0 (E8M0 power-of-two scale per block); kind "nvfp4": E2M1
+    elements, E4M3 scale per block and a float32 tensor scale (module docstring).
+    ``encode`` / ``decode`` / ``values`` are those of the element format (scale-free);
+    ``quantize(x, axis=-1, rounding=None)`` and ``quantize_tensor`` do the block scaling.
+    """
+
+    element: Format
+    block_size: int
+    scale_format: FloatFormat
+    kind: str
+    label: str
+    is_block = True
+
+    def __post_init__(self):
+        if self.kind not in ("mx", "nvfp4"):
+            raise ValueError(f"kind={self.kind!r}; allowed 'mx', 'nvfp4'")
+        if not isinstance(self.block_size, int) or self.block_size < 1:
+            raise ValueError(f"block_size={self.block_size!r}; allowed an int >= 1")
+        if self.kind == "mx" and self.element.name not in MX_EMAX:
+            raise ValueError(f"element={self.element.name!r}; MX elements: {', '.join(MX_EMAX)}")
+
+    @property
+    def bits(self) -> int:
+        return self.element.bits
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    @property
+    def code_dtype(self):
+        return self.element.code_dtype
+
+    @property
+    def max_value(self) -> float:
+        return self.element.max_value
+
+    @property
+    def min_value(self) -> float:
+        return self.element.min_value
+
+    @property
+    def emax_elem(self) -> int:
+        """The element exponent subtracted from floor(log2 amax) (OCP MX table)."""
+        return MX_EMAX[self.element.name]
+
+    def encode(self, x, rounding=Rounding.NEAREST_EVEN, **options):
+        """Element codes of x without scaling (the element format's encode)."""
+        return self.element.encode(x, rounding, **options)
+
+    def decode(self, codes):
+        """Element values of the codes without scaling (float64, exact)."""
+        return self.element.decode(codes)
+
+    def codes(self):
+        return self.element.codes()
+
+    def values(self):
+        return self.element.values()
+
+    def quantize(self, x, rounding=None, axis=-1, seed=0):
+        """quantize_tensor(x, axis, rounding, seed=seed).dequantize(): x rounded to the
+        nearest block-scaled values (float64)."""
+        return self.quantize_tensor(x, axis=axis, rounding=rounding, seed=seed).dequantize()
+
+    def quantize_tensor(self, x, axis=-1, rounding=None, overflow=Overflow.SATURATE, seed=0,
+                        tensor_scale=None):
+        """Block-quantize x along ``axis`` (module docstring for the exact rules) and
+        return a QTensor (granularity "block"). ``rounding``: None = NEAREST_EVEN (the
+        specs); NEAREST_AWAY = Microsoft's MX reference; any Rounding for the elements.
+        ``overflow`` must be SATURATE (the specs clamp elements). ``tensor_scale``
+        (NVFP4 only): a positive float32 value to use instead of amax / 2688."""
+        from ..quantize import QTensor, _norm_axis, _view
+
+        x = as_real_array(x)
+        if x.ndim == 0:
+            raise ValueError(f"{self.name} quantizes arrays with at least one axis; got a scalar")
+        ax = _norm_axis(axis, x.ndim)
+        rnd = Rounding.NEAREST_EVEN if rounding is None else as_rounding(rounding)
+        if as_overflow(overflow) != Overflow.SATURATE:
+            raise ValueError(f"overflow={overflow!r}: {self.name} clamps elements to ±max "
+                             "(OCP MX / NVFP4); allowed: SATURATE")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        view, blk, gshape = _view(x.shape, "block", ax, self.block_size)
+        ushape = tuple(-(-d // blk) if i == ax else d for i, d in enumerate(x.shape))
+        x3 = np.ascontiguousarray(x).reshape(view)
+        codes = np.empty(view, dtype=self.code_dtype)
+        scodes = np.empty(gshape, dtype=np.uint8)
+        extra = {"scale_format": self.scale_format.name}
+        if self.kind == "mx":
+            e = self.element
+            if view[2] == 1:
+                kern, xx, cc, ss = _k.mx_quantize_rows, x3[:, :, 0], codes[:, :, 0], scodes[:, :, 0]
+            else:
+                kern, xx, cc, ss = _k.mx_quantize, x3, codes, scodes
+            xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0,) * xx.ndim, np.int32)
+            if isinstance(e, FloatFormat):
+                p = e._kparams()
+                nan_signed = int(e.specials in ("ieee", "fn") and e.signed)
+                kern(xx, xi, blk, 0, *p, e._nan_code, nan_signed, self.emax_elem, 0, 0,
+                     int(rnd), int(seed), cc, ss)
+            else:
+                kern(xx, xi, blk, 1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 6, 127,
+                     int(rnd), int(seed), cc, ss)
+            scale = self.scale_format.decode(scodes)
+        else:
+            if not np.all(np.isfinite(x)):
+                raise ValueError("x contains NaN or inf; NVFP4 (E2M1 elements) has no "
+                                 "encoding for them")
+            if tensor_scale is None:
+                amax = float(np.max(np.abs(x))) if x.size else 0.0
+                st = float(np.float32(amax / 2688.0))
+                if amax == 0.0:
+                    st = 1.0
+                elif st == 0.0:
+                    st = float(np.float32(2.0 ** -149))
+            else:
+                st = float(tensor_scale)
+                if not (np.isfinite(st) and st > 0 and float(np.float32(st)) == st):
+                    raise ValueError(f"tensor_scale={tensor_scale!r}; allowed a positive "
+                                     "finite float32 value")
+            scale = np.empty(gshape, dtype=np.float64)
+            _k.nvfp4_quantize(x3, blk, st, int(rnd), int(seed), codes, scodes, scale)
+            extra["tensor_scale"] = st
+        extra["scale_codes"] = scodes.reshape(ushape)
+        return QTensor(codes=codes.reshape(x.shape), scale=scale.reshape(ushape),
+                       zero_point=np.zeros(ushape, dtype=np.int64), fmt=self,
+                       granularity="block", axis=ax, block_size=blk, extra=extra)
+
+
+def _check_bits(bits):
+    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool):
+        raise TypeError(f"bits must be an int, got {type(bits).__name__}")
+    if not 1 <= bits <= 16:
+        raise ValueError(f"bits={bits} out of range; allowed 1..16")
+    return int(bits)
+
+
+def pack(codes, bits) -> np.ndarray:
+    """Pack codes of ``bits`` bits (1..16) into bytes, little-endian bit stream (module
+    docstring): uint8 array of ceil(n * bits / 8) bytes for n = codes.size (flat order).
+    Negative codes (two's complement, e.g. MXINT8) keep their low ``bits`` bits; codes
+    needing more bits raise ValueError."""
+    bits = _check_bits(bits)
+    c = np.asarray(codes)
+    if c.dtype.kind not in "iu":
+        raise TypeError(f"codes must be integers, got dtype {c.dtype}")
+    c = c.reshape(-1).astype(np.int64)
+    lo = -(1 << (bits - 1)) if np.asarray(codes).dtype.kind == "i" else 0
+    hi = (1 << bits) - 1
+    if c.size and (c.min() < lo or c.max() > hi):
+        raise ValueError(f"codes outside [{lo}, {hi}] do not fit in {bits} bits")
+    c = c & hi
+    stream = ((c[:, None] >> np.arange(bits)) & 1).astype(np.uint8).reshape(-1)
+    return np.packbits(stream, bitorder="little")
+
+
+def unpack(data, bits, count, signed=False, dtype=None) -> np.ndarray:
+    """Inverse of ``pack``: the first ``count`` codes of ``bits`` bits from the bytes
+    ``data``. signed=True sign-extends (two's complement). dtype defaults to the smallest
+    unsigned (signed) integer type holding ``bits`` bits."""
+    bits = _check_bits(bits)
+    d = np.asarray(data)
+    if d.dtype != np.uint8:
+        raise TypeError(f"data must be uint8 bytes, got dtype {d.dtype}")
+    if not isinstance(count, (int, np.integer)) or count < 0:
+        raise ValueError(f"count={count!r}; allowed an int >= 0")
+    if count * bits > d.size * 8:
+        raise ValueError(f"{d.size} bytes hold at most {d.size * 8 // bits} codes of {bits} "
+                         f"bits; count={count}")
+    stream = np.unpackbits(d.reshape(-1), bitorder="little")[:count * bits]
+    c = (stream.reshape(count, bits).astype(np.int64) << np.arange(bits)).sum(axis=1)
+    if signed:
+        c = np.where(c >= (1 << (bits - 1)), c - (1 << bits), c)
+    if dtype is None:
+        dtype = f"{'int' if signed else 'uint'}{8 if bits <= 8 else 16}"
+    return c.astype(dtype)
+
+
+_E8M0 = lambda: _fmt("e8m0")  # noqa: E731
+_MX = {
+    "mxfp8_e4m3": "e4m3fn",
+    "mxfp8_e5m2": "e5m2",
+    "mxfp6_e3m2": "e3m2",
+    "mxfp6_e2m3": "e2m3",
+    "mxfp4": "e2m1",
+}
+for _n, _e in _MX.items():
+    register(_n, lambda n=_n, e=_e: BlockFormat(_fmt(e), 32, _E8M0(), "mx", n))
+register("mxint8", lambda: BlockFormat(FixedFormat(1, 6), 32, _E8M0(), "mx", "mxint8"))
+register("nvfp4", lambda: BlockFormat(_fmt("e2m1"), 16, _fmt("e4m3fn"), "nvfp4", "nvfp4"))

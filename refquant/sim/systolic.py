@@ -1,0 +1,639 @@
+"""Cycle-accurate systolic-array simulator: output-, weight- and input-stationary
+dataflows, integer MAC PEs with a declared accumulator width and overflow policy, tiling
+into folds, conv through im2col, column-combined and term-serial PE variants,
+per-cycle register traces, and SCALE-Sim-compatible reporting.
+
+Timing convention (exact; the analytical model ``cycle_model`` equals the simulated
+count for every shape, which the tests check)
+--------------------------------------------------------------------------------
+A GEMM out = A @ B with A: M x K and B: K x N on an R x C array. One cycle = every
+register of the array loads its next value at once. Folds run one after another without
+overlap (no double buffering), column folds outer, row folds inner.
+
+* OS (output stationary): spatial rows M, spatial columns N, temporal K. Row i of the
+  left edge gets A[., k] at cycle k + i, column j of the top edge gets B[k, .] at
+  cycle k + j (the skew); PE (i, j) multiplies at cycle k + i + j. After the last MAC
+  the accumulators drain down the columns, one row per cycle, into the output SRAM.
+  Fold cycles = K + rows + cols - 2 (fill + compute) + R (drain).
+* WS (weight stationary): spatial rows K, spatial columns N, temporal M. Weights are
+  preloaded through the columns in R cycles; activations enter row i with skew i,
+  partial sums flow down and leave the bottom row; a K-fold after the first reads the
+  previous fold's partial sums back into the top of the columns.
+  Fold cycles = R (preload) + M + R + cols - 2.
+* IS (input stationary): spatial rows K, spatial columns M, temporal N; the WS timing
+  with A stationary and B streamed. Fold cycles = R + N + R + cols - 2.
+* Term-serial / bit-serial PEs (WS and IS): a PE spends one cycle per term of its
+  stationary operand; the lockstep array stretches every beat of a fold to
+  tau = max(1, max terms in the fold). Fold cycles = R + tau * (T + R + cols - 2).
+
+Arithmetic: every output is accumulated in ascending k, acc = policy(acc + a * b) at
+every addition, with a two's-complement accumulator of ``acc_bits`` bits: WRAP keeps the
+low bits, SATURATE clamps to [-2^(acc_bits-1), 2^(acc_bits-1) - 1], RAISE raises
+OverflowError at the first addition that leaves the range (naming output element, k and
+cycle). Products are exact. WRAP and SATURATE are the GEMM rule of
+``refquant.intops.gemm`` (saturation after every addition, ascending k; the tests
+compare with it and with a Python-int reference). RAISE differs on purpose: it models a
+hardware overflow flag and stops at the first addition that leaves the range, while
+``intops.gemm(overflow="raise")`` checks the exact final sums; every input that
+``intops.gemm`` rejects is rejected here too, but a sum that leaves the range and comes
+back raises here only. Without overflow the result equals the exact integer GEMM.
+
+SCALE-Sim (ARM-software/SCALE-Sim, scalesim-project/scale-sim-v2, PyPI scalesim 3.0.0)
+--------------------------------------------------------------------------------------
+Read from scalesim 3.0.0's compute/systolic_compute_{os,ws,is}.py, single_layer_sim.py
+and memory/double_buffered_scratchpad_mem.py; ``scalesim_report`` reproduces:
+* mapping (Sr, Sc, T): OS (M, N, K), WS (K, N, M), IS (K, M, N); folds =
+  ceil(Sr/R) * ceil(Sc/C), column folds outer.
+* per-fold cycles (length of the per-fold demand matrices): OS R + C + T - 2, WS and IS
+  2R + C + T - 2 (the paper, Samajdar et al. 2018/2020, gives 2R + C + T - 2 for OS too);
+  "compute_cycles" = folds * per-fold - 1 (the simulator reports the last serviced
+  cycle index, not a count).
+* "overall_util" = 100 * M*N*K / (compute_cycles * R * C) (percent).
+* "mapping_efficiency" = 100 * mean over folds of rows_used * cols_used / (R * C).
+* "compute_util" = 100 * mean over folds of rows_used*cols_used*T / (R*C*c_f) with
+  c_f = (demand rows + demand columns - 1) of the fold's last operand matrix:
+  OS R + C + T - 2, WS and IS 2R + 2C + T - 3 (a second quirk: not the per-fold cycles).
+* SRAM requests: OS ifmap ceil(N/C)*M*K, filter ceil(M/R)*K*N, ofmap M*N plus
+  (R + C) per fold (the code adds rows + columns of the padded fold once more);
+  WS ifmap ceil(N/C)*M*K, filter K*N, ofmap ceil(K/R)*M*N; IS ifmap M*K,
+  filter ceil(M/C)*K*N, ofmap ceil(K/R)*M*N. Average bandwidths = requests /
+  compute_cycles.
+
+Column combining follows Kung, McDanel & Zhang, "Packing Sparse Convolutional Neural
+Networks for Efficient Systolic Array Implementations: Column Combining Under Joint
+Optimization" (ASPLOS 2019): each cell holds one packed weight and a multiplexer index
+that selects one of the alpha input channels streamed into its row.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..kernels import systolic as _k
+from ..modes import Overflow, as_overflow
+
+__all__ = ["SystolicArray", "SystolicResult", "cycle_model", "scalesim_report", "im2col",
+           "load_layers", "term_counts", "DATAFLOWS", "ENCODINGS"]
+
+DATAFLOWS = ("os", "ws", "is")
+ENCODINGS = {"binary": 0, "csd": 1, "bits": 2}
+PE_KINDS = ("mac", "term_serial", "bit_serial")
+TRACE_LIMIT = 20_000_000   # elements per trace plane
+
+
+def _check_int(value, name, lo=1, hi=None):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name}={value} out of range; allowed {rng}")
+    return int(value)
+
+
+def _check_dataflow(dataflow):
+    df = str(dataflow).lower() if isinstance(dataflow, str) else dataflow
+    if df not in DATAFLOWS:
+        raise ValueError(f"dataflow={dataflow!r} unknown; allowed: 'os', 'ws', 'is'")
+    return df
+
+
+def _mapping(dataflow, M, N, K):
+    """(spatial rows, spatial cols, temporal) of a GEMM under a dataflow."""
+    return {"os": (M, N, K), "ws": (K, N, M), "is": (K, M, N)}[dataflow]
+
+
+def _fold_dims(Sr, Sc, R, C):
+    """(rows_used, cols_used) of every fold, column folds outer."""
+    out = []
+    for fc in range(-(-Sc // C)):
+        for fr in range(-(-Sr // R)):
+            out.append((min(R, Sr - fr * R), min(C, Sc - fc * C)))
+    return out
+
+
+def cycle_model(M, N, K, rows, cols, dataflow="os", beats=None):
+    """Analytical cycle count of ``SystolicArray.run`` (see the module's timing convention).
+
+    Returns (total cycles, list of per-fold cycles). ``beats``: cycles per systolic beat,
+    an int or one per fold (term-serial PEs; WS/IS only); default 1.
+    OS fold: K + rows + cols - 2 + R. WS fold: R + beat * (M + R + cols - 2).
+    IS fold: R + beat * (N + R + cols - 2).
+    """
+    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
+    R = _check_int(rows, "rows")
+    C = _check_int(cols, "cols")
+    df = _check_dataflow(dataflow)
+    Sr, Sc, T = _mapping(df, M, N, K)
+    dims = _fold_dims(Sr, Sc, R, C)
+    if beats is None:
+        beats = [1] * len(dims)
+    elif np.ndim(beats) == 0:
+        beats = [int(beats)] * len(dims)
+    elif len(beats) != len(dims):
+        raise ValueError(f"beats has {len(beats)} entries; the GEMM has {len(dims)} folds")
+    if df == "os":
+        if any(b != 1 for b in beats):
+            raise ValueError("beats other than 1 apply to the 'ws' and 'is' dataflows only")
+        per = [T + r + c - 2 + R for r, c in dims]
+    else:
+        per = [R + int(b) * (T + R + c - 2) for (r, c), b in zip(dims, beats)]
+    return sum(per), per
+
+
+def scalesim_report(M, N, K, rows, cols, dataflow="os"):
+    """The figures SCALE-Sim (scalesim 3.0.0, no stalls) reports for a GEMM layer
+    "name, M, N, K," on a rows x cols array; formulas and quirks in the module docstring.
+
+    Keys: compute_cycles, per_fold_cycles, folds, overall_util, mapping_efficiency,
+    compute_util (percent), ifmap_sram_reads, filter_sram_reads, ofmap_sram_writes,
+    avg_ifmap_sram_bw, avg_filter_sram_bw, avg_ofmap_sram_bw (words per cycle),
+    paper_compute_cycles (folds * (2R + C + T - 2) - 1, the paper's per-fold formula).
+    """
+    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
+    R = _check_int(rows, "rows")
+    C = _check_int(cols, "cols")
+    df = _check_dataflow(dataflow)
+    Sr, Sc, T = _mapping(df, M, N, K)
+    dims = _fold_dims(Sr, Sc, R, C)
+    nf = len(dims)
+    fr, fcn = -(-Sr // R), -(-Sc // C)
+    per = R + C + T - 2 if df == "os" else 2 * R + C + T - 2
+    cf = R + C + T - 2 if df == "os" else 2 * R + 2 * C + T - 3
+    cycles = nf * per - 1
+    map_eff = sum(r * c for r, c in dims) / (R * C) / nf
+    comp_util = sum(r * c * T / (R * C * cf) for r, c in dims) / nf
+    if df == "os":
+        ifr, flr, ofw = fcn * M * K, fr * K * N, M * N + nf * (R + C)
+    elif df == "ws":
+        ifr, flr, ofw = fcn * M * K, K * N, fr * M * N
+    else:
+        ifr, flr, ofw = M * K, fcn * K * N, fr * M * N
+    return {"compute_cycles": cycles, "per_fold_cycles": per, "folds": nf,
+            "overall_util": 100.0 * M * N * K / (cycles * R * C),
+            "mapping_efficiency": 100.0 * map_eff, "compute_util": 100.0 * comp_util,
+            "ifmap_sram_reads": ifr, "filter_sram_reads": flr, "ofmap_sram_writes": ofw,
+            "avg_ifmap_sram_bw": ifr / cycles, "avg_filter_sram_bw": flr / cycles,
+            "avg_ofmap_sram_bw": ofw / cycles,
+            "paper_compute_cycles": nf * (2 * R + C + T - 2) - 1}
+
+
+def term_counts(values, encoding="csd", bits=8):
+    """Cycles a term-serial PE spends on each integer: "binary" the set bits of |v|,
+    "csd" the nonzero digits of v's canonical signed-digit (non-adjacent) form,
+    "bits" ``bits`` for every value (bit-serial). Returns int64 of values' shape."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding={encoding!r} unknown; allowed: {', '.join(ENCODINGS)}")
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    out = np.empty(v.size, np.int64)
+    _k.term_counts(v.reshape(-1), ENCODINGS[encoding], int(bits), out)
+    return out.reshape(v.shape)
+
+
+def im2col(x, kh, kw, stride=1, padding=0):
+    """Patches of x (N, C, H, W) as rows: (N*OH*OW, C*kh*kw), columns ordered (c, i, j)
+    like ``w.reshape(F, -1)`` of a (F, C, kh, kw) kernel; zero padding on every side;
+    OH = (H + 2*padding - kh) // stride + 1 (the same for W). Returns (cols, OH, OW)."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}")
+    stride = _check_int(stride, "stride")
+    padding = _check_int(padding, "padding", lo=0)
+    n, c, h, w = x.shape
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh = (h + 2 * padding - kh) // stride + 1
+    ow = (w + 2 * padding - kw) // stride + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"kernel {kh}x{kw} larger than the padded input {h}x{w}")
+    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, :, i, j] = x[:, :, i:i + stride * oh:stride,
+                                       j:j + stride * ow:stride].transpose(0, 2, 3, 1)
+    return cols.reshape(n * oh * ow, c * kh * kw), oh, ow
+
+
+@dataclass
+class SystolicResult:
+    """Result of ``SystolicArray.run``.
+
+    output: int64 array (M x N for a GEMM; N x F x OH x OW for a conv).
+    cycles: total cycles of the run (the convention in the module docstring).
+    stats: dict — cycles, macs, folds, pe_cycles (cycles * rows * cols), utilization
+      (macs / pe_cycles), mapping_efficiency (mean over folds of used PEs / all PEs),
+      busy_pe_cycles (term-serial: PE-cycles spent on terms; else = macs),
+      sram_reads {"A", "B", "psum"}, sram_writes {"out"}, per_fold: list of dicts
+      (row0, rows, col0, cols in the dataflow's spatial dimensions, start, cycles, macs,
+      beat, busy, utilization, mapping_efficiency, reads_A, reads_B, reads_psum,
+      writes_out).
+    trace: None, or a dict of per-cycle register planes (cycles x rows x cols; OS:
+      "a", "b", "acc"; WS/IS: "stationary", "stream", "psum"; column-combined:
+      "stationary", "selected", "psum"), the state at the end of every cycle.
+    """
+
+    output: np.ndarray
+    cycles: int
+    stats: dict
+    trace: dict | None = None
+    dataflow: str = "os"
+    rows: int = 1
+    cols: int = 1
+
+
+def _stats(folds, cycles, R, C, names):
+    per = []
+    for row in folds:
+        d = {"row0": int(row[_k.FOLD_ROW0]), "rows": int(row[_k.FOLD_ROWS]),
+             "col0": int(row[_k.FOLD_COL0]), "cols": int(row[_k.FOLD_COLS]),
+             "start": int(row[_k.FOLD_START]), "cycles": int(row[_k.FOLD_CYCLES]),
+             "macs": int(row[_k.FOLD_MACS]), "beat": int(row[_k.FOLD_BEAT]),
+             "busy": int(row[_k.FOLD_BUSY]), "reads_psum": int(row[_k.FOLD_PSUM_READS]),
+             "writes_out": int(row[_k.FOLD_OUT_WRITES])}
+        d[f"reads_{names[0]}"] = int(row[_k.FOLD_A_READS])
+        d[f"reads_{names[1]}"] = int(row[_k.FOLD_B_READS])
+        d["utilization"] = d["macs"] / (d["cycles"] * R * C)
+        d["mapping_efficiency"] = d["rows"] * d["cols"] / (R * C)
+        per.append(d)
+    macs = sum(d["macs"] for d in per)
+    return {"cycles": int(cycles), "macs": macs, "folds": len(per),
+            "pe_cycles": int(cycles) * R * C, "utilization": macs / (cycles * R * C),
+            "mapping_efficiency": sum(d["rows"] * d["cols"] for d in per) / (R * C * len(per)),
+            "busy_pe_cycles": sum(d["busy"] for d in per),
+            "sram_reads": {"A": sum(d["reads_A"] for d in per),
+                           "B": sum(d["reads_B"] for d in per),
+                           "psum": sum(d["reads_psum"] for d in per)},
+            "sram_writes": {"out": sum(d["writes_out"] for d in per)},
+            "per_fold": per}
+
+
+class SystolicArray:
+    """An R x C systolic array of integer MAC processing elements, simulated register by
+    register, cycle by cycle (Numba kernels step the register arrays).
+
+    rows, cols: array size (>= 1). dataflow: "os", "ws" or "is". a_bits, b_bits (1..32)
+    and signed: the operand widths; values outside [-2^(b-1), 2^(b-1)-1] (signed) or
+    [0, 2^b - 1] (unsigned) raise ValueError (no truncation); unsigned widths need
+    a_bits + b_bits <= 62. acc_bits (1..62): the two's-complement accumulator / partial
+    sum width. overflow: "wrap", "saturate" or "raise" (see the module docstring).
+    pe: "mac" (single-cycle MAC), "term_serial" (one cycle per nonzero term of the
+    stationary operand in ``encoding`` "csd" or "binary"; dataflows ws/is) or
+    "bit_serial" (one cycle per bit of the stationary operand's width).
+    Timing, statistics and SCALE-Sim conventions: module docstring of
+    ``refquant.sim.systolic``.
+    """
+
+    def __init__(self, rows, cols, dataflow="os", a_bits=8, b_bits=8, signed=True,
+                 acc_bits=32, overflow="wrap", pe="mac", encoding="csd"):
+        self.rows = _check_int(rows, "rows")
+        self.cols = _check_int(cols, "cols")
+        self.dataflow = _check_dataflow(dataflow)
+        self.a_bits = _check_int(a_bits, "a_bits", 1, 32)
+        self.b_bits = _check_int(b_bits, "b_bits", 1, 32)
+        if not isinstance(signed, (bool, np.bool_)):
+            raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
+        self.signed = bool(signed)
+        if not self.signed and self.a_bits + self.b_bits > 62:
+            raise ValueError(f"a_bits + b_bits = {self.a_bits + self.b_bits} out of range for "
+                             "unsigned operands; allowed <= 62 (exact int64 products)")
+        self.acc_bits = _check_int(acc_bits, "acc_bits", 1, 62)
+        ov = as_overflow(overflow)
+        if ov not in (Overflow.WRAP, Overflow.SATURATE, Overflow.RAISE):
+            raise ValueError(f"overflow={overflow!r} not allowed; allowed: 'wrap', 'saturate', 'raise'")
+        self.overflow = ov
+        if pe not in PE_KINDS:
+            raise ValueError(f"pe={pe!r} unknown; allowed: {', '.join(PE_KINDS)}")
+        if pe != "mac" and self.dataflow == "os":
+            raise ValueError(f"pe={pe!r} needs a stationary operand; allowed dataflows 'ws', 'is'")
+        if encoding not in ("csd", "binary"):
+            raise ValueError(f"encoding={encoding!r} unknown; allowed: 'csd', 'binary'")
+        self.pe = pe
+        self.encoding = "bits" if pe == "bit_serial" else encoding
+
+    def __repr__(self):
+        return (f"SystolicArray({self.rows}, {self.cols}, dataflow={self.dataflow!r}, "
+                f"a_bits={self.a_bits}, b_bits={self.b_bits}, signed={self.signed}, "
+                f"acc_bits={self.acc_bits}, overflow={self.overflow.name.lower()!r}, pe={self.pe!r})")
+
+    # ---------------------------------------------------------------- validation
+    def _range(self, bits):
+        return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
+
+    def _operand(self, x, name, bits):
+        arr = np.asarray(x)
+        if arr.dtype == object or arr.dtype.kind not in "iub":
+            if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                pass
+            else:
+                raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(f"{name} has an empty dimension: shape {arr.shape}")
+        lo, hi = self._range(bits)
+        mn, mx = arr.min(), arr.max()
+        if mn < lo or mx > hi:
+            bad = mn if mn < lo else mx
+            raise ValueError(f"{name} holds {int(bad)}, outside the {'signed' if self.signed else 'unsigned'} "
+                             f"{bits}-bit operand range [{lo}, {hi}] ({name[0].lower()}_bits={bits})")
+        return np.ascontiguousarray(arr, dtype=np.int64)
+
+    def _operands(self, A, B):
+        A = self._operand(A, "A", self.a_bits)
+        B = self._operand(B, "B", self.b_bits)
+        if A.shape[1] != B.shape[0]:
+            raise ValueError(f"B has {B.shape[0]} rows but A has {A.shape[1]} columns (K must match)")
+        return A, B
+
+    def _acc(self):
+        return -(1 << (self.acc_bits - 1)), (1 << (self.acc_bits - 1)) - 1, int(self.overflow)
+
+    def _trace_buf(self, ncycles, trace):
+        if not trace:
+            return np.zeros((0, 3, 1, 1), np.int64)
+        if ncycles * self.rows * self.cols > TRACE_LIMIT:
+            raise ValueError(f"trace=True needs cycles * rows * cols <= {TRACE_LIMIT}; "
+                             f"this run has {ncycles} cycles on {self.rows}x{self.cols}")
+        return np.zeros((ncycles, 3, self.rows, self.cols), np.int64)
+
+    def _raise(self, err, what="A @ B"):
+        m, n, k = int(err[3]), int(err[4]), int(err[5])
+        if self.dataflow == "is" and what == "A @ B":
+            m, n = n, m
+        raise OverflowError(f"{self.acc_bits}-bit accumulator overflow in {what}: output "
+                            f"[{m}, {n}] at k={k}, cycle {int(err[1])} (fold {int(err[2])})")
+
+    # ---------------------------------------------------------------- models
+    def beats(self, A, B):
+        """Cycles per beat of each fold: 1 for MAC PEs; term-serial PEs: max(1, max term
+        count of the fold's stationary operand)."""
+        if self.pe == "mac":
+            return None
+        A, B = self._operands(A, B)
+        W = B if self.dataflow == "ws" else A.T
+        nt = term_counts(W, self.encoding, self.b_bits if self.dataflow == "ws" else self.a_bits)
+        R, C = self.rows, self.cols
+        out = []
+        for fc in range(-(-W.shape[1] // C)):
+            for fr in range(-(-W.shape[0] // R)):
+                blk = nt[fr * R:(fr + 1) * R, fc * C:(fc + 1) * C]
+                out.append(max(1, int(blk.max())))
+        return out
+
+    def cycle_model(self, M, N, K, beats=None):
+        """Analytical total cycles of a run of an M x K by K x N GEMM (``cycle_model``)."""
+        return cycle_model(M, N, K, self.rows, self.cols, self.dataflow, beats)[0]
+
+    def model(self, M, N, K):
+        """Analytical statistics of a dense run with single-cycle PEs (no zero operand
+        skipped): the same keys as ``run(...).stats`` except per_fold's start times."""
+        total, per = cycle_model(M, N, K, self.rows, self.cols, self.dataflow)
+        R, C = self.rows, self.cols
+        Sr, Sc, T = _mapping(self.dataflow, M, N, K)
+        dims = _fold_dims(Sr, Sc, R, C)
+        nfr, nfc = -(-Sr // R), -(-Sc // C)
+        macs = M * N * K
+        if self.dataflow == "os":
+            reads = {"A": nfc * M * K, "B": nfr * K * N, "psum": 0}
+            writes = M * N
+        elif self.dataflow == "ws":
+            reads = {"A": nfc * M * K, "B": K * N, "psum": (nfr - 1) * M * N}
+            writes = nfr * M * N
+        else:
+            reads = {"A": M * K, "B": nfc * K * N, "psum": (nfr - 1) * M * N}
+            writes = nfr * M * N
+        return {"cycles": total, "macs": macs, "folds": len(dims), "pe_cycles": total * R * C,
+                "utilization": macs / (total * R * C),
+                "mapping_efficiency": sum(r * c for r, c in dims) / (R * C * len(dims)),
+                "busy_pe_cycles": macs, "sram_reads": reads, "sram_writes": {"out": writes},
+                "per_fold_cycles": per}
+
+    def scalesim_report(self, M, N, K):
+        """SCALE-Sim's figures for this array and dataflow (``scalesim_report``)."""
+        return scalesim_report(M, N, K, self.rows, self.cols, self.dataflow)
+
+    # ---------------------------------------------------------------- runs
+    def run(self, A, B, trace=False):
+        """Simulate out = A @ B (A: M x K, B: K x N integer matrices) cycle by cycle.
+
+        Returns a ``SystolicResult``; ``trace=True`` also records every register
+        (small arrays: cycles * rows * cols <= 2e7)."""
+        A, B = self._operands(A, B)
+        M, K = A.shape
+        N = B.shape[1]
+        beats = self.beats(A, B)
+        total = self.cycle_model(M, N, K, beats)
+        lo, hi, pol = self._acc()
+        R, C = self.rows, self.cols
+        err = np.zeros(6, np.int64)
+        tr = self._trace_buf(total, trace)
+        if self.dataflow == "os":
+            nf = -(-M // R) * -(-N // C)
+            folds = np.zeros((nf, _k.NFOLD), np.int64)
+            out = np.zeros((M, N), np.int64)
+            cyc = _k.os_gemm(A, B, R, C, lo, hi, pol, out, folds, tr, err)
+            names, planes = ("A", "B"), ("a", "b", "acc")
+        else:
+            S, W = (A, B) if self.dataflow == "ws" else (np.ascontiguousarray(B.T), np.ascontiguousarray(A.T))
+            nf = -(-W.shape[0] // R) * -(-W.shape[1] // C)
+            folds = np.zeros((nf, _k.NFOLD), np.int64)
+            out = np.zeros((S.shape[0], W.shape[1]), np.int64)
+            if self.pe == "mac":
+                nt, mode = np.zeros((1, 1), np.int64), 0
+            else:
+                bits = self.b_bits if self.dataflow == "ws" else self.a_bits
+                nt, mode = term_counts(W, self.encoding, bits), 1
+            cyc = _k.ws_gemm(S, W, nt, mode, R, C, lo, hi, pol, out, folds, tr, err)
+            names = ("A", "B") if self.dataflow == "ws" else ("B", "A")
+            planes = ("stationary", "stream", "psum")
+            if self.dataflow == "is":
+                out = out.T.copy()
+        if err[0]:
+            self._raise(err)
+        stats = _stats(folds, cyc, R, C, names)
+        trd = None
+        if trace:
+            trd = {p: tr[:cyc, i].copy() for i, p in enumerate(planes)}
+        return SystolicResult(out, int(cyc), stats, trd, self.dataflow, R, C)
+
+    def run_conv(self, x, w, stride=1, padding=0, trace=False):
+        """Convolution (cross-correlation, as in deep-learning frameworks) of x (N, C, H, W)
+        with w (F, C, kh, kw) through im2col: A = im2col(x) (N*OH*OW x C*kh*kw),
+        B = w.reshape(F, -1).T; output reshaped to (N, F, OH, OW). Zero padding."""
+        x = np.asarray(x)
+        w = np.asarray(w)
+        if w.ndim != 4:
+            raise ValueError(f"w must be (F, C, kh, kw), got shape {w.shape}")
+        if x.ndim != 4 or x.shape[1] != w.shape[1]:
+            raise ValueError(f"x must be (N, C, H, W) with C = {w.shape[1]} (w's channels), got {x.shape}")
+        cols, oh, ow = im2col(x, w.shape[2], w.shape[3], stride, padding)
+        res = self.run(cols, w.reshape(w.shape[0], -1).T, trace=trace)
+        res.output = res.output.reshape(x.shape[0], oh, ow, w.shape[0]).transpose(0, 3, 1, 2).copy()
+        return res
+
+    def run_column_combined(self, A, packed, select=None, trace=False):
+        """Column-combined weight-stationary run (dataflow "ws", pe "mac").
+
+        ``packed``: (N filters x G groups) packed weights, or an object with ``.packed``
+        and ``.select`` (``refquant.sparse.column_combine``'s result); ``select``: (N x G)
+        original input-channel index of each packed weight (-1: empty). The array's rows
+        are the groups: row g streams the input channels of group g (the distinct
+        channels its column selects, ascending; at most alpha of them), cell (g, n) holds
+        packed[n, g] and its multiplexer picks channel select[n, g]. The result equals
+        A @ W.T with W the (N x K) pruned dense matrix W[n, select[n, g]] = packed[n, g].
+        Statistics as ``run``; "macs" counts non-empty cells with a valid input.
+        """
+        if self.dataflow != "ws" or self.pe != "mac":
+            raise ValueError("run_column_combined needs dataflow='ws' and pe='mac'")
+        if select is None:
+            if not (hasattr(packed, "packed") and hasattr(packed, "select")):
+                raise TypeError("packed must have .packed and .select, or pass select")
+            packed, select = packed.packed, packed.select
+        A = self._operand(A, "A", self.a_bits)
+        P = self._operand(packed, "packed", self.b_bits)
+        sel = np.asarray(select)
+        if sel.shape != P.shape:
+            raise ValueError(f"select has shape {sel.shape}; packed has {P.shape}")
+        if sel.dtype.kind not in "iu":
+            raise TypeError(f"select must hold integers, got dtype {sel.dtype}")
+        sel = sel.astype(np.int64)
+        K = A.shape[1]
+        if sel.size and (sel.min() < -1 or sel.max() >= K):
+            raise ValueError(f"select holds channel indices outside [-1, {K - 1}] (A has K={K})")
+        n, G = P.shape
+        chans = [np.unique(sel[:, g][sel[:, g] >= 0]) for g in range(G)]
+        alpha = max(1, max((len(c) for c in chans), default=1))
+        chan = np.full((G, alpha), -1, np.int64)
+        mux = np.full((G, n), -1, np.int64)
+        for g, c in enumerate(chans):
+            chan[g, :len(c)] = c
+            for f in range(n):
+                if sel[f, g] >= 0:
+                    mux[g, f] = int(np.searchsorted(c, sel[f, g]))
+        Pt = np.ascontiguousarray(np.where(sel >= 0, P, 0).T)
+        R, C = self.rows, self.cols
+        total = cycle_model(A.shape[0], n, G, R, C, "ws")[0]
+        tr = self._trace_buf(total, trace)
+        nf = -(-G // R) * -(-n // C)
+        folds = np.zeros((nf, _k.NFOLD), np.int64)
+        out = np.zeros((A.shape[0], n), np.int64)
+        err = np.zeros(6, np.int64)
+        lo, hi, pol = self._acc()
+        cyc = _k.ws_cc_gemm(A, Pt, mux, chan, R, C, lo, hi, pol, out, folds, tr, err)
+        if err[0]:
+            self._raise(err, "the column-combined product")
+        stats = _stats(folds, cyc, R, C, ("A", "B"))
+        stats["alpha"] = alpha
+        trd = None
+        if trace:
+            trd = {p: tr[:cyc, i].copy() for i, p in enumerate(("stationary", "selected", "psum"))}
+        return SystolicResult(out, int(cyc), stats, trd, "ws", R, C)
+
+    # ---------------------------------------------------------------- networks
+    def run_layers(self, layers, simulate=False, seed=0, progress=True, stream=None):
+        """Run a network's layers (``load_layers`` input: a CSV path/text or a list) and
+        return one dict per layer: name, M, N, K, cycles, macs, utilization,
+        mapping_efficiency, sram_reads, sram_writes, and "scalesim" (SCALE-Sim's figures).
+
+        simulate=False uses the analytical model (``model``); simulate=True runs the
+        cycle-accurate kernels on seeded random operands of the declared widths (uniform
+        over each width's range) and also checks nothing. A progress bar is drawn on
+        stderr (``stream``) when ``progress``.
+        """
+        specs = load_layers(layers)
+        from ..cli import Progress
+        bar = Progress(len(specs), stream=stream, enabled=progress, delay=0.0)
+        rng = np.random.default_rng(seed)
+        rows = []
+        for spec in specs:
+            M, N, K = spec["M"], spec["N"], spec["K"]
+            if simulate:
+                alo, ahi = self._range(self.a_bits)
+                blo, bhi = self._range(self.b_bits)
+                A = rng.integers(alo, ahi, (M, K), endpoint=True)
+                B = rng.integers(blo, bhi, (K, N), endpoint=True)
+                st = self.run(A, B).stats
+            else:
+                st = self.model(M, N, K)
+            row = {"name": spec["name"], "M": M, "N": N, "K": K, "cycles": st["cycles"],
+                   "macs": st["macs"], "utilization": st["utilization"],
+                   "mapping_efficiency": st["mapping_efficiency"],
+                   "sram_reads": st["sram_reads"], "sram_writes": st["sram_writes"],
+                   "scalesim": self.scalesim_report(M, N, K)}
+            rows.append(row)
+            bar.step(spec["name"]) if hasattr(bar, "step") else None
+        if hasattr(bar, "close"):
+            bar.close()
+        return rows
+
+
+def _layer_from_fields(fields, lineno):
+    name = fields[0]
+    try:
+        nums = [int(float(v)) for v in fields[1:]]
+    except ValueError:
+        raise ValueError(f"layer line {lineno}: non-numeric field in {fields!r}") from None
+    if len(nums) in (3, 4):   # GEMM: name, M, N, K[, sparsity ratio dropped above]
+        M, N, K = nums[:3]
+        kind = "gemm"
+    elif len(nums) >= 7:      # conv: name, H, W, fh, fw, C, F, stride
+        H, Wd, fh, fw, ch, nf, st = nums[:7]
+        if min(H, Wd, fh, fw, ch, nf, st) < 1 or fh > H or fw > Wd:
+            raise ValueError(f"layer line {lineno}: invalid conv dimensions {nums[:7]}")
+        M = ((H - fh) // st + 1) * ((Wd - fw) // st + 1)
+        N, K = nf, fh * fw * ch
+        kind = "conv"
+    else:
+        raise ValueError(f"layer line {lineno}: expected 'name, M, N, K' or "
+                         f"'name, H, W, fh, fw, C, F, stride', got {fields!r}")
+    if min(M, N, K) < 1:
+        raise ValueError(f"layer line {lineno}: M, N, K must be >= 1, got {M}, {N}, {K}")
+    return {"name": name, "M": M, "N": N, "K": K, "kind": kind}
+
+
+def load_layers(layers):
+    """Layers as dicts {name, M, N, K, kind}.
+
+    ``layers``: a path to a CSV file, CSV text, or a list of dicts (keys name, M, N, K)
+    or tuples. CSV rows follow SCALE-Sim's topology files: GEMM "name, M, N, K," (a fifth
+    N:M sparsity field is ignored) or conv "name, IFMAP H, IFMAP W, filter H, filter W,
+    channels, filters, stride," (no padding: M = OH*OW with OH = (H - fh) // stride + 1,
+    N = filters, K = fh*fw*channels). A first line whose numeric fields do not parse is a
+    header; empty fields (trailing commas) are dropped.
+    """
+    if isinstance(layers, (str, os.PathLike)):
+        text = str(layers)
+        if "\n" not in text and os.path.exists(text):
+            with open(text) as fh:
+                text = fh.read()
+        out = []
+        for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            fields = [f.strip() for f in row if f.strip()]
+            if not fields:
+                continue
+            if len(fields) == 5 and ":" in fields[4]:
+                fields = fields[:4]
+            try:
+                out.append(_layer_from_fields(fields, n))
+            except ValueError:
+                if n == 1 or not out and all(not f.replace(".", "").isdigit() for f in fields[1:]):
+                    continue   # header
+                raise
+        if not out:
+            raise ValueError("layers holds no layer rows")
+        return out
+    out = []
+    for n, item in enumerate(layers, 1):
+        if isinstance(item, dict):
+            fields = [str(item.get("name", f"layer{n}"))] + [str(item[k]) for k in ("M", "N", "K")]
+        else:
+            fields = [str(v) for v in item]
+        out.append(_layer_from_fields(fields, n))
+    if not out:
+        raise ValueError("layers holds no layer rows")
+    return out

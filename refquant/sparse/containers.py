@@ -1,0 +1,621 @@
+"""CSR, CSC, COO and BSR sparse matrices in canonical form, with exact products.
+
+Canonical form (what ``check()`` enforces and every constructor produces):
+  * CSR / CSC: ``indptr`` of length (major + 1), starting at 0, non-decreasing, ending at
+    nnz; ``indices`` strictly increasing inside every row (column) -- sorted, no
+    duplicates -- and in bounds; ``data`` of length nnz; no explicit zeros.
+  * COO: entries sorted by (row, column), no duplicates, in bounds, no explicit zeros.
+  * BSR: shape divisible by the block shape (R, C); ``indptr`` over block rows,
+    block-column ``indices`` strictly increasing per block row; ``data`` of shape
+    (nnzb, R, C); no block that is entirely zero (zeros inside a kept block are allowed).
+"Zero" is the value 0, or for quantized storage the code that means 0 (the zero point of
+integer formats; a code decoding to +-0 for other formats).
+
+Products (``A @ b`` and ``A.matmul(b, ...)``, b a dense vector or matrix):
+  * both integer: sum_k (a[i, k] - a_zero[i]) * (b[k, j] - b_zero[j]) with an
+    accumulator of ``acc_bits`` (default 32) and ``overflow`` "wrap" (default; the exact
+    sum modulo 2^acc_bits, signed), "saturate" (clamp after every product, in ascending
+    k) or "exact" (int64, OverflowError when the operands could leave int64) -- the
+    rules of the dense integer GEMM refquant.intops.gemm; result int64.
+  * otherwise: float64 products and sums, each row summed in ascending k from +0.0 --
+    bit-identical to scipy.sparse's CSR product on float64 operands.
+Quantized containers (``from_qtensor``) of integer formats multiply their codes in the
+integer rules above with a_zero = the row's zero point; other formats multiply their
+dequantized values in float64. Sources: scipy.sparse (layout, product order), the spec
+note of this project.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import sparse as K
+from ._common import (check_acc, check_exact_bound, check_factor, check_positive_int,
+                      dense_rhs, int_rhs, row_zero)
+
+__all__ = ["CSR", "CSC", "COO", "BSR"]
+
+
+def _as_dense2d(x, name="x"):
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array, got {x.ndim} dimensions")
+    if x.dtype.kind not in "iubf":
+        raise TypeError(f"{name} must hold integers, floats or booleans, got dtype {x.dtype}")
+    return x
+
+
+def _check_shape(shape):
+    if len(shape) != 2:
+        raise ValueError(f"shape must have two entries, got {shape!r}")
+    r, c = (int(s) for s in shape)
+    if r < 0 or c < 0:
+        raise ValueError(f"shape must be non-negative, got {shape!r}")
+    return r, c
+
+
+class _Quant:
+    """Quantization metadata shared by the containers (None when unquantized)."""
+
+    fmt = None
+    scale = None
+    zero_point = None
+    qaxis = None
+
+    def _set_quant(self, fmt, scale, zero_point, qaxis):
+        self.fmt = fmt
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+        self.zero_point = None if zero_point is None else np.asarray(zero_point, dtype=np.int64)
+        self.qaxis = qaxis
+
+    @property
+    def is_quantized(self):
+        return self.fmt is not None
+
+    def _copy_quant(self, other):
+        other._set_quant(self.fmt, self.scale, self.zero_point, self.qaxis)
+        return other
+
+    def _entry_is_zero(self, data, rows, cols):
+        """Which stored entries represent the value 0."""
+        if self.fmt is None:
+            return data == 0
+        if not self.fmt.is_integer:
+            return np.asarray(self.fmt.decode(data), dtype=np.float64) == 0
+        z = self.zero_point
+        if z.ndim == 0:
+            return data.astype(np.int64) == int(z)
+        idx = rows if self.qaxis == 0 else cols
+        return data.astype(np.int64) == z[idx]
+
+    def _entry_values(self, data, rows, cols):
+        """Real values of stored entries (float64)."""
+        if self.fmt is None:
+            return data.astype(np.float64)
+        if self.fmt.is_integer:
+            v = data.astype(np.float64)
+        else:
+            v = np.asarray(self.fmt.decode(data), dtype=np.float64)
+        z = 0 if self.zero_point is None else self.zero_point
+        s = self.scale
+        if s.ndim:
+            idx = rows if self.qaxis == 0 else cols
+            s = s[idx]
+            if np.ndim(z):
+                z = z[idx]
+        return (v - z) * s
+
+    def _a_zero(self, nrows):
+        if self.fmt is None or not self.fmt.is_integer:
+            return np.zeros(nrows, dtype=np.int64)
+        z = self.zero_point
+        if z.ndim == 0:
+            return np.full(nrows, int(z), dtype=np.int64)
+        if self.qaxis == 0:
+            return z.astype(np.int64)
+        if np.all(z == 0):
+            return np.zeros(nrows, dtype=np.int64)
+        raise ValueError("integer products need one zero point per row (qaxis 0) or per "
+                         "tensor; this matrix has non-zero zero points per column")
+
+    def _int_mode(self, b2):
+        """True: integer product; False: float64 product."""
+        if self.fmt is not None:
+            return self.fmt.is_integer and b2.dtype.kind in "iub"
+        return self.dtype.kind in "iub" and b2.dtype.kind in "iub"
+
+    def _float_data(self, data, rows, cols):
+        if self.fmt is None:
+            return data.astype(np.float64)
+        return self._entry_values(data, rows, cols)
+
+    @staticmethod
+    def _from_qtensor(qt):
+        codes = np.asarray(qt.codes)
+        if codes.ndim != 2:
+            raise ValueError(f"qt must be 2-d, got shape {codes.shape}")
+        if qt.granularity == "tensor":
+            qaxis = None
+        elif qt.granularity == "axis":
+            qaxis = qt.axis
+        else:
+            raise ValueError(f"qt.granularity={qt.granularity!r}; sparse storage takes "
+                             "'tensor' or 'axis' scales")
+        fmt = qt.fmt
+        if fmt.is_integer:
+            z = np.asarray(qt.zero_point, dtype=np.int64)
+            zfull = z if z.ndim == 0 else (z[:, None] if qaxis == 0 else z[None, :])
+            nz = codes.astype(np.int64) != zfull
+        else:
+            nz = np.asarray(fmt.decode(codes), dtype=np.float64) != 0
+        return codes, nz, (fmt, qt.scale, qt.zero_point, qaxis)
+
+    def dequantize(self):
+        """Dense float64 matrix of the real values: (code - zero_point) * scale for
+        quantized storage (decode(code) * scale for non-integer formats), data as float64
+        otherwise; implicit entries are 0."""
+        r, c, v = self._triples()
+        out = np.zeros(self.shape, dtype=np.float64)
+        out[r, c] = self._entry_values(v, r, c)
+        return out
+
+    def __matmul__(self, b):
+        return self.matmul(b)
+
+    def matmul(self, b, *, b_zero=0, acc_bits=32, overflow="wrap"):
+        """self @ b (see the module docstring for the exact rules). b: dense vector
+        (result a vector) or matrix; b_zero: integer scalar or one per column of b."""
+        mode, bits = check_acc(acc_bits, overflow)
+        b2, vec = dense_rhs(b, self.shape[1])
+        if self._int_mode(b2):
+            bb = int_rhs(b2, b_zero)
+            az = self._a_zero(self.shape[0])
+            out = np.empty((self.shape[0], b2.shape[1]), dtype=np.int64)
+            self._matmul_int(az, bb, mode, bits, out)
+        else:
+            if np.any(np.asarray(b_zero) != 0):
+                raise ValueError("b_zero applies to integer products only")
+            bf = np.ascontiguousarray(b2, dtype=np.float64)
+            out = np.empty((self.shape[0], b2.shape[1]), dtype=np.float64)
+            self._matmul_float(bf, out)
+        return out[:, 0] if vec else out
+
+    def _prep_int(self, data, az, rows_of_entries, bb, mode):
+        """Checks of the integer operands; returns data as int64."""
+        d = data.astype(np.int64).reshape(-1)
+        if d.size:
+            check_factor(d - az[rows_of_entries], "a - a_zero")
+        if mode == 0 and d.size:
+            amax = int(np.abs(d - az[rows_of_entries]).max())
+            bmax = int(np.abs(bb).max()) if bb.size else 0
+            check_exact_bound(amax, bmax, self.shape[1])
+        return d
+
+    def __repr__(self):
+        q = f", fmt={self.fmt.name}" if self.fmt is not None else ""
+        return f"{type(self).__name__}(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype}{q})"
+
+
+class _Compressed(_Quant):
+    """Common code of CSR (major axis = rows) and CSC (major axis = columns)."""
+
+    _major = 0
+    _scipy = None
+
+    def __init__(self, data, indices, indptr, shape, *, check=True):
+        self.shape = _check_shape(shape)
+        self.data = np.asarray(data)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        if check:
+            self.check()
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def nnz(self):
+        return int(self.indices.size)
+
+    def _dims(self):
+        r, c = self.shape
+        return (r, c) if self._major == 0 else (c, r)
+
+    def _triples(self):
+        nmaj, _ = self._dims()
+        maj = np.repeat(np.arange(nmaj, dtype=np.int64), np.diff(self.indptr))
+        if self._major == 0:
+            return maj, self.indices, self.data
+        return self.indices, maj, self.data
+
+    def check(self):
+        """Validate the canonical-form invariants; raise ValueError naming the first
+        violated one. Returns self."""
+        name = type(self).__name__
+        nmaj, nmin = self._dims()
+        what, other = ("row", "column") if self._major == 0 else ("column", "row")
+        ip, ix = self.indptr, self.indices
+        if ip.ndim != 1 or ip.size != nmaj + 1:
+            raise ValueError(f"{name}.indptr has length {ip.size}; expected {nmaj + 1} "
+                             f"({what}s + 1)")
+        if ip[0] != 0:
+            raise ValueError(f"{name}.indptr[0] = {ip[0]}; must be 0")
+        if np.any(np.diff(ip) < 0):
+            raise ValueError(f"{name}.indptr must be non-decreasing")
+        if ix.ndim != 1 or ip[-1] != ix.size:
+            raise ValueError(f"{name}.indptr[-1] = {ip[-1]} but indices has length {ix.size}")
+        if self.data.ndim != 1 or self.data.size != ix.size:
+            raise ValueError(f"{name}.data has length {self.data.size}; indices has {ix.size}")
+        if self.data.dtype.kind not in "iubf":
+            raise ValueError(f"{name}.data must hold integers or floats, got {self.data.dtype}")
+        if ix.size and (ix.min() < 0 or ix.max() >= nmin):
+            raise ValueError(f"{name}.indices out of bounds: {other} indices must lie in "
+                             f"[0, {nmin})")
+        _check_sorted_unique(ix, ip, f"{name}.indices", what)
+        r, c, v = self._triples()
+        if ix.size and np.any(self._entry_is_zero(v, r, c)):
+            raise ValueError(f"{name} stores explicit zeros; canonical form removes them")
+        return self
+
+    @classmethod
+    def from_dense(cls, x):
+        """Store the non-zero entries of a 2-d array (NaN counts as non-zero), keeping
+        its dtype."""
+        x = _as_dense2d(x)
+        xm = x if cls._major == 0 else x.T
+        nz = xm != 0
+        return cls._from_mask(xm, nz, x.shape)
+
+    @classmethod
+    def _from_mask(cls, xm, nz, shape):
+        maj, mn = np.nonzero(nz)
+        indptr = np.zeros(xm.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(maj, minlength=xm.shape[0]), out=indptr[1:])
+        return cls(xm[maj, mn], mn, indptr, shape, check=False)
+
+    @classmethod
+    def from_qtensor(cls, qt):
+        """Store a 2-d QTensor (per-tensor or per-axis scales): its codes where they do
+        not represent 0, with .fmt, .scale, .zero_point and .qaxis kept."""
+        codes, nz, q = cls._from_qtensor(qt)
+        xm, nzm = (codes, nz) if cls._major == 0 else (codes.T, nz.T)
+        maj, mn = np.nonzero(nzm)
+        indptr = np.zeros(xm.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(maj, minlength=xm.shape[0]), out=indptr[1:])
+        out = cls(xm[maj, mn], mn, indptr, codes.shape, check=False)
+        out._set_quant(*q)
+        return out.check()
+
+    @classmethod
+    def from_scipy(cls, m):
+        """Canonical copy of any scipy.sparse matrix or array: duplicates summed (in
+        the matrix's dtype, as scipy's sum_duplicates does), indices sorted, explicit
+        zeros removed."""
+        import scipy.sparse as sp
+        if not sp.issparse(m):
+            raise TypeError(f"m must be a scipy.sparse matrix or array, got {type(m).__name__}")
+        t = m.tocsr() if cls._major == 0 else m.tocsc()
+        t = t.copy()
+        t.sum_duplicates()
+        t.eliminate_zeros()
+        t.sort_indices()
+        return cls(t.data, t.indices, t.indptr, t.shape)
+
+    def to_scipy(self):
+        """The same matrix as a scipy.sparse csr_array / csc_array (data dtype kept)."""
+        import scipy.sparse as sp
+        ctor = sp.csr_array if self._major == 0 else sp.csc_array
+        return ctor((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+    def to_dense(self):
+        """Dense array of the stored data (data dtype; implicit entries 0). Quantized
+        storage returns the codes with implicit entries set to the zero code; use
+        dequantize() for real values."""
+        r, c, v = self._triples()
+        if self.fmt is not None and self.fmt.is_integer:
+            z = self.zero_point
+            fill = (np.broadcast_to(z, self.shape) if z.ndim == 0 else
+                    (np.broadcast_to(z[:, None], self.shape) if self.qaxis == 0 else
+                     np.broadcast_to(z[None, :], self.shape)))
+            out = fill.astype(self.dtype)
+        else:
+            out = np.zeros(self.shape, dtype=self.dtype)
+        out[r, c] = v
+        return out
+
+    def tocoo(self):
+        r, c, v = self._triples()
+        order = np.lexsort((c, r))
+        return self._copy_quant(COO(v[order], r[order], c[order], self.shape, check=False))
+
+
+def _check_sorted_unique(ix, ip, name, what):
+    if ix.size < 2:
+        return
+    d = np.diff(ix)
+    starts = ip[1:-1]
+    starts = starts[(starts > 0) & (starts < ix.size)]
+    ok = np.ones(d.size, dtype=bool)
+    ok[starts - 1] = False
+    bad = ok & (d <= 0)
+    if np.any(bad):
+        p = int(np.flatnonzero(bad)[0])
+        row = int(np.searchsorted(ip, p, side="right") - 1)
+        kind = "duplicate" if d[p] == 0 else "unsorted"
+        raise ValueError(f"{name} has {kind} entries in {what} {row} (positions {p}, {p + 1}); "
+                         "canonical form needs strictly increasing indices")
+
+
+class CSR(_Compressed):
+    """Compressed sparse rows: row i holds columns indices[indptr[i]:indptr[i+1]]
+    (strictly increasing) with values data[indptr[i]:indptr[i+1]] (scipy's layout)."""
+
+    _major = 0
+
+    def _matmul_int(self, az, bb, mode, bits, out):
+        r, _, _ = self._triples()
+        d = self._prep_int(self.data, az, r, bb, mode)
+        K.csr_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+
+    def _matmul_float(self, bf, out):
+        r, c, v = self._triples()
+        K.csr_spmm_float(self.indptr, self.indices, self._float_data(v, r, c), bf, out)
+
+
+class CSC(_Compressed):
+    """Compressed sparse columns: column j holds rows indices[indptr[j]:indptr[j+1]]
+    (strictly increasing) with values data[...] (scipy's layout). Products give the
+    same results as CSR (each output sums in ascending k)."""
+
+    _major = 1
+
+    def _matmul_int(self, az, bb, mode, bits, out):
+        r, _, _ = self._triples()
+        d = self._prep_int(self.data, az, r, bb, mode)
+        K.csc_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+
+    def _matmul_float(self, bf, out):
+        r, c, v = self._triples()
+        K.csc_spmm_float(self.indptr, self.indices, self._float_data(v, r, c), bf, out)
+
+
+class COO(_Quant):
+    """Coordinate format: entry e is data[e] at (row[e], col[e]); canonical order is
+    by row, then column, without duplicates. Products use the CSR kernels."""
+
+    def __init__(self, data, row, col, shape, *, check=True):
+        self.shape = _check_shape(shape)
+        self.data = np.asarray(data)
+        self.row = np.asarray(row, dtype=np.int64)
+        self.col = np.asarray(col, dtype=np.int64)
+        if check:
+            self.check()
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def nnz(self):
+        return int(self.row.size)
+
+    def _triples(self):
+        return self.row, self.col, self.data
+
+    def check(self):
+        """Validate lengths, bounds, (row, column) order, uniqueness and the absence of
+        explicit zeros; ValueError naming the violation. Returns self."""
+        r, c, v = self.row, self.col, self.data
+        if r.ndim != 1 or c.ndim != 1 or v.ndim != 1 or not (r.size == c.size == v.size):
+            raise ValueError(f"COO row, col and data must be 1-d of one length; got "
+                             f"{r.size}, {c.size}, {v.size}")
+        if v.dtype.kind not in "iubf":
+            raise ValueError(f"COO.data must hold integers or floats, got {v.dtype}")
+        if r.size:
+            if r.min() < 0 or r.max() >= self.shape[0]:
+                raise ValueError(f"COO.row out of bounds: must lie in [0, {self.shape[0]})")
+            if c.min() < 0 or c.max() >= self.shape[1]:
+                raise ValueError(f"COO.col out of bounds: must lie in [0, {self.shape[1]})")
+            key = r * max(self.shape[1], 1) + c
+            d = np.diff(key)
+            if np.any(d == 0):
+                raise ValueError("COO has duplicate (row, col) entries")
+            if np.any(d < 0):
+                raise ValueError("COO entries are not sorted by (row, col)")
+            if np.any(self._entry_is_zero(v, r, c)):
+                raise ValueError("COO stores explicit zeros; canonical form removes them")
+        return self
+
+    @classmethod
+    def from_dense(cls, x):
+        """Non-zero entries of a 2-d array in (row, column) order."""
+        x = _as_dense2d(x)
+        r, c = np.nonzero(x)
+        return cls(x[r, c], r, c, x.shape, check=False)
+
+    @classmethod
+    def from_qtensor(cls, qt):
+        """As CSR.from_qtensor, in coordinate form."""
+        return CSR.from_qtensor(qt).tocoo()
+
+    @classmethod
+    def from_scipy(cls, m):
+        """Canonical copy of a scipy.sparse matrix (duplicates summed, zeros removed)."""
+        return CSR.from_scipy(m).tocoo()
+
+    def to_scipy(self):
+        import scipy.sparse as sp
+        return sp.coo_array((self.data.copy(), (self.row.copy(), self.col.copy())),
+                            shape=self.shape)
+
+    def to_dense(self):
+        return self.tocsr().to_dense()
+
+    def tocsr(self):
+        indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.row, minlength=self.shape[0]), out=indptr[1:])
+        return self._copy_quant(CSR(self.data, self.col, indptr, self.shape, check=False))
+
+    def _matmul_int(self, az, bb, mode, bits, out):
+        self.tocsr()._matmul_int(az, bb, mode, bits, out)
+
+    def _matmul_float(self, bf, out):
+        self.tocsr()._matmul_float(bf, out)
+
+
+class BSR(_Quant):
+    """Block sparse rows with blocks of shape (R, C): block row I holds the blocks
+    data[indptr[I]:indptr[I+1]] at block columns indices[...] (strictly increasing);
+    scipy's bsr layout. Entry (I*R + r, J*C + c) = data[p, r, c]."""
+
+    def __init__(self, data, indices, indptr, shape, *, check=True):
+        self.shape = _check_shape(shape)
+        self.data = np.asarray(data)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        if check:
+            self.check()
+
+    @property
+    def blocksize(self):
+        return tuple(int(s) for s in self.data.shape[1:3])
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def nnz(self):
+        """Number of stored entries (blocks x R x C), as scipy counts them."""
+        return int(self.data.size)
+
+    def _triples(self):
+        R, C = self.blocksize
+        nb = self.indices.size
+        brow = np.repeat(np.arange(self.indptr.size - 1, dtype=np.int64), np.diff(self.indptr))
+        rr = (brow[:, None, None] * R + np.arange(R)[None, :, None]) + np.zeros((1, 1, C), np.int64)
+        cc = (self.indices[:, None, None] * C + np.arange(C)[None, None, :]) + np.zeros((1, R, 1), np.int64)
+        return rr.reshape(nb * R * C), cc.reshape(nb * R * C), self.data.reshape(nb * R * C)
+
+    def check(self):
+        """Validate block shape, indptr, bounds, sortedness, uniqueness and that no
+        stored block is entirely zero; ValueError naming the violation. Returns self."""
+        if self.data.ndim != 3:
+            raise ValueError(f"BSR.data must have shape (nnzb, R, C), got {self.data.shape}")
+        R, C = self.data.shape[1:]
+        if R < 1 or C < 1:
+            raise ValueError(f"BSR block shape must be positive, got {(R, C)}")
+        if self.shape[0] % R or self.shape[1] % C:
+            raise ValueError(f"BSR shape {self.shape} is not divisible by the block shape {(R, C)}")
+        nbr, nbc = self.shape[0] // R, self.shape[1] // C
+        ip, ix = self.indptr, self.indices
+        if ip.ndim != 1 or ip.size != nbr + 1:
+            raise ValueError(f"BSR.indptr has length {ip.size}; expected {nbr + 1} (block rows + 1)")
+        if ip[0] != 0:
+            raise ValueError(f"BSR.indptr[0] = {ip[0]}; must be 0")
+        if np.any(np.diff(ip) < 0):
+            raise ValueError("BSR.indptr must be non-decreasing")
+        if ip[-1] != ix.size or self.data.shape[0] != ix.size:
+            raise ValueError(f"BSR.indptr[-1] = {ip[-1]}, indices has {ix.size} entries and "
+                             f"data {self.data.shape[0]} blocks; they must agree")
+        if self.data.dtype.kind not in "iubf":
+            raise ValueError(f"BSR.data must hold integers or floats, got {self.data.dtype}")
+        if ix.size and (ix.min() < 0 or ix.max() >= nbc):
+            raise ValueError(f"BSR.indices out of bounds: block columns must lie in [0, {nbc})")
+        _check_sorted_unique(ix, ip, "BSR.indices", "block row")
+        if ix.size:
+            r, c, v = self._triples()
+            z = self._entry_is_zero(v, r, c).reshape(self.data.shape)
+            if np.any(z.all(axis=(1, 2))):
+                raise ValueError("BSR stores a block that is entirely zero; canonical form removes it")
+        return self
+
+    @classmethod
+    def from_dense(cls, x, blocksize):
+        """Store every (R, C) block of a 2-d array that has a non-zero entry."""
+        x = _as_dense2d(x)
+        R, C = _check_blocksize(blocksize, x.shape)
+        nbr, nbc = x.shape[0] // R, x.shape[1] // C
+        blocks = x.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3)
+        keep = (blocks != 0).any(axis=(2, 3))
+        return cls._from_blocks(blocks, keep, x.shape)
+
+    @classmethod
+    def _from_blocks(cls, blocks, keep, shape):
+        bi, bj = np.nonzero(keep)
+        indptr = np.zeros(blocks.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(bi, minlength=blocks.shape[0]), out=indptr[1:])
+        return cls(np.ascontiguousarray(blocks[bi, bj]), bj, indptr, shape, check=False)
+
+    @classmethod
+    def from_qtensor(cls, qt, blocksize):
+        """Blocks of a 2-d QTensor's codes with a code not representing 0."""
+        codes, nz, q = cls._from_qtensor(qt)
+        R, C = _check_blocksize(blocksize, codes.shape)
+        nbr, nbc = codes.shape[0] // R, codes.shape[1] // C
+        blocks = codes.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3)
+        keep = nz.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3).any(axis=(2, 3))
+        out = cls._from_blocks(blocks, keep, codes.shape)
+        out._set_quant(*q)
+        return out.check()
+
+    @classmethod
+    def from_scipy(cls, m, blocksize=None):
+        """Canonical copy of a scipy.sparse matrix as BSR (blocksize: that of a scipy
+        bsr input, else required): duplicates summed, all-zero blocks dropped."""
+        import scipy.sparse as sp
+        if not sp.issparse(m):
+            raise TypeError(f"m must be a scipy.sparse matrix or array, got {type(m).__name__}")
+        if blocksize is None:
+            if m.format != "bsr":
+                raise ValueError("blocksize is required unless m is a scipy BSR matrix")
+            blocksize = m.blocksize
+        csr = CSR.from_scipy(m)
+        return cls.from_dense(csr.to_dense(), blocksize)
+
+    def to_scipy(self):
+        import scipy.sparse as sp
+        return sp.bsr_array((self.data.copy(), self.indices.copy(), self.indptr.copy()),
+                            shape=self.shape)
+
+    def to_dense(self):
+        R, C = self.blocksize
+        nbr, nbc = self.shape[0] // R, self.shape[1] // C
+        full = np.zeros((nbr, nbc, R, C), dtype=self.dtype)
+        if self.fmt is not None and self.fmt.is_integer:
+            return self._dense_codes()
+        brow = np.repeat(np.arange(nbr), np.diff(self.indptr))
+        full[brow, self.indices] = self.data
+        return full.transpose(0, 2, 1, 3).reshape(self.shape)
+
+    def _dense_codes(self):
+        r, c, v = self._triples()
+        z = self.zero_point
+        fill = (np.broadcast_to(z, self.shape) if z.ndim == 0 else
+                (np.broadcast_to(z[:, None], self.shape) if self.qaxis == 0 else
+                 np.broadcast_to(z[None, :], self.shape)))
+        out = fill.astype(self.dtype)
+        out[r, c] = v
+        return out
+
+    def _matmul_int(self, az, bb, mode, bits, out):
+        r, _, _ = self._triples()
+        d = self._prep_int(self.data, az, r, bb, mode).reshape(self.data.shape)
+        K.bsr_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+
+    def _matmul_float(self, bf, out):
+        r, c, v = self._triples()
+        d = self._float_data(v, r, c).reshape(self.data.shape)
+        K.bsr_spmm_float(self.indptr, self.indices, d, bf, out)
+
+
+def _check_blocksize(blocksize, shape):
+    try:
+        R, C = (int(b) for b in blocksize)
+    except (TypeError, ValueError):
+        raise TypeError(f"blocksize must be a pair of ints, got {blocksize!r}") from None
+    if R < 1 or C < 1:
+        raise ValueError(f"blocksize={blocksize!r}; both entries must be >= 1")
+    if shape[0] % R or shape[1] % C:
+        raise ValueError(f"shape {tuple(shape)} is not divisible by blocksize {(R, C)}")
+    return R, C

@@ -1,0 +1,257 @@
+"""The `refquant` command: exact figures on tiny inputs whose errors are worked out by hand."""
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+import refquant
+from refquant import cli
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.main(argv, stdout=out, stderr=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def run_json(argv):
+    rc, out, err = run(argv + ["--json"])
+    assert rc == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def npy(tmp_path):
+    def write(name, values):
+        p = tmp_path / f"{name}.npy"
+        np.save(p, np.asarray(values, dtype=np.float64))
+        return str(p)
+    return write
+
+
+def test_int8_per_tensor_exact(npy):
+    # amax = 127 -> scale 1 exactly; 0.5 -> 0 (tie to even), 1.25 -> 1, -3.75 -> -4.
+    p = npy("a", [127, -127, 0.5, 1.25, -3.75, 0])
+    doc = run_json(["compare", "--input", p, "--formats", "int8"])
+    (r,) = doc["results"]
+    sum_x2 = 2 * 127**2 + 0.25 + 1.5625 + 14.0625
+    sum_e2 = 0.25 + 0.0625 + 0.0625
+    assert r == {
+        "tensor": "a", "format": "int8", "bits": 8,
+        "bits_per_element": 8 + 32 / 6,
+        "sqnr_db": 10 * math.log10(sum_x2 / sum_e2),
+        "mse": sum_e2 / 6, "max_abs_error": 0.5, "clipped_pct": 0.0, "error": None}
+    assert doc["tensors"] == [{"name": "a", "shape": [6], "dtype": "float64"}]
+    assert doc["settings"]["formats"] == ["int8"]
+    assert doc["settings"]["granularity"] == "tensor"
+
+
+def test_int8_table_text(npy):
+    p = npy("a", [127, -127, 0.5, 1.25, -3.75, 0])
+    rc, out, err = run(["compare", "--input", p, "--formats", "int8"])
+    assert rc == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "# refquant compare: granularity=tensor calibration=minmax"
+    assert lines[1].split() == ["tensor", "format", "bits/elem", "SQNR", "dB", "MSE",
+                                "max|err|", "clipped", "%"]
+    # SQNR = 10 log10(32273.875 / 0.375) = 49.348 dB; MSE = 0.375 / 6
+    assert lines[3].split() == ["a", "int8", "13.3333", "49.35", "6.2500e-02", "5.0000e-01",
+                                "0.000"]
+    assert len(lines) == 4
+
+
+def test_int4_percentile_clipping(npy):
+    # |x| = 1 2 7 7 14 14: the 50th percentile (linear interpolation) is 7 -> scale 1.
+    # 14 saturates to 7 (error 7) and -14 to -8 (error 6): 2 of 6 elements clipped.
+    p = npy("c", [1, -2, 7, -7, 14, -14])
+    doc = run_json(["compare", "--input", p, "--formats", "int4",
+                    "--calibration", "percentile", "--percentile", "50"])
+    (r,) = doc["results"]
+    assert r["mse"] == (49 + 36) / 6
+    assert r["max_abs_error"] == 7.0
+    assert r["clipped_pct"] == 100 * 2 / 6
+    assert r["bits_per_element"] == 4 + 32 / 6
+    assert r["sqnr_db"] == 10 * math.log10((1 + 4 + 49 + 49 + 196 + 196) / 85)
+    assert doc["settings"]["percentile"] == 50.0
+
+
+def test_int4_ties_to_even(npy):
+    p = npy("t", [7, -7, 0.5, 1.5, -2.5, 3.25])  # scale 1: 0, 2, -2, 3
+    (r,) = run_json(["compare", "--input", p, "--formats", "int4"])["results"]
+    assert r["mse"] == (0.25 * 3 + 0.0625) / 6
+    assert r["max_abs_error"] == 0.5
+    assert r["clipped_pct"] == 0.0
+
+
+def test_per_axis_counts_one_scale_per_channel(npy):
+    # row scales 1 and 2; -3 / 2 = -1.5 -> -2 -> -4 (error 1); 0.5 -> 0 (error 0.5)
+    p = npy("m", [[127, 0.5], [254, -3]])
+    (r,) = run_json(["compare", "--input", p, "--formats", "int8",
+                     "--granularity", "axis"])["results"]
+    assert r["bits_per_element"] == 8 + 2 * 32 / 4
+    assert r["mse"] == (0.25 + 1) / 4
+    assert r["max_abs_error"] == 1.0
+
+
+def test_per_block_overhead(npy):
+    # 2 x 5 with blocks of 2 along the last axis: 2 x 3 scales
+    p = npy("b", np.arange(10.0).reshape(2, 5))
+    (r,) = run_json(["compare", "--input", p, "--formats", "int8", "--granularity", "block",
+                     "--block-size", "2"])["results"]
+    assert r["bits_per_element"] == 8 + 6 * 32 / 10
+    doc = run_json(["compare", "--input", p, "--formats", "int8", "--granularity", "block",
+                    "--block-size", "2"])
+    assert doc["settings"]["block_size"] == 2
+
+
+def test_asymmetric_counts_zero_points(npy):
+    # lo = -10, hi = 245: scale 1, zero point 10; 2.5 -> code 12.5 -> 12 (even) -> 2
+    p = npy("u", [-10, 0, 245, 2.5])
+    (r,) = run_json(["compare", "--input", p, "--formats", "uint8"])["results"]
+    assert r["bits_per_element"] == 8 + (32 + 8) / 4
+    assert r["mse"] == 0.25 / 4
+    assert r["clipped_pct"] == 0.0
+
+
+def test_minmax_never_counts_clipping():
+    # float32 scales may put the block maximum a hair above the top code; rounding still
+    # lands on the top code, so the element is not counted as clipped
+    for gran in (["--granularity", "block"], ["--granularity", "axis"], []):
+        doc = run_json(["compare", "--tensors", "gaussian,silero_vad_conv2", "--formats",
+                        "int8,int4,uint4"] + gran)
+        assert [r["clipped_pct"] for r in doc["results"]] == [0.0] * 6
+
+
+def test_exact_input_has_infinite_sqnr(npy):
+    p = npy("z", [1, -2, 3, 127])
+    (r,) = run_json(["compare", "--input", p, "--formats", "int8"])["results"]
+    assert r["sqnr_db"] is None and r["mse"] == 0.0  # +inf is written as null in JSON
+    rc, out, _ = run(["compare", "--input", p, "--formats", "int8"])
+    assert out.splitlines()[3].split()[3] == "inf"
+
+
+def test_json_structure_on_default_data():
+    doc = run_json(["compare", "--formats", "int8,int4", "--tensors", "gaussian,silero_vad_lstm_ih"])
+    assert doc["command"] == "compare"
+    assert [t["name"] for t in doc["tensors"]] == ["gaussian", "silero_vad_lstm_ih"]
+    assert doc["tensors"][1] == {"name": "silero_vad_lstm_ih", "shape": [512, 128],
+                                 "dtype": "float32"}
+    assert [(r["tensor"], r["format"]) for r in doc["results"]] == [
+        ("gaussian", "int8"), ("gaussian", "int4"),
+        ("silero_vad_lstm_ih", "int8"), ("silero_vad_lstm_ih", "int4")]
+    keys = {"tensor", "format", "bits", "bits_per_element", "sqnr_db", "mse",
+            "max_abs_error", "clipped_pct", "error"}
+    for r in doc["results"]:
+        assert set(r) == keys and r["error"] is None
+    g8, g4 = doc["results"][0], doc["results"][1]
+    assert g8["bits_per_element"] == 8 + 32 / (512 * 128)
+    assert g8["sqnr_db"] > g4["sqnr_db"] + 20  # ~6 dB per bit
+
+
+def test_figures_match_direct_quantize():
+    x = refquant.data.load("silero_vad_conv2")
+    (r,) = run_json(["compare", "--tensors", "silero_vad_conv2", "--formats", "int8",
+                     "--granularity", "axis"])["results"]
+    xh = refquant.quantize(x, "int8", granularity="axis", axis=0).dequantize()
+    e = xh - x.astype(np.float64)
+    assert r["mse"] == float(np.sum(e * e)) / x.size
+    assert r["max_abs_error"] == float(np.max(np.abs(e)))
+
+
+def test_bits_selects_registered_widths(npy):
+    doc = run_json(["compare", "--bits", "8", "--input", npy("v", [1.0, -2.0, 0.5])])
+    names = doc["settings"]["formats"]
+    assert "int8" in names and "uint8" in names
+    assert all(refquant.format(n).bits == 8 for n in names)
+    assert set(names) == {n for n in refquant.formats() if refquant.format(n).bits == 8}
+
+
+def test_default_formats_cross_family():
+    names = cli.default_formats()
+    assert "int4" in names and "int8" in names
+    assert "uint8" not in names  # one per family and width, signed preferred
+    fams = [(refquant.format(n).bits, type(refquant.format(n)).__name__) for n in names]
+    assert len(fams) == len(set(fams)) and all(b in (4, 8) for b, _ in fams)
+
+
+def test_errors_reported_in_row_not_fatal(npy, tmp_path):
+    p_nan = npy("n", [1.0, np.nan])
+    p0 = tmp_path / "s.npy"
+    np.save(p0, np.float64(3.0))  # 0-d: axis granularity is impossible
+    rc, out, err = run(["compare", "--input", p_nan, "--input", str(p0), "--formats", "int8",
+                        "--granularity", "axis"])
+    assert rc == 0
+    lines = out.splitlines()[3:]
+    assert lines[0].startswith("n  int8  error: ValueError: x contains NaN or inf")
+    assert lines[1].startswith("s  int8  error: ValueError: granularity='axis' needs an array")
+    doc = run_json(["compare", "--input", p_nan, "--formats", "int8"])
+    (r,) = doc["results"]
+    assert r["error"].startswith("ValueError: x contains NaN") and r["sqnr_db"] is None
+
+
+def test_unknown_format_message():
+    rc, out, err = run(["compare", "--formats", "int8,nosuchfmt"])
+    assert rc == 2 and out == ""
+    assert err.startswith("refquant compare: error: unknown format 'nosuchfmt'; known names:")
+    assert "int8" in err
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--calibration", "bogus"], "--calibration='bogus'; allowed: minmax, percentile"),
+    (["--block-size", "0"], "--block-size=0; allowed: an integer >= 1"),
+    (["--input", "/nonexistent/x.npy"], "--input '/nonexistent/x.npy': no such file"),
+    (["--tensors", "nope"], "name='nope' unknown; allowed: silero_vad_lstm_ih"),
+    (["--percentile", "50"], "--percentile applies to --calibration percentile only"),
+    (["--bits", "3", "--formats", "int8"], "no format selected"),
+])
+def test_bad_arguments(argv, msg):
+    rc, out, err = run(["compare"] + argv)
+    assert rc == 2 and out == ""
+    assert msg in err
+
+
+def test_formats_lists_int8():
+    rc, out, err = run(["formats"])
+    assert rc == 0
+    rows = {ln.split()[0]: ln.split() for ln in out.splitlines()[2:-1]}
+    assert rows["int8"] == ["int8", "IntFormat", "8", "-128.0", "127.0"]
+    assert rows["uint4"] == ["uint4", "IntFormat", "4", "0.0", "15.0"]
+    assert set(rows) == set(refquant.formats())
+    doc = run_json(["formats"])
+    d = {e["name"]: e for e in doc["formats"]}
+    assert d["int8"] == {"name": "int8", "family": "IntFormat", "bits": 8,
+                         "min_value": -128.0, "max_value": 127.0, "error": None}
+    assert d["int32"]["max_value"] == 2**31 - 1
+
+
+def test_npz_input(tmp_path):
+    p = tmp_path / "w.npz"
+    np.savez(p, a=np.array([127.0, 1.0]), b=np.array([[-127.0, 63.0]]))
+    doc = run_json(["compare", "--input", str(p), "--formats", "int8"])
+    assert [t["name"] for t in doc["tensors"]] == ["w:a", "w:b"]
+    assert [r["mse"] for r in doc["results"]] == [0.0, 0.0]
+
+
+def test_progress_bar_exact_output():
+    t = iter([0.0, 0.2, 1.0, 1.1])
+    s = io.StringIO()
+    bar = cli.Progress(2, stream=s, enabled=True, delay=0.5, width=4, clock=lambda: next(t))
+    bar.step("a")    # at 0.2 s: still quiet
+    assert s.getvalue() == ""
+    bar.step("b")    # at 1.0 s: drawn
+    assert s.getvalue() == "\r[####] 2/2 b"
+    bar.close()
+    assert s.getvalue() == "\r[####] 2/2 b" + "\r" + " " * 12 + "\r"
+    quiet = io.StringIO()
+    off = cli.Progress(3, stream=quiet, enabled=False, delay=0.0)
+    off.step("x")
+    off.close()
+    assert quiet.getvalue() == ""
+
+
+def test_progress_never_on_captured_stderr(npy):
+    p = npy("a", [1.0, 2.0])
+    rc, out, err = run(["compare", "--input", p, "--formats", "int8", "--progress", "always"])
+    assert rc == 0 and err == ""  # quick work: the bar's delay is not reached

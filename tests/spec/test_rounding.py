@@ -1,0 +1,269 @@
+"""Rounding kernels (refquant.kernels.rounding) against the exact Fraction reference:
+every mode, ties, negatives, stochastic reproducibility, order independence and
+unbiasedness, and the vectorised fast path of the affine quantizer."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refquant import Rounding
+from refquant.kernels import rounding as K
+from reference import rounding as ref
+
+MODES = list(range(7))
+DET_MODES = list(range(6))
+i62 = st.integers(-(1 << 62), (1 << 62) - 1)
+
+
+def _shift(x, k, mode, seed=0):
+    x = np.asarray(x, dtype=np.int64)
+    out = np.empty_like(x)
+    K.shift_right_round(x, np.broadcast_to(np.asarray(k, dtype=np.int64), x.shape).copy(),
+                        mode, seed, out)
+    return out
+
+
+def _div(n, d, mode, seed=0):
+    n = np.asarray(n, dtype=np.int64)
+    out = np.empty_like(n)
+    K.divide_round(n, np.broadcast_to(np.asarray(d, dtype=np.int64), n.shape).copy(), mode,
+                   seed, out)
+    return out
+
+
+def test_enum_values_are_the_kernel_codes():
+    assert [int(m) for m in Rounding] == MODES
+    assert [m.name for m in Rounding] == ["NEAREST_EVEN", "NEAREST_AWAY", "NEAREST_UP",
+                                          "TOWARD_ZERO", "DOWN", "UP", "STOCHASTIC"]
+
+
+# -2.5 .. 2.5 in halves under each deterministic mode (the IEEE 754 / C table).
+@pytest.mark.parametrize("mode,expected", [
+    (0, [-2, -2, -2, -1, 0, 0, 0, 1, 2, 2, 2]),   # half to even
+    (1, [-3, -2, -2, -1, -1, 0, 1, 1, 2, 2, 3]),  # half away
+    (2, [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]),   # half up
+    (3, [-2, -2, -1, -1, 0, 0, 0, 1, 1, 2, 2]),   # toward zero
+    (4, [-3, -2, -2, -1, -1, 0, 0, 1, 1, 2, 2]),  # floor
+    (5, [-2, -2, -1, -1, 0, 0, 1, 1, 2, 2, 3]),   # ceil
+])
+def test_halves_table(mode, expected):
+    halves = np.arange(-5, 6, dtype=np.int64)  # v = halves / 2: -2.5 .. 2.5
+    assert _shift(halves, 1, mode).tolist() == expected
+    assert _div(halves, 2, mode).tolist() == expected
+    out = np.empty(11)
+    K.round_float_to_int(halves / 2.0, mode, 0, out)
+    assert out.tolist() == expected
+
+
+@settings()
+@given(st.lists(i62, min_size=1, max_size=30), st.integers(0, 62), st.sampled_from(MODES),
+       st.integers(0, 2**31))
+def test_shift_right_round_matches_reference(xs, k, mode, seed):
+    if mode == 6:
+        k = min(k, 53)  # the probability rem / 2^k is exact in float64
+    got = _shift(xs, k, mode, seed)
+    assert got.tolist() == [ref.shift_right_round(x, k, mode, seed, i) for i, x in enumerate(xs)]
+
+
+@settings()
+@given(st.lists(st.integers(-(1 << 52), 1 << 52), min_size=1, max_size=30),
+       st.integers(1, 1 << 20), st.sampled_from(MODES), st.integers(0, 2**31))
+def test_divide_round_matches_reference(ns, d, mode, seed):
+    got = _div(ns, d, mode, seed)
+    assert got.tolist() == [ref.divide_round(n, d, mode, seed, i) for i, n in enumerate(ns)]
+
+
+def test_divide_round_exact_ties_and_negatives():
+    n = np.array([-7, -5, -3, -1, 1, 3, 5, 7, -9, 9], dtype=np.int64)
+    for mode in DET_MODES:
+        assert _div(n, 2, mode).tolist() == [ref.divide_round(v, 2, mode) for v in n]
+        assert _div(n * 3, 6, mode).tolist() == [ref.divide_round(v * 3, 6, mode) for v in n]
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings()
+@given(st.lists(finite, min_size=1, max_size=20), st.sampled_from(MODES), st.integers(0, 1000))
+def test_round_float_to_int_matches_reference(xs, mode, seed):
+    x = np.array(xs)
+    out = np.empty_like(x)
+    K.round_float_to_int(x, mode, seed, out)
+    exp = [ref.round_float(v, mode, seed, i) for i, v in enumerate(xs)]
+    assert out.tolist() == exp
+
+
+def test_round_float_to_int_nonfinite_passthrough():
+    x = np.array([np.nan, np.inf, -np.inf, 0.5])
+    out = np.empty_like(x)
+    K.round_float_to_int(x, 0, 0, out)
+    assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf and out[3] == 0.0
+
+
+def test_uniform53_matches_reference_and_range():
+    for seed in (0, 1, 12345, 2**40 + 7):
+        for i in (0, 1, 2, 1000, 2**33):
+            u = K.uniform53(seed, i)
+            assert u == ref.uniform53(seed, i)
+            assert 0 <= u < 2**53
+
+
+def test_stochastic_reproducible_and_order_independent():
+    x = np.arange(-500, 500, dtype=np.int64) * 37 + 11
+    a = _shift(x, 5, 6, seed=99)
+    assert (a == _shift(x, 5, 6, seed=99)).all()
+    assert (a != _shift(x, 5, 6, seed=100)).any()
+    # element i depends only on (seed, i): a computed piece equals the full result when
+    # the piece is placed at the same indices (here: reversed input, reversed index map)
+    perm = np.random.default_rng(0).permutation(x.size)
+    full = np.empty_like(x)
+    K.shift_right_round(x, np.full(x.size, 5, np.int64), 6, 99, full)
+    assert all(full[i] == ref.shift_right_round(int(x[i]), 5, 6, 99, int(i)) for i in perm[:50])
+
+
+def test_stochastic_unbiased_in_expectation():
+    # v = 3 + 3/8 many times: E[result] = 3.375; the error of the mean is <= 4 sigma.
+    n = 200_000
+    x = np.full(n, 27, dtype=np.int64)  # 27 / 8
+    r = _shift(x, 3, 6, seed=7)
+    assert set(np.unique(r).tolist()) == {3, 4}
+    sigma = np.sqrt(0.375 * 0.625 / n)
+    assert abs(r.mean() - 3.375) < 4 * sigma
+    xf = np.full(n, -2.7)
+    out = np.empty(n)
+    K.round_float_to_int(xf, 6, 3, out)
+    assert abs(out.mean() + 2.7) < 4 * np.sqrt(0.7 * 0.3 / n)
+
+
+# ----- exact real quotient x / s -------------------------------------------------------
+
+pos_scale = st.floats(min_value=1e-30, max_value=1e30, allow_nan=False, allow_infinity=False)
+
+
+@settings()
+@given(finite.filter(lambda v: abs(v) < 1e300), pos_scale, st.sampled_from(MODES))
+def test_round_quotient_matches_reference(x, s, mode):
+    q = Fraction(x) / Fraction(s)
+    if abs(q) >= 2**52:
+        return
+    got = K.round_quotient(x, s, mode, 5, 3)
+    if mode == 6:
+        assert got in (np.floor(float(q)), np.floor(float(q)) + 1)
+    else:
+        assert got == ref.round_fraction(q, mode)
+
+
+def test_round_quotient_exact_ties_float_quotient_would_miss():
+    # x / s is a tie in reals but fl(x / s) is not, and vice versa.
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        s = float(np.float32(rng.uniform(0.01, 10)))
+        k = int(rng.integers(-1000, 1000))
+        x = (k + 0.5) * s  # rounded product: near a tie
+        for mode in DET_MODES:
+            assert K.round_quotient(x, s, mode, 0, 0) == ref.round_fraction(
+                Fraction(x) / Fraction(s), mode)
+
+
+def _quant3(x, s, z, lo, hi, mode, compat=0, overflow=0, block=None, seed=0):
+    x3 = np.ascontiguousarray(x).reshape(1, -1, 1)
+    s3 = np.full((1, 1, 1), float(s))
+    z3 = np.full((1, 1, 1), int(z), dtype=np.int64)
+    out = np.empty(x3.shape, dtype=np.int64)
+    stop = K.quantize_affine(x3, s3, z3, x3.shape[1], float(lo), float(hi), 8, mode, seed,
+                             compat, overflow, 0, out)
+    return stop, out.reshape(-1)
+
+
+@settings()
+@given(st.lists(st.floats(-1e4, 1e4), min_size=1, max_size=40), pos_scale.filter(lambda s: 1e-3 < s < 1e3),
+       st.integers(-128, 127), st.sampled_from(MODES), st.sampled_from(["exact", "onnx", "torch"]),
+       st.sampled_from(["saturate", "wrap"]), st.integers(0, 50))
+def test_quantize_affine_matches_reference(xs, s, z, mode, compat, overflow, seed):
+    if compat != "exact":
+        xs = [float(np.float32(v)) for v in xs]
+        s = float(np.float32(s))
+    cmap = {"exact": 0, "onnx": 1, "torch": 2}
+    stop, got = _quant3(np.array(xs), s, z, -128, 127, mode, cmap[compat],
+                        0 if overflow == "saturate" else 1, seed=seed)
+    assert stop == -1
+    exp = [ref.quantize_affine(v, s, z, -128, 127, mode, compat, overflow, seed, i)
+           for i, v in enumerate(xs)]
+    assert got.tolist() == exp
+
+
+def test_quantize_affine_raise_and_nonfinite_stop_index():
+    stop, _ = _quant3(np.array([0.0, 1.0, 500.0, 2.0]), 1.0, 0, -128, 127, 0, overflow=2)
+    assert stop == 2
+    stop, _ = _quant3(np.array([0.0, np.nan, 2.0]), 1.0, 0, -128, 127, 0)
+    assert stop == 1
+
+
+# ----- the vectorised fast path equals the general kernel ------------------------------
+
+def _both(x3, s3, z3, block, lo, hi, mode):
+    out_g = np.empty(x3.shape, dtype=np.int64)
+    assert K.quantize_affine(x3, s3, z3, block, lo, hi, 8, mode, 0, 0, 0, 0, out_g) == -1
+    return out_g
+
+
+@pytest.mark.parametrize("mode", DET_MODES)
+def test_fast_segments_equal_general_kernel_including_near_ties(mode):
+    rng = np.random.default_rng(mode)
+    s = np.float32(rng.uniform(0.01, 0.1, size=(1, 8, 1))).astype(np.float64)
+    x = rng.normal(size=(1, 8, 300)) * 3
+    # plant exact ties, near ties (one ulp off), integers and zeros
+    k = rng.integers(-100, 100, size=(1, 8, 300))
+    x[..., :60] = (k[..., :60] + 0.5) * s
+    x[..., 60:80] = np.nextafter((k[..., 60:80] + 0.5) * s, np.inf)
+    x[..., 80:100] = k[..., 80:100] * s
+    x[..., 100:110] = 0.0
+    x[..., 110:115] = 1e-310
+    z = rng.integers(-5, 5, size=(1, 8, 1))
+    exp = _both(x, s, z, 1, -128.0, 127.0, mode)
+    out = np.empty(x.shape, dtype=np.int64)
+    assert K.quantize_affine_segments(x, s, 1.0 / s, z, 1, -128.0, 127.0, mode, out) == 0
+    assert (out == exp).all()
+    x32 = x.astype(np.float32)
+    exp32 = _both(x32, s, z, 1, -128.0, 127.0, mode)
+    out32 = np.empty(x.shape, dtype=np.int8)
+    assert K.quantize_affine_segments(x32, s, 1.0 / s, z, 1, -128.0, 127.0, mode, out32) == 0
+    assert (out32 == exp32).all()
+
+
+@pytest.mark.parametrize("mode", [0, 1, 4])
+def test_fast_rows_equal_general_kernel(mode):
+    rng = np.random.default_rng(10 + mode)
+    P, D, Q, block = 3, 10, 70, 4
+    nb = -(-D // block)
+    s = rng.uniform(0.01, 0.1, size=(P, nb, Q))
+    z = rng.integers(0, 20, size=(P, nb, Q))
+    x = rng.normal(size=(P, D, Q))
+    x[:, :, :10] = (rng.integers(-50, 50, size=(P, D, 10)) + 0.5) * np.repeat(s, block, 1)[:, :D, :10]
+    exp = _both(x, s, z, block, 0.0, 255.0, mode)
+    out = np.empty(x.shape, dtype=np.int64)
+    bad = K.quantize_affine_rows(x.reshape(P * D, Q), s.reshape(P * nb, Q), (1.0 / s).reshape(P * nb, Q),
+                                 z.reshape(P * nb, Q), D, True, nb, block, 0.0, 255.0, mode,
+                                 out.reshape(P * D, Q))
+    assert bad == 0 and (out == exp).all()
+
+
+def test_fast_path_counts_nonfinite():
+    x = np.zeros((1, 1, 100))
+    x[0, 0, 7] = np.nan
+    x[0, 0, 9] = np.inf
+    s = np.ones((1, 1, 1))
+    out = np.empty(x.shape, dtype=np.int64)
+    assert K.quantize_affine_segments(x, s, s, np.zeros((1, 1, 1), np.int64), 1, -8.0, 7.0, 0, out) == 2
+
+
+def test_python_and_compiled_paths_agree():
+    x = np.array([-7, -6, -5, -3, 3, 5, 6, 7, 1 << 40], dtype=np.int64)
+    for mode in DET_MODES:
+        a = np.empty_like(x)
+        b = np.empty_like(x)
+        K.shift_right_round(x, np.full(x.size, 2, np.int64), mode, 0, a)
+        K.shift_right_round.py_func(x, np.full(x.size, 2, np.int64), mode, 0, b)
+        assert (a == b).all()

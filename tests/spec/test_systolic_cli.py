@@ -1,0 +1,34 @@
+"""``refquant systolic`` (refquant.sim.systolic_cli.systolic_main): printed figures."""
+import io
+import json
+
+from refquant.sim import SystolicArray, scalesim_report
+from refquant.sim.systolic_cli import systolic_main
+
+
+def test_gemm_json_report():
+    buf = io.StringIO()
+    assert systolic_main(["--rows", "4", "--cols", "4", "--dataflow", "ws", "--gemm", "10", "6", "5",
+                          "--json"], stdout=buf) == 0
+    rep = json.loads(buf.getvalue())
+    assert rep["equals_exact_gemm"] is True
+    model = SystolicArray(4, 4, "ws").model(10, 6, 5)
+    assert rep["stats"]["cycles"] == model["cycles"] == 76
+    assert rep["stats"]["sram_reads"] == model["sram_reads"]
+    assert rep["scalesim"]["compute_cycles"] == scalesim_report(10, 6, 5, 4, 4, "ws")["compute_cycles"] == 79
+
+
+def test_layers_table_and_vcd(tmp_path):
+    csv = tmp_path / "net.csv"
+    csv.write_text("Layer, M, N, K,\nfc1, 6, 5, 7,\n")
+    buf = io.StringIO()
+    assert systolic_main(["--rows", "3", "--cols", "4", "--layers", str(csv), "--no-progress"],
+                         stdout=buf) == 0
+    last = buf.getvalue().strip().splitlines()[-1].split(", ")
+    model = SystolicArray(3, 4).model(6, 5, 7)
+    assert last[:6] == ["fc1", "6", "5", "7", str(model["cycles"]), str(6 * 5 * 7)]
+    vcd = tmp_path / "run.vcd"
+    assert systolic_main(["--rows", "2", "--cols", "2", "--gemm", "2", "2", "2", "--vcd", str(vcd)],
+                         stdout=io.StringIO()) == 0
+    assert "$enddefinitions $end" in vcd.read_text()
+    assert systolic_main(["--rows", "0", "--gemm", "1", "1", "1"], stdout=io.StringIO()) == 2
