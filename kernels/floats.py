@@ -42,7 +42,7 @@ from .rounding import choose
 _ERR = np.int64(-1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _round_mag(fl, cmp_half, exact, frac, mode, neg, seed, index):
     """Round a non-negative magnitude code position (floor fl, comparison with fl + 1/2,
     exactness, fraction) for a value of sign ``neg`` under ``mode`` (see module doc)."""
@@ -63,7 +63,7 @@ def _round_mag(fl, cmp_half, exact, frac, mode, neg, seed, index):
     return fl if neg else fl + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def encode_scalar(v, index, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
                   mode, overflow, seed):
     """Code of one float64 value ``v`` (see the module docstring for the parameters).
@@ -249,7 +249,7 @@ def gather(codes, lut, out):
         out[i] = lut[codes[i]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def f32_rne_mag(b, se, M, bias, tmax):
     """Magnitude code of the float32 with bit pattern b (int64, 0..2^32-1) times 2^-se,
     rounded to nearest even on a grid with subnormals (E, M, bias, tmax as the module doc).
@@ -503,3 +503,33 @@ def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
                     # E2M1: E=2, M=1, bias 1, signed, subnormals, tmax 7, no specials
                     codes[p, d, q] = encode_scalar(v, flat, 2, 1, 1, 1, 1, 7, 0, 0, -1, 0,
                                                    mode, 0, seed)
+
+
+@njit(cache=True)
+def encode_f32_e8_rne(xi, M, out):
+    """float32 (bits xi) -> a format with float32's exponent (E = 8, bias 127, IEEE
+    specials, M <= 22: bfloat16, tf32) under NEAREST_EVEN with overflow to inf: the
+    code is (|bits| + 2^(sh-1) - 1 + lsb) >> sh with the sign re-attached (sh = 23 - M);
+    NaN becomes the quiet NaN with the input's sign. Same results as encode_float."""
+    sh = 23 - M
+    half = (np.int64(1) << (sh - 1)) - 1
+    sgn = np.int64(1) << (8 + M)
+    qnan = (np.int64(0xFF) << M) | (np.int64(1) << (M - 1))
+    for i in range(xi.size):
+        b = np.int64(xi[i]) & 0xFFFFFFFF
+        mag = b & 0x7FFFFFFF
+        t = (mag + half + ((mag >> sh) & 1)) >> sh
+        if mag > 0x7F800000:
+            t = qnan
+        out[i] = t | (sgn if b >> 31 else 0)
+
+
+@njit(cache=True)
+def decode_e8_to_f32(codes, M, out_bits):
+    """out_bits[i] = float32 bit pattern of a code of a format with float32's exponent
+    (E = 8, bias 127, IEEE specials): code << (23 - M) (sign moves to bit 31). Exact."""
+    sh = 23 - M
+    for i in range(codes.size):
+        c = np.int64(codes[i])
+        out_bits[i] = np.int32(((c & ((np.int64(1) << (8 + M)) - 1)) << sh) |
+                               (((c >> (8 + M)) & 1) << 31))

@@ -24,8 +24,8 @@ def srdhm_scalar(a, b):
 
     INT32_MIN * INT32_MIN (the only overflowing case) gives INT32_MAX. Otherwise, with
     ab = a * b exact in int64 and nudge = 2^30 if ab >= 0 else 1 - 2^30, the result is
-    (ab + nudge) / 2^31 with C truncating division, i.e. the high half of 2ab rounded to
-    nearest with ties away from zero.
+    (ab + nudge) / 2^31 with C truncating division, which equals floor(ab / 2^31 + 1/2):
+    the high half of 2ab rounded to nearest with ties toward +inf (-1.5 -> -1).
     """
     if a == _INT32_MIN and b == _INT32_MIN:
         return np.int64(_INT32_MAX)

@@ -23,8 +23,10 @@ smallest (never zero). Directed modes round the bit string the same way (toward 
 toward -inf / +inf on the signed value) and are then clamped into [minpos, maxpos].
 
 Rounding modes are the integer values of ``refquant.Rounding`` (0 NEAREST_EVEN,
-1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); a rounding is
-decided by ``rounding.choose`` on the signed position between the two neighbouring codes.
+1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); the default
+nearest-even is computed inline without data-dependent branches, the other modes are
+decided by ``rounding.choose`` on the signed position between the two neighbouring codes
+(STOCHASTIC: probability from the discarded bits, exact to 2^-53).
 
 Exactness: significands of n <= 32 bit posits have at most 30 bits, so products need at
 most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bits shifted
@@ -45,10 +47,23 @@ _M32 = np.int64(0xFFFFFFFF)
 
 @njit(cache=True)
 def hibit(x):
-    """Index of the highest set bit of 0 < x < 2^63 (exact: frexp on 32-bit halves)."""
-    if x >= np.int64(4294967296):
-        return 32 + math.frexp(float(x >> 32))[1] - 1
-    return math.frexp(float(x))[1] - 1
+    """Index of the highest set bit of 0 < x < 2^63 (branch-free binary search)."""
+    s = np.int64(x > 0xFFFFFFFF) << 5
+    x >>= s
+    r = s
+    s = np.int64(x > 0xFFFF) << 4
+    x >>= s
+    r |= s
+    s = np.int64(x > 0xFF) << 3
+    x >>= s
+    r |= s
+    s = np.int64(x > 0xF) << 2
+    x >>= s
+    r |= s
+    s = np.int64(x > 0x3) << 1
+    x >>= s
+    r |= s
+    return r | (x >> 1)
 
 
 @njit(cache=True)
@@ -62,23 +77,20 @@ def unpack(c, n, es, rs):
         return 0, False, 0, np.int64(0), 0
     if c == sbit:
         return 1, False, 0, np.int64(0), 0
-    neg = (c & sbit) != 0
-    body = ((-c) & mask) if neg else c
+    negm = -((c >> (n - 1)) & 1)            # all ones for a negative code
+    neg = negm != 0
+    body = ((c ^ negm) - negm) & mask          # two's complement without a branch
     first = (body >> (n - 2)) & 1
-    if first == 1:
-        x = (~body) & (sbit - 1)
-    else:
-        x = body
-    if x == 0:
-        m = n - 1
-    else:
-        m = n - 2 - hibit(x)
+    x = (body ^ ((-first) & (sbit - 1))) | 1  # the run is the leading zeros of x
+    m = n - 2 - hibit(x)
+    if x == 1 and ((body & 1) ^ first) == 0:
+        m = n - 1                              # the run fills the word
     if m >= rs:
         m = rs
         r = n - 1 - rs          # bits left after the regime (no terminator)
     else:
         r = n - 2 - m           # bits left after the run and its terminator
-    k = m - 1 if first == 1 else -m
+    k = first * (2 * m - 1) - m             # m - 1 for a run of ones, -m for zeros
     if r >= es:
         f = r - es
         expo = (body >> f) & ((np.int64(1) << es) - 1)
@@ -89,6 +101,13 @@ def unpack(c, n, es, rs):
         frac = np.int64(0)
     E = k * (1 << es) + expo
     return 2, neg, E, (np.int64(1) << f) | frac, f
+
+
+@njit(cache=True)
+def _apply_sign(body, neg, n):
+    """The n-bit code of magnitude pattern ``body`` with sign ``neg`` (branch-free)."""
+    negm = -np.int64(neg)
+    return ((body ^ negm) - negm) & ((np.int64(1) << n) - 1)
 
 
 @njit(cache=True)
@@ -105,45 +124,42 @@ def pack(neg, E, sig, t, sticky, n, es, rs, mode, seed, index):
         sig = sig >> d
         t = 56
     maxbody = (np.int64(1) << (n - 1)) - 1
-    if E >= 0:
-        k = E >> es
-    else:
-        k = -((-E + (1 << es) - 1) >> es)
-    expo = np.int64(E - k * (1 << es))
+    k = np.int64(E) >> es                      # floor(E / 2^es)
+    expo = np.int64(E) - (k << es)
     if k > rs - 1:
         body = maxbody
     elif k < -rs:
         body = np.int64(1)
     else:
-        if k >= 0:
-            m = k + 1
-        else:
-            m = -k
+        pos = np.int64(k >= 0)
+        m = (k ^ (k >> 63)) + 1                 # k + 1 for k >= 0, -k for k < 0
         if m < rs:
             L = m + 1
-            regime = (((np.int64(1) << m) - 1) << 1) if k >= 0 else np.int64(1)
+            regime = ((((np.int64(1) << m) - 1) << 1) & (-pos)) | (1 - pos)
         else:
             L = rs
-            regime = ((np.int64(1) << rs) - 1) if k >= 0 else np.int64(0)
+            regime = ((np.int64(1) << rs) - 1) & (-pos)
         avail = n - 1 - L
         tail = (expo << t) | (sig - (np.int64(1) << t))
         shift = es + t - avail
         if shift <= 0:
             fl = (regime << avail) | (tail << (-shift))
-            cmp = -1
-            exact = not sticky
-            frac = 0.0
+            rem = np.int64(0)
+            half = np.int64(1)
+            shift = 1
         else:
             fl = (regime << avail) | (tail >> shift)
             rem = tail & ((np.int64(1) << shift) - 1)
             half = np.int64(1) << (shift - 1)
-            if rem > half or (rem == half and sticky):
-                cmp = 1
-            elif rem == half:
-                cmp = 0
-            else:
-                cmp = -1
-            exact = rem == 0 and not sticky
+        if mode == 0:
+            # nearest, ties to the even pattern, without data-dependent branches
+            up = np.int64(rem > half) | (np.int64(rem == half) & (np.int64(sticky) | (fl & 1)))
+            body = fl + up
+            return _apply_sign(min(max(body, np.int64(1)), maxbody), neg, n)
+        cmp = 1 if (rem > half or (rem == half and sticky)) else (0 if rem == half else -1)
+        exact = rem == 0 and not sticky
+        frac = 0.0
+        if mode == 6:
             frac = (rem + (0.5 if sticky else 0.0)) / float(np.int64(1) << shift)
         if neg:
             # Round the signed value -(fl + frac): floor is -(fl + 1).
@@ -153,27 +169,25 @@ def pack(neg, E, sig, t, sticky, n, es, rs, mode, seed, index):
                 body = -choose(-(fl + 1), -cmp, False, 1.0 - frac, mode, seed, index)
         else:
             body = choose(fl, cmp, exact, frac, mode, seed, index)
-        if body < 1:
-            body = np.int64(1)
-        elif body > maxbody:
-            body = maxbody
-    if neg:
-        return (-body) & ((np.int64(1) << n) - 1)
-    return body
+        body = min(max(body, np.int64(1)), maxbody)
+    return _apply_sign(body, neg, n)
 
 
 @njit(cache=True)
 def decode(codes, n, es, rs, out):
-    """out[i] = value of codes[i] as float64 (exact); NaR -> NaN."""
+    """out[i] = bits of the float64 value of codes[i] (out is an int64 view of a float64
+    array; exact for every code since |exponent| <= 480 and <= 29 fraction bits);
+    NaR -> the quiet NaN 0x7FF8000000000000."""
+    nan_bits = np.int64(0x7FF8000000000000)
     for i in range(codes.size):
         kind, neg, E, sig, f = unpack(codes[i], n, es, rs)
         if kind == 0:
-            out[i] = 0.0
+            out[i] = 0
         elif kind == 1:
-            out[i] = np.nan
+            out[i] = nan_bits
         else:
-            v = math.ldexp(float(sig), E - f)
-            out[i] = -v if neg else v
+            b = (np.int64(E + 1023) << 52) | ((sig - (np.int64(1) << f)) << (52 - f))
+            out[i] = b | (np.int64(neg) << 63)
 
 
 @njit(cache=True)
@@ -184,24 +198,30 @@ def decode_table(codes, table, out):
 
 
 @njit(cache=True)
-def encode(x, n, es, rs, scale_exp, mode, seed, out):
-    """out[i] = code of x[i] * 2^-scale_exp rounded by ``mode`` (exact real value).
+def encode(xbits, n, es, rs, scale_exp, mode, seed, out):
+    """out[i] = code of x[i] * 2^-scale_exp rounded by ``mode`` (exact real value), where
+    xbits is the int64 view of a float64 array x (subnormals included).
 
-    0 -> 0 (both signs); NaN and ±inf -> NaR (10...0). STOCHASTIC uses index i.
+    ±0 -> 0; NaN and ±inf -> NaR (10...0). STOCHASTIC uses index i.
     """
     nar = np.int64(1) << (n - 1)
-    for i in range(x.size):
-        v = float(x[i])
-        if v == 0.0:
-            out[i] = 0
-            continue
-        if not math.isfinite(v):
+    mmask = (np.int64(1) << 52) - 1
+    for i in range(xbits.size):
+        b = xbits[i]
+        neg = b < 0
+        ef = (b >> 52) & 0x7FF
+        mant = b & mmask
+        if ef == 0x7FF:
             out[i] = nar
-            continue
-        neg = v < 0.0
-        mant, e2 = math.frexp(abs(v))
-        sig = np.int64(math.ldexp(mant, 53))  # exact: 2^52 <= sig < 2^53
-        out[i] = pack(neg, e2 - 1 - scale_exp, sig, 52, False, n, es, rs, mode, seed, i)
+        elif ef == 0:
+            if mant == 0:
+                out[i] = 0
+            else:
+                t = hibit(mant)
+                out[i] = pack(neg, t - 1074 - scale_exp, mant, t, False, n, es, rs, mode, seed, i)
+        else:
+            out[i] = pack(neg, ef - 1023 - scale_exp, mant | (mmask + 1), 52, False,
+                          n, es, rs, mode, seed, i)
 
 
 @njit(cache=True)
@@ -444,14 +464,10 @@ def quire_add_product(q, neg, p, lsb):
     off = lsb & 31
     lo = (p & ((np.int64(1) << (32 - off)) - 1)) << off
     rest = p >> (32 - off)
-    if neg:
-        q[li] -= lo
-        q[li + 1] -= rest & _M32
-        q[li + 2] -= rest >> 32
-    else:
-        q[li] += lo
-        q[li + 1] += rest & _M32
-        q[li + 2] += rest >> 32
+    sgn = 1 - 2 * np.int64(neg)    # branch-free sign: +1 or -1
+    q[li] += sgn * lo
+    q[li + 1] += sgn * (rest & _M32)
+    q[li + 2] += sgn * (rest >> 32)
 
 
 @njit(cache=True)

@@ -70,8 +70,11 @@ def levels_encode(x, mags, thr, thr_exact, mode, seed, out_idx, out_neg):
                         m = 4
                     elif m == 2:
                         m = 1 if c != 0 else 3
-                frac = (a - mags[j]) / (mags[j + 1] - mags[j])
-                j = choose(np.int64(j), c, False, frac, m, seed, i)
+                if m == 0 and c != 0:
+                    j = j + 1 if c > 0 else j
+                else:
+                    frac = (a - mags[j]) / (mags[j + 1] - mags[j]) if m == 6 else 0.0
+                    j = choose(np.int64(j), c, False, frac, m, seed, i)
         out_idx[i] = j
         out_neg[i] = 1 if (neg and j > 0) else 0
 
@@ -90,15 +93,18 @@ def _terms_of(m, enc, signs, exps):
     cnt = 0
     if m == 0:
         return 0
+    top = 0
+    while (m >> (top + 1)) != 0:
+        top += 1
     if enc == 0:
-        for i in range(62, -1, -1):
+        for i in range(top, -1, -1):
             if (m >> i) & 1:
                 signs[cnt] = 1
                 exps[cnt] = i
                 cnt += 1
         return cnt
     if enc == 1:
-        i = 62
+        i = top + 1
         while i >= 0:
             b1 = (m >> i) & 1
             b2 = (m >> (i + 1)) & 1 if i < 62 else 0
@@ -166,7 +172,7 @@ def term_encode(v, enc, out_sign, out_exp, out_count):
 
 
 @njit(cache=True)
-def term_select(v, enc, group, budget, out_val, out_sign, out_exp, out_count):
+def term_select(v, enc, group, budget, store, out_val, out_sign, out_exp, out_count):
     """Term quantization (term revealing) of integers v viewed as rows of ``group``
     consecutive values (v has shape (R, group); pad short groups with zeros).
 
@@ -175,10 +181,10 @@ def term_select(v, enc, group, budget, out_val, out_sign, out_exp, out_count):
     the one of largest magnitude 2^e (ties: lowest index in the row); stop early when no
     terms remain. Unselected terms are dropped (truncation). out_val[r, g] is the sum of
     the selected terms of value g; out_sign/out_exp (R, group, T) list them largest
-    first (sign 0 in unused slots); out_count[r, g] counts them. The sign of a value
-    multiplies its terms (sign-magnitude)."""
+    first (sign 0 in unused slots; only written when ``store``, and the caller passes
+    zero-filled arrays); out_count[r, g] counts them. The sign of a value multiplies its
+    terms (sign-magnitude)."""
     R = v.shape[0]
-    T = out_sign.shape[2]
     s = np.zeros((group, 64), np.int64)
     e = np.zeros((group, 64), np.int64)
     cnt = np.zeros(group, np.int64)
@@ -196,9 +202,6 @@ def term_select(v, enc, group, budget, out_val, out_sign, out_exp, out_count):
             head[g] = 0
             out_val[r, g] = 0
             out_count[r, g] = 0
-            for t in range(T):
-                out_sign[r, g, t] = 0
-                out_exp[r, g, t] = 0
         for _ in range(budget):
             best = -1
             best_e = -1
@@ -211,8 +214,9 @@ def term_select(v, enc, group, budget, out_val, out_sign, out_exp, out_count):
                 break
             h = head[best]
             out_val[r, best] += s[best, h] << e[best, h]
-            out_sign[r, best, h] = s[best, h]
-            out_exp[r, best, h] = e[best, h]
+            if store:
+                out_sign[r, best, h] = s[best, h]
+                out_exp[r, best, h] = e[best, h]
             out_count[r, best] += 1
             head[best] = h + 1
 

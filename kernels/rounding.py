@@ -289,25 +289,33 @@ def dequantize_affine(codes, scale, zero, block, out):
 # Fast path of quantize_affine for the exact quotient (compat 0), modes 0..5, SATURATE.
 #
 # v = fl(x * fl(1 / s)) differs from the real x / s by less than |v| * 2^-51 (two
-# roundings of relative size 2^-53). Away from the points where the mode's decision
-# changes (half-integers for the nearest modes, integers for the directed modes) the
-# decision taken on v is the decision on x / s. Elements within |v| * 2^-49 of such a
-# point (and, for directed modes, v == 0 with x != 0 from underflow) are recomputed with
-# the exact ``round_quotient``. The loops over the other elements are branch-free.
+# roundings of relative size 2^-53). Only |v| <= B = max(|lo|, |hi|) + max|z| + 2 can
+# matter (beyond B every result saturates to the same end either way), so there the
+# error is below tol = B * 2^-49 with a margin of four. Away from the points where the
+# mode's decision changes (half-integers for the nearest modes, integers for the
+# directed modes) by more than tol, the decision taken on v is the decision on x / s.
+# Elements closer than tol (and non-finite ones, and for directed modes v == 0 with
+# x != 0 from underflow) are recomputed with the exact ``round_quotient``. The loop over
+# all elements is branch-free and vectorises.
 # --------------------------------------------------------------------------------------
 
 _TOL = 2.0 ** -49
 
 
 @njit(cache=True)
-def _fast_one(xv, r, mode):
+def _fast_tol(lo, hi, zmax):
+    return (max(abs(lo), abs(hi)) + zmax + 2.0) * _TOL
+
+
+@njit(cache=True)
+def _fast_one(xv, r, mode, tol):
     """(integral candidate, needs_exact) for x * r under ``mode`` (0..5)."""
     v = xv * r
     t = np.rint(v)
+    e = abs(v - t)
     if mode <= 2:
-        near = not (abs(abs(v - t) - 0.5) > abs(v) * _TOL)
-        return t, near
-    near = (not (abs(v - t) > abs(v) * _TOL)) and xv != 0.0
+        return t, not (e <= 0.5 - tol)
+    near = (not (e >= tol)) and xv != 0.0
     if mode == 3:
         return np.trunc(v), near
     if mode == 4:
@@ -316,7 +324,7 @@ def _fast_one(xv, r, mode):
 
 
 @njit(cache=True)
-def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode):
+def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode, tol):
     """Quantize xf[i0:i1] with one scale s (r = fl(1/s)) and zero point z into of.
     Returns the number of non-finite inputs met (their outputs are undefined)."""
     xs = xf[i0:i1]  # slices (not range(i0, i1)) let LLVM vectorise the loop
@@ -324,15 +332,16 @@ def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode):
     bad = 0
     zf = float(z)
     if mode <= 2:
+        lim = 0.5 - tol
         for j in range(xs.size):
             v = xs[j] * r
             t = np.rint(v)
-            bad += 0 if abs(abs(v - t) - 0.5) > abs(v) * _TOL else 1
+            bad += 0 if abs(v - t) <= lim else 1
             t = min(max(t + zf, lo), hi)
             os_[j] = t
     else:
         for j in range(xs.size):
-            t, near = _fast_one(xs[j], r, mode)
+            t, near = _fast_one(xs[j], r, mode, tol)
             bad += 1 if near else 0
             t = min(max(t + zf, lo), hi)
             os_[j] = t
@@ -341,7 +350,7 @@ def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode):
     nonfinite = 0
     for j in range(xs.size):
         xv = float(xs[j])
-        t, near = _fast_one(xv, r, mode)
+        t, near = _fast_one(xv, r, mode, tol)
         if near:
             if not math.isfinite(xv):
                 nonfinite += 1
@@ -352,13 +361,13 @@ def _fast_span(xf, of, i0, i1, s, r, z, lo, hi, mode):
 
 
 @njit(cache=True)
-def _fast_span_vec(xf, of, i0, n, s, r, z, lo, hi, mode):
+def _fast_span_vec(xf, of, i0, n, s, r, z, lo, hi, mode, tol):
     """As _fast_span over xf[i0:i0+n] with per-element s[j], r[j], z[j] (j = i - i0)."""
     xs = xf[i0:i0 + n]
     os_ = of[i0:i0 + n]
     bad = 0
     for j in range(n):
-        t, near = _fast_one(xs[j], r[j], mode)
+        t, near = _fast_one(xs[j], r[j], mode, tol)
         bad += 1 if near else 0
         t = min(max(t + float(z[j]), lo), hi)
         os_[j] = t
@@ -367,7 +376,7 @@ def _fast_span_vec(xf, of, i0, n, s, r, z, lo, hi, mode):
     nonfinite = 0
     for j in range(n):
         xv = float(xs[j])
-        t, near = _fast_one(xv, r[j], mode)
+        t, near = _fast_one(xv, r[j], mode, tol)
         if near:
             if not math.isfinite(xv):
                 nonfinite += 1
@@ -378,23 +387,32 @@ def _fast_span_vec(xf, of, i0, n, s, r, z, lo, hi, mode):
 
 
 @njit(cache=True)
+def _absmax(a):
+    m = 0.0
+    for v in a.reshape(-1):
+        m = max(m, abs(float(v)))
+    return m
+
+
+@njit(cache=True)
 def quantize_affine_segments(x, scale, recip, zero, block, lo, hi, mode, out):
     """quantize_affine (compat 0, mode 0..5, SATURATE) when the scale does not vary
     along Q (scale shape (Ps, nb, 1)): each (p, block) is one contiguous segment,
-    processed in chunks of 2^16 elements. recip = 1 / scale (float64, correctly
-    rounded). Results equal quantize_affine's. Returns the number of non-finite inputs
-    (out is then undefined at those elements; the caller re-runs quantize_affine).
+    processed in chunks of 2^16 elements. recip = 1 / scale (float64, correctly rounded).
+    Results equal quantize_affine's. Returns the number of non-finite inputs (out is then
+    undefined at those elements; the caller re-runs quantize_affine).
     """
     P, D, Q = x.shape
     Ps = scale.shape[0]
     nb = scale.shape[1]
     xf = x.reshape(-1)
     of = out.reshape(-1)
+    tol = _fast_tol(lo, hi, _absmax(zero))
     ch = 65536
     seglen = min(block, D) * Q
     nch = (seglen + ch - 1) // ch
     ntasks = P * nb * nch
-    bad = np.zeros(ntasks, dtype=np.int64)
+    bad = 0
     for t in range(ntasks):
         seg = t // nch
         c = t - seg * nch
@@ -405,26 +423,27 @@ def quantize_affine_segments(x, scale, recip, zero, block, lo, hi, mode, out):
         start = base + b * block * Q + c * ch
         end = min(start + ch, base + min(D, (b + 1) * block) * Q)
         if start < end:
-            bad[t] = _fast_span(xf, of, start, end, scale[ps, b, 0], recip[ps, b, 0],
-                                zero[ps, b, 0], lo, hi, mode)
-    return bad.sum()
+            bad += _fast_span(xf, of, start, end, scale[ps, b, 0], recip[ps, b, 0],
+                              zero[ps, b, 0], lo, hi, mode, tol)
+    return bad
 
 
 @njit(cache=True)
 def quantize_affine_rows(x, scale, recip, zero, D, scaled_p, nb, block, lo, hi, mode, out):
     """quantize_affine (compat 0, mode 0..5, SATURATE) over the rows of x (R, L) where
     element (i, j) uses scale[srow, j], recip[srow, j], zero[srow, j] with
-    srow = (i // D if scaled_p else 0) * nb + (i % D) // block. 
+    srow = (i // D if scaled_p else 0) * nb + (i % D) // block.
     Returns the number of non-finite inputs, as quantize_affine_segments.
     """
     R, L = x.shape
     xf = x.reshape(-1)
     of = out.reshape(-1)
-    bad = np.zeros(R, dtype=np.int64)
+    tol = _fast_tol(lo, hi, _absmax(zero))
+    bad = 0
     for i in range(R):
         p = i // D
         d = i - p * D
         srow = (p if scaled_p else 0) * nb + d // block
-        bad[i] = _fast_span_vec(xf, of, i * L, L, scale[srow], recip[srow], zero[srow],
-                                lo, hi, mode)
-    return bad.sum()
+        bad += _fast_span_vec(xf, of, i * L, L, scale[srow], recip[srow], zero[srow],
+                              lo, hi, mode, tol)
+    return bad

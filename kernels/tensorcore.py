@@ -357,7 +357,8 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
 
     A product term's truncated magnitude on the grid 2^L, L = maxe - 23 - neab, is
     (|P| << g) >> min(maxe - e + h, 63) with g = max(G, 0), h = max(-G, 0) and
-    G = 23 + neab - two_p; zero products have e ~ -2^25 and vanish.
+    G = 23 + neab - two_p; a zero operand carries exponent -2^24, so its (zero) product
+    never sets maxe and shifts out.
     """
     big_g = 23 + neab - two_p
     gpos = big_g if big_g > 0 else 0
@@ -392,9 +393,7 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
             pr = asig[k] * bsig[k]
             sg = pr >> 63
             m = (pr ^ sg) - sg
-            sh = maxe - aexp[k] - bexp[k] + hneg
-            if sh > 63:
-                sh = 63
+            sh = min(maxe - aexp[k] - bexp[k] + hneg, 63)
             t = (m << gpos) >> sh
             s += (t ^ sg) - sg
         if csig != 0:

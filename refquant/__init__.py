@@ -17,6 +17,7 @@ from .pow2 import (apot_levels, log_quantize, pwlq_breakpoint, shift_dot, sparq,
                    term_quantize)
 from .formats.floats import FloatFormat, p3109
 from .formats.block import BlockFormat, pack, unpack
+from . import sparse
 from . import data  # default tensors: refquant.data.load(name), refquant.data.names()
 
 __version__ = "0.1.0"

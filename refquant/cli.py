@@ -412,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="refquant",
         description="Bit-exact reference for neural-network number formats.")
-    sub = ap.add_subparsers(dest="command", metavar="{compare,formats}")
+    sub = ap.add_subparsers(dest="command", metavar="{compare,formats,systolic,tensorcore}")
     c = sub.add_parser("compare", help="quantize tensors under formats and tabulate the error",
                        description="Quantize tensors under formats through refquant.quantize and "
                        "tabulate bits per element (scales included), SQNR (dB), MSE, "
@@ -444,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="machine-readable output")
     f = sub.add_parser("formats", help="list every registered format")
     f.add_argument("--json", action="store_true", help="machine-readable output")
+    # These two own their argument parsers (refquant.sim.*_cli); main() hands them argv.
+    sub.add_parser("systolic", add_help=False,
+                   help="run a GEMM or a layer file on the cycle-accurate systolic array")
+    sub.add_parser("tensorcore", add_help=False,
+                   help="replay recorded tensor-core data or compare an emulated GEMM with float64")
     return ap
 
 
@@ -453,6 +458,13 @@ def main(argv=None, stdout=None, stderr=None) -> int:
     not fatal), 2 for invalid arguments (message on stderr)."""
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "systolic":
+        from .sim.systolic_cli import systolic_main
+        return systolic_main(argv[1:], stdout=out)
+    if argv and argv[0] == "tensorcore":
+        from .sim.tensorcore_cli import tensorcore_main
+        return tensorcore_main(argv[1:])
     ap = build_parser()
     args = ap.parse_args(argv)
     if args.command is None:

@@ -7,8 +7,8 @@ Requantization follows gemmlowp (``fixedpoint/fixedpoint.h``) and TFLite
   (f, shift) = frexp(m); q = round_half_away(f * 2^31); q == 2^31 -> q = 2^30, shift + 1;
   shift < -31 -> q = 0, shift = 0. The single-rounding build also caps shift at 30
   (q = 2^31 - 1 there).
-- ``saturating_rounding_doubling_high_mul(a, b)``: high 32 bits of 2ab rounded half away
-  from zero (nudge 2^30 or 1 - 2^30, C truncating division by 2^31); INT32_MIN * INT32_MIN
+- ``saturating_rounding_doubling_high_mul(a, b)``: high 32 bits of 2ab rounded to nearest,
+  ties toward +inf: floor(ab / 2^31 + 1/2) (nudge 2^30 or 1 - 2^30, C truncating division); INT32_MIN * INT32_MIN
   saturates to INT32_MAX.
 - ``rounding_divide_by_pot(x, e)``: x / 2^e rounded half away from zero (0 <= e <= 31).
 - ``multiply_by_quantized_multiplier(x, q, shift)``: RDBPOT(SRDHM(x * 2^max(shift, 0), q),
@@ -103,8 +103,8 @@ def saturating_rounding_doubling_high_mul(a, b):
     """gemmlowp SaturatingRoundingDoublingHighMul of int32 arrays (broadcast).
 
     Result: (a * b + nudge) / 2^31 with C truncating division, nudge = 2^30 when
-    a * b >= 0 else 1 - 2^30 (so the high half of 2ab rounded to nearest, ties away from
-    zero); a == b == INT32_MIN gives INT32_MAX. Inputs outside int32 raise ValueError.
+    a * b >= 0 else 1 - 2^30, which equals floor(a * b / 2^31 + 1/2): the high half of 2ab
+    rounded to nearest with ties toward +inf (-1.5 -> -1); a == b == INT32_MIN gives INT32_MAX. Inputs outside int32 raise ValueError.
     Returns int32.
     """
     a = _int_array(a, "a")
@@ -315,7 +315,7 @@ def _matmul_policy(A, B, ma, mb, bias, acc_bits, overflow):
     if res.dtype != np.int64 and (K * ma * mb + cmax <= hi or policy == "exact"):
         if bias is None:  # cannot leave the accumulator: convert once
             return res.astype(out_dtype)
-        return res.astype(np.int64) + bias
+        return (res.astype(np.int64) + bias).astype(out_dtype)
     res = res.astype(np.int64, copy=False)
     if bias is not None:
         res = res + bias

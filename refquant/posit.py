@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats.base import as_format
 from .formats.posit import PositFormat, as_posit, check_codes
 from .kernels import posit as _k
 from .modes import Rounding, as_rounding

@@ -342,13 +342,15 @@ def term_quantize(values, group_size, budget, encoding="binary", axis=-1, return
     if pad:
         rows = np.concatenate([rows, np.zeros((rows.shape[0], pad), np.int64)], axis=1)
     tab = np.ascontiguousarray(rows.reshape(-1, g))
-    T = 63
+    top = int(np.abs(tab).max()) if tab.size else 0
+    T = max(1, top.bit_length() + 1)
     R = tab.shape[0]
     out_v = np.empty((R, g), np.int64)
-    out_s = np.empty((R, g, T), np.int64)
-    out_e = np.empty((R, g, T), np.int64)
+    shape3 = (R, g, T) if return_terms else (1, 1, 1)
+    out_s = np.zeros(shape3, np.int64)
+    out_e = np.zeros(shape3, np.int64)
     out_c = np.empty((R, g), np.int64)
-    term_select(tab, enc, g, int(budget), out_v, out_s, out_e, out_c)
+    term_select(tab, enc, g, int(budget), bool(return_terms), out_v, out_s, out_e, out_c)
 
     def back(a, extra=()):
         a = a.reshape((rows.shape[0], ng * g) + extra)[:, :D]

@@ -162,7 +162,8 @@ class BlockFormat(Format):
         if self.kind == "mx":
             e = self.element
             if view[2] == 1:
-                kern, xx, cc, ss = _k.mx_quantize_rows, x3[:, :, 0], codes[:, :, 0], scodes[:, :, 0]
+                kern = _k.mx_quantize_rows
+                xx, cc, ss = (a.reshape(a.shape[:2]) for a in (x3, codes, scodes))
             else:
                 kern, xx, cc, ss = _k.mx_quantize, x3, codes, scodes
             xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0,) * xx.ndim, np.int32)

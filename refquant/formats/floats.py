@@ -197,6 +197,11 @@ class FloatFormat(Format):
             return n if self.signed else n - 1
         return -1
 
+    @property
+    def _is_e8_ieee(self) -> bool:
+        return (self.exp_bits == 8 and self.bias == 127 and self.specials == "ieee"
+                and self.signed and self.subnormals)
+
     def _kparams(self):
         return (self.exp_bits, self.man_bits, self.bias, int(self.signed),
                 int(self.subnormals), self._tmax, int(self._has_inf), int(self._uz))
@@ -336,7 +341,11 @@ class FloatFormat(Format):
         out = np.empty(xf.size, dtype=self.code_dtype)
         p = self._kparams()
         nan_signed = int(self.specials in ("ieee", "fn") and self.signed)
-        if (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self.subnormals
+        if (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self._is_e8_ieee
+                and ov == Overflow.INF and self.man_bits <= 22):
+            _k.encode_f32_e8_rne(xf.view(np.int32), self.man_bits, out)
+            stop = -1
+        elif (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self.subnormals
                 and self.signed and self.man_bits <= 23):
             stop = _k.encode_f32_rne(xf, xf.view(np.int32), *p, self._nan_code, nan_signed,
                                      int(ov), out)
@@ -373,8 +382,8 @@ class FloatFormat(Format):
         return out.reshape(x.shape)
 
     def _raise_at(self, x, stop):
-        idx = list(np.unravel_index(stop, x.shape)) if x.ndim else []
-        v = x.reshape(-1)[stop]
+        idx = [int(i) for i in np.unravel_index(stop, x.shape)] if x.ndim else []
+        v = float(x.reshape(-1)[stop])
         if np.isnan(v):
             raise ValueError(f"x{idx} is NaN and {self.name} has no NaN code")
         if v < 0 and not self.signed:
@@ -412,7 +421,9 @@ class FloatFormat(Format):
         c = self._check_codes(codes)
         cf = np.ascontiguousarray(c).reshape(-1)
         out = np.empty(cf.size, dtype=dtype)
-        if self.bits <= 16:
+        if np.dtype(dtype) == np.float32 and self._is_e8_ieee and self.man_bits <= 22:
+            _k.decode_e8_to_f32(cf, self.man_bits, out.view(np.int32))
+        elif self.bits <= 16:
             lut = self.lut()
             if np.dtype(dtype) != np.float64:
                 lut = lut.astype(dtype)

@@ -75,7 +75,7 @@ def _code_dtype(bits):
 def _decode_table(n, es, rs, scale_exp):
     codes = np.arange(1 << n, dtype=np.int64)
     out = np.empty(codes.size, dtype=np.float64)
-    _k.decode(codes, n, es, rs, out)
+    _k.decode(codes, n, es, rs, out.view(np.int64))
     if scale_exp:
         out = np.ldexp(out, scale_exp)
     out.setflags(write=False)
@@ -120,9 +120,10 @@ class _Tapered(Format):
                             "posits always saturate (no overflow option)")
         mode = as_rounding(rounding)
         x = as_real_array(x)
-        flat = np.ascontiguousarray(x).reshape(-1)
+        flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
         out = np.empty(flat.size, dtype=self.code_dtype)
-        _k.encode(flat, self.bits, self._es, self._rs, self._scale, int(mode), int(seed), out)
+        _k.encode(flat.view(np.int64), self.bits, self._es, self._rs, self._scale, int(mode),
+                  int(seed), out)
         return out.reshape(x.shape)
 
     def decode(self, codes):
@@ -133,7 +134,7 @@ class _Tapered(Format):
         if self.bits <= 16:
             _k.decode_table(flat, _decode_table(self.bits, self._es, self._rs, self._scale), out)
         else:
-            _k.decode(flat, self.bits, self._es, self._rs, out)
+            _k.decode(flat, self.bits, self._es, self._rs, out.view(np.int64))
             if self._scale:
                 out = np.ldexp(out, self._scale)
         return out.reshape(c.shape)

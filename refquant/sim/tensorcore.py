@@ -58,7 +58,6 @@ operand and runs the dense model. Block-scaled MMA: see ``TensorCore.mma_block_s
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

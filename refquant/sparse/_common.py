@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
-OVERFLOW_MODES = {"exact": 0, "wrap": 1, "saturate": 2}
+OVERFLOW_MODES = {"exact": 0, "wrap": 1, "saturate": 2, "raise": 3}
 _FACTOR_LIMIT = 2 ** 31
 
 
 def check_acc(acc_bits, overflow):
-    """Validate (acc_bits, overflow) and return (mode int, bits int)."""
+    """Validate (acc_bits, overflow) and return (mode int, bits int): 0 exact, 1 wrap,
+    2 saturate, 3 raise (exact, then OverflowError outside the accumulator)."""
     if isinstance(overflow, str):
         key = overflow.lower()
     else:
         key = getattr(overflow, "name", str(overflow)).lower()
     if key not in OVERFLOW_MODES:
-        raise ValueError(f"overflow={overflow!r}; allowed: 'exact', 'wrap', 'saturate'")
+        raise ValueError(f"overflow={overflow!r}; allowed: 'exact', 'wrap', 'saturate', 'raise'")
     if not isinstance(acc_bits, (int, np.integer)) or isinstance(acc_bits, bool):
         raise TypeError(f"acc_bits must be an int, got {type(acc_bits).__name__}")
     if not 2 <= acc_bits <= 64:
@@ -88,3 +89,26 @@ def check_exact_bound(amax, bmax, terms):
     if int(amax) * int(bmax) * int(terms) >= 2 ** 63:
         raise OverflowError("overflow='exact' could leave int64 for these operands; "
                             "use 'wrap' with acc_bits=64 or smaller inputs")
+
+
+def kernel_mode(mode):
+    """The kernel accumulation mode of a policy ("raise" accumulates exactly)."""
+    return 0 if mode == 3 else mode
+
+
+def check_exact_for(mode):
+    return mode in (0, 3)
+
+
+def finish_int(out, mode, bits):
+    """Result dtype as refquant.intops.gemm: int64 for "exact" or acc_bits > 32, int32
+    otherwise; "raise" checks the exact sums against the accumulator range."""
+    if mode == 0:
+        return out
+    if mode == 3 and out.size:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        if int(out.min()) < lo or int(out.max()) > hi:
+            i = np.unravel_index(np.argmax((out < lo) | (out > hi)), out.shape)
+            raise OverflowError(f"result {tuple(int(t) for t in i)} = {int(out[i])} leaves the "
+                                f"{bits}-bit accumulator range [{lo}, {hi}]")
+    return out.astype(np.int32) if bits <= 32 else out

@@ -15,8 +15,10 @@ Products (``A @ b`` and ``A.matmul(b, ...)``, b a dense vector or matrix):
   * both integer: sum_k (a[i, k] - a_zero[i]) * (b[k, j] - b_zero[j]) with an
     accumulator of ``acc_bits`` (default 32) and ``overflow`` "wrap" (default; the exact
     sum modulo 2^acc_bits, signed), "saturate" (clamp after every product, in ascending
-    k) or "exact" (int64, OverflowError when the operands could leave int64) -- the
-    rules of the dense integer GEMM refquant.intops.gemm; result int64.
+    k), "exact" (int64; OverflowError when the operands could leave int64) or "raise"
+    (exact, OverflowError when a result leaves the accumulator) -- the rules of the dense
+    integer GEMM refquant.intops.gemm, and its result dtype: int32 for acc_bits <= 32,
+    int64 for wider accumulators and for "exact".
   * otherwise: float64 products and sums, each row summed in ascending k from +0.0 --
     bit-identical to scipy.sparse's CSR product on float64 operands.
 Quantized containers (``from_qtensor``) of integer formats multiply their codes in the
@@ -29,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import sparse as K
-from ._common import (check_acc, check_exact_bound, check_factor, check_positive_int,
-                      dense_rhs, int_rhs, row_zero)
+from ._common import (check_acc, check_exact_bound, check_exact_for, check_factor,
+                      dense_rhs, finish_int, int_rhs, kernel_mode)
 
 __all__ = ["CSR", "CSC", "COO", "BSR"]
 
@@ -171,6 +173,7 @@ class _Quant:
             az = self._a_zero(self.shape[0])
             out = np.empty((self.shape[0], b2.shape[1]), dtype=np.int64)
             self._matmul_int(az, bb, mode, bits, out)
+            out = finish_int(out, mode, bits)
         else:
             if np.any(np.asarray(b_zero) != 0):
                 raise ValueError("b_zero applies to integer products only")
@@ -184,7 +187,7 @@ class _Quant:
         d = data.astype(np.int64).reshape(-1)
         if d.size:
             check_factor(d - az[rows_of_entries], "a - a_zero")
-        if mode == 0 and d.size:
+        if check_exact_for(mode) and d.size:
             amax = int(np.abs(d - az[rows_of_entries]).max())
             bmax = int(np.abs(bb).max()) if bb.size else 0
             check_exact_bound(amax, bmax, self.shape[1])
@@ -355,7 +358,7 @@ class CSR(_Compressed):
     def _matmul_int(self, az, bb, mode, bits, out):
         r, _, _ = self._triples()
         d = self._prep_int(self.data, az, r, bb, mode)
-        K.csr_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+        K.csr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):
         r, c, v = self._triples()
@@ -372,7 +375,7 @@ class CSC(_Compressed):
     def _matmul_int(self, az, bb, mode, bits, out):
         r, _, _ = self._triples()
         d = self._prep_int(self.data, az, r, bb, mode)
-        K.csc_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+        K.csc_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):
         r, c, v = self._triples()
@@ -601,7 +604,7 @@ class BSR(_Quant):
     def _matmul_int(self, az, bb, mode, bits, out):
         r, _, _ = self._triples()
         d = self._prep_int(self.data, az, r, bb, mode).reshape(self.data.shape)
-        K.bsr_spmm_int(self.indptr, self.indices, d, az, bb, mode, bits, out)
+        K.bsr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):
         r, c, v = self._triples()

@@ -40,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import sparse as K
-from ._common import (check_acc, check_exact_bound, check_factor, check_positive_int,
-                      dense_rhs, int_rhs)
+from ._common import (check_acc, check_exact_bound, check_exact_for, check_factor,
+                      check_positive_int, dense_rhs, finish_int, int_rhs, kernel_mode)
 
 __all__ = ["nm_mask", "is_nm", "check_nm", "nm_compress", "nm_decompress", "compress_2_4",
            "decompress_2_4", "reorder_metadata_cutlass", "unreorder_metadata_cutlass",
@@ -346,8 +346,9 @@ def spmm_2_4(values, metadata, b, *, data_bits=None, b_zero=0, acc_bits=32, over
     """A @ b straight from the 2:4 (or 1:2) compressed form of A (values, metadata as
     compress_2_4 returns them, not CUTLASS-reordered). Integer values and b: the
     integer GEMM rules (sum of a * (b - b_zero) over the stored values in ascending k,
-    accumulator acc_bits with overflow "wrap" | "saturate" | "exact"; A's codes are
-    symmetric, as on sparse tensor cores, so a padded zero contributes 0), int64 result. Otherwise float64 products summed in ascending k.
+    accumulator acc_bits with overflow "wrap" | "saturate" | "exact" | "raise" and the
+    result dtype of refquant.intops.gemm; A's codes are symmetric, as on sparse tensor
+    cores, so a padded zero contributes 0). Otherwise float64 products summed in ascending k.
     b: (k, n) matrix or length-k vector."""
     values = np.asarray(values)
     if values.ndim != 2:
@@ -367,11 +368,12 @@ def spmm_2_4(values, metadata, b, *, data_bits=None, b_zero=0, acc_bits=32, over
         d = values.astype(np.int64).reshape(-1)
         if d.size:
             check_factor(d, "values")
-            if mode == 0:
+            if check_exact_for(mode):
                 check_exact_bound(np.abs(d).max(),
                                   np.abs(bb).max() if bb.size else 0, k)
         out = np.empty((rows, b2.shape[1]), dtype=np.int64)
-        K.csr_spmm_int(indptr, cols, d, az, bb, mode, abits, out)
+        K.csr_spmm_int(indptr, cols, d, az, bb, kernel_mode(mode), abits, out)
+        out = finish_int(out, mode, abits)
     else:
         if np.any(np.asarray(b_zero) != 0):
             raise ValueError("b_zero applies to integer products only")

@@ -110,7 +110,7 @@ def naf(v):
     return out[::-1]
 
 
-def min_signed_digit_weight(v, memo={0: 0}):
+def min_signed_digit_weight(v, memo={0: 0, 1: 1}):
     """Fewest signed powers of two summing to v >= 0 (recursion over the last digit)."""
     if v in memo:
         return memo[v]

@@ -331,8 +331,8 @@ def test_python_and_compiled_paths_agree():
     for n, es in [(8, 2), (32, 2)]:
         a = np.empty(x.size, dtype=np.int64)
         b = np.empty(x.size, dtype=np.int64)
-        K.encode(x, n, es, n - 1, 0, 0, 0, a)
-        K.encode.py_func(x, n, es, n - 1, 0, 0, 0, b)
+        K.encode(x.view(np.int64), n, es, n - 1, 0, 0, 0, a)
+        K.encode.py_func(x.view(np.int64), n, es, n - 1, 0, 0, 0, b)
         assert np.array_equal(a, b)
         c = np.empty(x.size, dtype=np.int64)
         K.mul.py_func(a, a[::-1].copy(), n, es, n - 1, 0, 0, c)

@@ -407,3 +407,22 @@ def test_block_scaled_semantics():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("gpu,fmt,out,instr", [c for c in COMBOS if c[0] in ("V100", "A100", "H100")])
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 70))
+def test_fast_kernel_equals_general_kernel(gpu, fmt, out, instr, seed, k):
+    """Finite operands take the branch-free kernel; it must equal the general one."""
+    from refquant.kernels import tensorcore as K
+    rng = np.random.default_rng(seed)
+    model = TensorCore(gpu).model(fmt, out, instr)
+    a = random_values(fmt, (8, k), rng) * (rng.random((8, k)) < 0.8)
+    b = random_values(fmt, (8, k), rng)
+    c = random_values("fp16", (8,), rng) * (rng.random(8) < 0.7)
+    fast = model.rows(a, b, c)
+    asig, aexp, acls, _ = model._decompose(a, model.in_format)
+    bsig, bexp, bcls, _ = model._decompose(b, model.in_format)
+    general = np.empty(8)
+    K.mma_rows(asig, aexp, acls, bsig, bexp, bcls, c, *model._args(), general)
+    assert same(fast, model._cast(general))

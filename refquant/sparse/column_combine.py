@@ -1,0 +1,184 @@
+"""Column combining (Kung, McDanel, Zhang, "Packing Sparse Convolutional Neural Networks
+for Efficient Systolic Array Implementations: Column Combining Under Joint
+Optimization", ASPLOS 2019, arXiv 1811.04770; reference code BradMcDanel/column-combine,
+packing.py).
+
+A sparse filter matrix W (rows = filters, columns = input channels x kernel positions;
+4-d convolution weights (filters, channels, kh, kw) are flattened to that) is packed so
+that one systolic-array column serves a group of up to ``alpha`` original columns.
+
+Grouping (the greedy of the reference code, decided on the non-zero pattern of W):
+  * groups start as the non-empty columns, in ascending order (all-zero columns get no
+    group and no array column);
+  * conflicts of a group G = sum over rows r of max(0, d_G[r] - 1), d_G[r] = number of
+    non-zeros of row r inside G (the weights column-combine pruning will remove);
+  * two groups g, h may merge when len(g) + len(h) <= alpha and conflicts(g u h) <=
+    max_overlap = int(gamma * rows);
+  * repeatedly, the first group (in order) that has a mergeable partner absorbs the
+    partner with the fewest rows empty in both groups (ties: the lowest index, as the
+    first minimum); the partner's columns are appended to the group's list;
+  * stop when no pair can merge.
+Column-combine pruning then keeps, in every (row, group), only the non-zero weight of
+largest magnitude (ties: lowest original column index; the reference code's argsort
+leaves ties unspecified).
+
+Packed form (consumed by refquant.sim's systolic array; plain arrays):
+  packed [rows, groups]  the surviving weight of row r in group g, 0 where none;
+  select [rows, groups]  its original column index (the multiplexer select of that
+                         cell), -1 where the cell is empty (the reference code's control
+                         bits use the group's first column there instead; the weight is 0).
+Rows are all rows of W (the reference drops all-zero rows; keeping them keeps outputs
+aligned). Packing efficiency = non-zeros of packed / (rows x groups).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import sparse as K
+from ._common import (check_acc, check_exact_bound, check_exact_for, check_factor,
+                      dense_rhs, finish_int, int_rhs, kernel_mode, row_zero)
+
+__all__ = ["ColumnCombining", "column_combine", "combine_groups", "conflicts"]
+
+
+def _as_matrix(w):
+    w = np.asarray(w)
+    if w.dtype.kind not in "iubf":
+        raise TypeError(f"w must be real, got dtype {w.dtype}")
+    if w.ndim == 4:
+        w = w.reshape(w.shape[0], -1)
+    if w.ndim != 2:
+        raise ValueError(f"w must be 2-d (filters x inputs) or 4-d convolution weights, "
+                         f"got {w.ndim} dimensions")
+    return w
+
+
+def _check_params(alpha, gamma):
+    if not isinstance(alpha, (int, np.integer)) or isinstance(alpha, bool):
+        raise TypeError(f"alpha must be an int, got {type(alpha).__name__}")
+    if alpha < 1:
+        raise ValueError(f"alpha={alpha}; must be >= 1 (columns per group)")
+    g = float(gamma)
+    if not np.isfinite(g) or g < 0:
+        raise ValueError(f"gamma={gamma!r}; must be a finite number >= 0 (conflicts per row)")
+    return int(alpha), g
+
+
+def combine_groups(w, alpha, gamma):
+    """The column groups of the grouping rule in the module docstring: a list of int64
+    arrays of original column indices (ascending inside a group), groups ordered by their
+    first column."""
+    w = _as_matrix(w)
+    alpha, gamma = _check_params(alpha, gamma)
+    nz = w != 0
+    rows, cols = nz.shape
+    r_idx, c_idx = np.nonzero(nz)
+    row_ptr = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r_idx, minlength=rows), out=row_ptr[1:])
+    cr, cc = np.nonzero(nz.T)
+    col_ptr = np.zeros(cols + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cr, minlength=cols), out=col_ptr[1:])
+    group_of = np.empty(cols, dtype=np.int64)
+    max_overlap = int(gamma * rows)
+    ng = K.cc_group(row_ptr, c_idx.astype(np.int64), col_ptr, cc.astype(np.int64), rows,
+                    alpha, max_overlap, group_of)
+    return _groups_from_labels(group_of, ng, nz)
+
+
+def _groups_from_labels(group_of, ng, nz):
+    groups = [[] for _ in range(ng)]
+    for c in np.flatnonzero(group_of >= 0):
+        groups[group_of[c]].append(int(c))
+    return [np.array(g, dtype=np.int64) for g in groups]
+
+
+def conflicts(w, group):
+    """Conflicts of one column group: sum over rows of max(0, non-zeros in the group - 1)."""
+    w = _as_matrix(w)
+    d = (w[:, np.asarray(group, dtype=np.int64)] != 0).sum(axis=1)
+    return int(np.maximum(d - 1, 0).sum())
+
+
+@dataclass
+class ColumnCombining:
+    """Result of column_combine. ``groups``: list of original-column arrays (ascending
+    inside each group); ``packed``/``select``: the packed matrices of the module
+    docstring; ``group_of``: group of every original column (-1: empty column);
+    ``shape``: the (rows, columns) of the flattened W."""
+
+    groups: list
+    packed: np.ndarray
+    select: np.ndarray
+    group_of: np.ndarray
+    shape: tuple
+    alpha: int
+    gamma: float
+
+    @property
+    def efficiency(self) -> float:
+        """non-zeros of packed / (rows x groups); 1.0 for an empty packing."""
+        return float(np.count_nonzero(self.packed)) / self.packed.size if self.packed.size else 1.0
+
+    @property
+    def max_overlap(self) -> int:
+        return int(self.gamma * self.shape[0])
+
+    def unpack(self) -> np.ndarray:
+        """The column-combine-pruned W (rows, columns): packed[r, g] at (r, select[r, g])."""
+        out = np.zeros(self.shape, dtype=self.packed.dtype)
+        r, g = np.nonzero(self.select >= 0)
+        out[r, self.select[r, g]] = self.packed[r, g]
+        return out
+
+    def matmul(self, x, *, a_zero=0, x_zero=0, acc_bits=32, overflow="wrap"):
+        """pruned W @ x computed from the packed form: row r sums packed[r, g] *
+        x[select[r, g]] over its non-empty cells in ascending select (ascending k).
+        Integer packed and x: (packed - a_zero[r]) * (x - x_zero) with acc_bits and
+        overflow "wrap" | "saturate" | "exact" | "raise" and result dtype as the dense
+        integer GEMM refquant.intops.gemm (empty cells contribute nothing). Otherwise float64, summed in ascending k.
+        Equals the dense GEMM of unpack() under the same rules."""
+        mode, bits = check_acc(acc_bits, overflow)
+        x2, vec = dense_rhs(x, self.shape[1], "x")
+        order = np.ascontiguousarray(np.argsort(np.where(self.select < 0, np.iinfo(np.int64).max,
+                                                         self.select), axis=1, kind="stable"))
+        rows = self.shape[0]
+        if self.packed.dtype.kind in "iub" and x2.dtype.kind in "iub":
+            bb = int_rhs(x2, x_zero)
+            az = row_zero(a_zero, rows)
+            p = self.packed.astype(np.int64)
+            live = self.select >= 0
+            if live.any():
+                check_factor((p - az[:, None])[live], "packed - a_zero")
+                if check_exact_for(mode):
+                    check_exact_bound(np.abs(p - az[:, None])[live].max(),
+                                      np.abs(bb).max() if bb.size else 0, self.packed.shape[1])
+            out = np.empty((rows, x2.shape[1]), dtype=np.int64)
+            K.packed_gemm_int(p, self.select, order, az, bb, kernel_mode(mode), bits, out)
+            out = finish_int(out, mode, bits)
+        else:
+            if np.any(np.asarray(a_zero) != 0) or np.any(np.asarray(x_zero) != 0):
+                raise ValueError("a_zero / x_zero apply to integer products only")
+            out = np.empty((rows, x2.shape[1]), dtype=np.float64)
+            K.packed_gemm_float(np.ascontiguousarray(self.packed, dtype=np.float64), self.select,
+                                order, np.ascontiguousarray(x2, dtype=np.float64), out)
+        return out[:, 0] if vec else out
+
+
+def column_combine(w, alpha, gamma):
+    """Group the columns of w (2-d, or 4-d convolution weights flattened to
+    (filters, rest)), apply column-combine pruning and pack; see the module docstring.
+    alpha >= 1: columns per group; gamma >= 0: allowed conflicts per row (max_overlap =
+    int(gamma * rows))."""
+    w = _as_matrix(w)
+    alpha, gamma = _check_params(alpha, gamma)
+    groups = combine_groups(w, alpha, gamma)
+    group_of = np.full(w.shape[1], -1, dtype=np.int64)
+    for g, cols in enumerate(groups):
+        group_of[cols] = g
+    packed = np.zeros((w.shape[0], len(groups)), dtype=w.dtype)
+    select = np.full((w.shape[0], len(groups)), -1, dtype=np.int64)
+    K.cc_pack(np.ascontiguousarray(w), group_of, packed, select)
+    return ColumnCombining(groups=groups, packed=packed, select=select, group_of=group_of,
+                           shape=tuple(w.shape), alpha=alpha, gamma=gamma)
