@@ -26,7 +26,9 @@ Rounding modes are the integer values of ``refquant.Rounding`` (0 NEAREST_EVEN,
 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); the default
 nearest-even is computed inline without data-dependent branches, the other modes are
 decided by ``rounding.choose`` on the signed position between the two neighbouring codes
-(STOCHASTIC: probability from the discarded bits, exact to 2^-53).
+(STOCHASTIC: rounds away from the lower neighbour with probability equal to the
+discarded fraction in float64; in arithmetic, bits below the 56 kept ones count as half a
+unit of the last kept one).
 
 Exactness: significands of n <= 32 bit posits have at most 30 bits, so products need at
 most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bits shifted
@@ -73,34 +75,25 @@ def unpack(c, n, es, rs):
     mask = (np.int64(1) << n) - 1
     sbit = np.int64(1) << (n - 1)
     c = np.int64(c) & mask
-    if c == 0:
-        return 0, False, 0, np.int64(0), 0
-    if c == sbit:
-        return 1, False, 0, np.int64(0), 0
-    negm = -((c >> (n - 1)) & 1)            # all ones for a negative code
-    neg = negm != 0
-    body = ((c ^ negm) - negm) & mask          # two's complement without a branch
+    # Branch-free (so that loops over codes vectorise); zero and NaR are selected at the end.
+    negm = -((c >> (n - 1)) & 1)               # all ones for a negative code
+    body = ((c ^ negm) - negm) & mask          # two's complement magnitude pattern
     first = (body >> (n - 2)) & 1
     x = (body ^ ((-first) & (sbit - 1))) | 1  # the run is the leading zeros of x
     m = n - 2 - hibit(x)
-    if x == 1 and ((body & 1) ^ first) == 0:
-        m = n - 1                              # the run fills the word
-    if m >= rs:
-        m = rs
-        r = n - 1 - rs          # bits left after the regime (no terminator)
-    else:
-        r = n - 2 - m           # bits left after the run and its terminator
-    k = first * (2 * m - 1) - m             # m - 1 for a run of ones, -m for zeros
-    if r >= es:
-        f = r - es
-        expo = (body >> f) & ((np.int64(1) << es) - 1)
-        frac = body & ((np.int64(1) << f) - 1)
-    else:
-        f = 0
-        expo = (body & ((np.int64(1) << r) - 1)) << (es - r)
-        frac = np.int64(0)
+    full = np.int64(x == 1) & np.int64(((body & 1) ^ first) == 0)
+    m = m + full                               # the run fills the word: m = n - 1
+    bounded = np.int64(m >= rs)
+    m = min(m, rs)
+    r = n - 2 - m + bounded                    # bits after the run (and its terminator)
+    k = first * (2 * m - 1) - m                # m - 1 for a run of ones, -m for zeros
+    rest = body & ((np.int64(1) << r) - 1)
+    expo = (rest << es) >> r                   # bits beyond the word count as zero
+    f = max(r - es, 0)
+    frac = body & ((np.int64(1) << f) - 1)
     E = k * (1 << es) + expo
-    return 2, neg, E, (np.int64(1) << f) | frac, f
+    kind = 2 - 2 * np.int64(c == 0) - np.int64(c == sbit)
+    return kind, negm != 0, E, (np.int64(1) << f) | frac, f
 
 
 @njit(cache=True)

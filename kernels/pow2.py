@@ -21,9 +21,66 @@ from .rounding import choose
 
 
 @njit(cache=True)
-def levels_encode(x, mags, thr, thr_exact, mode, seed, out_idx, out_neg):
-    """Round each x[i] onto the sign-symmetric level set {±mags[j]}.
+def _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i):
+    """Magnitude index of |x| = a (0 <= a, not NaN) with sign ``neg`` under ``mode`` (the
+    rule of ``levels_encode``). For mags[1] <= a < mags[-1] the floor index (largest j with
+    mags[j] <= a) must lie in [start[key], start[key + 1]]; it is found there by bisection
+    (no step when the two are equal, one comparison when they differ by one)."""
+    n = mags.size
+    if a >= mags[n - 1]:
+        return n - 1
+    j = 0
+    if a >= mags[1]:
+        # floor in [start[key], start[key + 1]], mags[start[key]] <= a
+        j = start[key]
+        hi = start[key + 1]
+        while j < hi:
+            mid = (j + hi + 1) >> 1
+            if mags[mid] <= a:
+                j = mid
+            else:
+                hi = mid - 1
+    if a == mags[j]:
+        return j
+    if thr_exact[j]:
+        c = -1 if a < thr[j] else (1 if a > thr[j] else 0)
+    else:
+        c = 1 if a > thr[j] else -1
+    m = mode
+    if neg:
+        if m == 4:
+            m = 5
+        elif m == 5:
+            m = 4
+        elif m == 2:
+            m = 1 if c != 0 else 3
+    if m == 0 and c != 0:
+        return j + 1 if c > 0 else j
+    frac = (a - mags[j]) / (mags[j + 1] - mags[j]) if m == 6 else 0.0
+    return choose(np.int64(j), c, False, frac, m, seed, i)
 
+
+@njit(cache=True)
+def _bucket_key(b, mask, shift, klo, khi):
+    """Row of the bucket table for the bit pattern b of a float: its magnitude bits
+    (b & mask) shifted right by ``shift``, clamped to [klo, khi], minus klo."""
+    k = (np.int64(b) & mask) >> shift
+    if k < klo:
+        k = klo
+    elif k > khi:
+        k = khi
+    return k - klo
+
+
+@njit(cache=True)
+def levels_encode(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode, seed,
+                  signed, out_idx, out_neg):
+    """Round each x[i] onto the sign-symmetric level set {±mags[j]}; return 0, or 1 at
+    the first NaN, or 2 at the first x[i] < 0 when not ``signed`` (outputs from there on
+    are not written).
+
+    x: float32 or float64 (1-D, contiguous); xbits: x viewed as int32 / int64 (the same
+    memory), mask: the magnitude bits of that width (all but the sign bit).
     mags: strictly ascending float64 magnitudes with mags[0] == 0. thr[j] (j < len(mags) - 1) is the
     nearest-rounding decision point between mags[j] and mags[j + 1]. If thr_exact[j] the
     point is exactly thr[j] (|x| == thr[j] is a tie); otherwise the true point t_j is not
@@ -34,49 +91,50 @@ def levels_encode(x, mags, thr, thr_exact, mode, seed, out_idx, out_neg):
     NEAREST_UP toward +inf; TOWARD_ZERO/DOWN/UP are directed in value (DOWN of a negative
     x rounds its magnitude up); STOCHASTIC picks the larger magnitude with probability
     (|x| - lo) / (hi - lo) from uniform53(seed, i).
-    |x| >= mags[-1] saturates to the last index. x must be finite (callers check NaN;
-    ±inf saturate). out_idx[i] = j, out_neg[i] = 1 when x[i] < 0 and j > 0, else 0
-    (zero is always encoded with a clear sign).
+    |x| >= mags[-1] saturates to the last index; ±inf saturate. All comparisons are made
+    on float64(x[i]) (exact for float32 input). out_idx[i] = j, out_neg[i] = 1 when
+    x[i] < 0 and j > 0, else 0 (zero is always encoded with a clear sign).
+
+    Search acceleration (does not change results): with k = _bucket_key(xbits[i], mask,
+    shift, klo, khi), the floor index (largest j with mags[j] <= |x[i]|) of every
+    mags[1] <= |x[i]| < mags[-1] lies in [start[k], start[k + 1]] (|x[i]| < mags[1] has
+    floor 0). The tables of ``refquant.formats.pow2`` make the two differ by at most one
+    for the registered formats, so the floor costs one table load and at most one
+    comparison, and the decision is then the one exact comparison above.
     """
-    n = mags.size
-    top = mags[n - 1]
     for i in range(x.size):
         v = x[i]
+        if v != v:
+            return 1
         neg = v < 0
-        a = -v if neg else v
-        if a >= top:
-            j = n - 1
-        else:
-            # largest j with mags[j] <= a (mags[0] <= a holds when mags[0] == 0)
-            lo = 0
-            hi = n - 1
-            while hi - lo > 1:
-                mid = (lo + hi) >> 1
-                if mags[mid] <= a:
-                    lo = mid
-                else:
-                    hi = mid
-            j = lo
-            if a != mags[j]:
-                if thr_exact[j]:
-                    c = -1 if a < thr[j] else (1 if a > thr[j] else 0)
-                else:
-                    c = 1 if a > thr[j] else -1
-                m = mode
-                if neg:
-                    if m == 4:
-                        m = 5
-                    elif m == 5:
-                        m = 4
-                    elif m == 2:
-                        m = 1 if c != 0 else 3
-                if m == 0 and c != 0:
-                    j = j + 1 if c > 0 else j
-                else:
-                    frac = (a - mags[j]) / (mags[j + 1] - mags[j]) if m == 6 else 0.0
-                    j = choose(np.int64(j), c, False, frac, m, seed, i)
+        if neg and not signed:
+            return 2
+        a = np.float64(-v if neg else v)
+        key = _bucket_key(xbits[i], mask, shift, klo, khi)
+        j = _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i)
         out_idx[i] = j
         out_neg[i] = 1 if (neg and j > 0) else 0
+    return 0
+
+
+@njit(cache=True)
+def levels_quantize(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode, seed,
+                    signed, out):
+    """Fused encode + decode: out[i] = -mags[j] when x[i] < 0 and j > 0, else mags[j]
+    (+0.0 for j == 0), with j chosen exactly as ``levels_encode`` does (same arguments,
+    same return status; out is float64)."""
+    for i in range(x.size):
+        v = x[i]
+        if v != v:
+            return 1
+        neg = v < 0
+        if neg and not signed:
+            return 2
+        a = np.float64(-v if neg else v)
+        key = _bucket_key(xbits[i], mask, shift, klo, khi)
+        j = _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i)
+        out[i] = -mags[j] if (neg and j > 0) else mags[j]
+    return 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from .modes import Overflow, Rounding
 from .formats import FixedFormat, Format, IntFormat, format, formats
 from .quantize import QTensor, quantize
 from . import calibrate
+from . import intops
 from . import posit
 from .formats.posit import PositFormat
 from .formats.tent import TentFormat
@@ -23,7 +24,7 @@ from . import data  # default tensors: refquant.data.load(name), refquant.data.n
 __version__ = "0.1.0"
 
 __all__ = ["Rounding", "Overflow", "Format", "IntFormat", "FixedFormat", "format", "formats",
-           "quantize", "QTensor", "calibrate",
+           "quantize", "QTensor", "calibrate", "intops",
            "pow2", "LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "log_quantize",
            "apot_levels", "term_quantize", "term_counts", "sparq", "pwlq_breakpoint", "shift_dot",
            "posit", "PositFormat", "TentFormat", "quire_dot", "quire_matmul",

@@ -85,12 +85,6 @@ def percentile(table, symmetric=True, fmt=None, percentile=99.99):
     return np.nanpercentile(t, 100.0 - p, axis=1), np.nanpercentile(t, p, axis=1)
 
 
-def _nanmax(t):
-    t = np.where(np.isnan(t), -np.inf, t)
-    m = t.max(axis=1) if t.shape[1] else np.full(t.shape[0], -np.inf)
-    return np.where(np.isfinite(m), m, 0.0)
-
-
 HIST_BINS = 2048
 START_BIN = 128
 

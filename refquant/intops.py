@@ -180,12 +180,12 @@ def dyadic_requantize(acc, m, e, *, bits=8, signed=True, zero_point=0,
     """HAWQ-V3 integer requantization: clamp(round(acc * m / 2^e) + zero_point) to the
     ``bits``-bit signed/unsigned range, computed exactly in integers.
 
-    acc: int32 accumulators; m: 0 <= m < 2^31 (``dyadic_scale``); e >= 0; all broadcast.
+    acc: int32 accumulators; m: 0 <= m <= 2^31 (``dyadic_scale``); e >= 0; all broadcast.
     ``rounding`` (default half to even, as HAWQ's ``torch.round``) is applied to the exact
     quotient. Returns int64.
     """
     acc = _int_array(acc, "acc")
-    m = _int_array(m, "m", 0, INT32_MAX)
+    m = _int_array(m, "m", 0, 1 << 31)
     e = _int_array(e, "e", 0, 1 << 20)
     if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 32:
         raise ValueError(f"bits={bits!r} out of range; allowed 1..32")
@@ -193,25 +193,20 @@ def dyadic_requantize(acc, m, e, *, bits=8, signed=True, zero_point=0,
     z = _int_array(zero_point, "zero_point", lo, hi)
     mode = as_rounding(rounding)
     shape, (fa, fm, fe, fz) = _flat(acc, m, e, z)
-    prod = fa * fm  # |acc * m| < 2^62
-    # Beyond a shift of 62 the quotient lies in (-2^-1, 2^-1): shifting by 62 then keeps
-    # the same floor, sign of the remainder and side of 1/2 except for the tie at exactly
-    # 1/2, which |prod| < 2^62 rules out. Directed modes only need floor and exactness.
-    sh = np.minimum(fe, 62)
+    prod = fa * fm  # |acc * m| <= 2^62
+    # For e > 62 the quotient lies in [-1/2, 1/2], with +-1/2 only for |prod| = 2^62 and
+    # e = 63. Replace such elements by an equivalent shift of 62: prod / 2 (exact) when
+    # e = 63 and prod is even, else sign(prod), whose quotient +-2^-62 has the same
+    # floor, sign and side of 1/2 as the true one.
     big = fe > 62
+    if big.any():
+        if mode is Rounding.STOCHASTIC:
+            raise ValueError("STOCHASTIC rounding needs e <= 62")
+        halve = big & (fe == 63) & (prod % 2 == 0)
+        prod = np.where(halve, prod // 2, np.where(big, np.sign(prod), prod))
+    sh = np.minimum(fe, 62)
     out = np.empty(fa.size, dtype=np.int64)
     _kr.shift_right_round(prod, sh, int(mode), 0, out)
-    if big.any():
-        # quotient in (-1/4, 1/4) for these elements: recompute floor/ceil decisions
-        p = prod[big]
-        r = np.zeros(p.size, dtype=np.int64)
-        if mode in (Rounding.DOWN,):
-            r = np.where(p < 0, -1, 0)
-        elif mode in (Rounding.UP,):
-            r = np.where(p > 0, 1, 0)
-        elif mode is Rounding.STOCHASTIC:
-            raise ValueError("STOCHASTIC rounding needs e <= 62")
-        out[big] = r
     return np.clip(out + fz, lo, hi).reshape(shape)
 
 

@@ -122,20 +122,87 @@ class _TableFormat(Format):
         m = self._tab[0]
         return np.unique(np.concatenate([-m, m]) + 0.0) if self.signed else m.copy()
 
+    def _buckets(self, dtype):
+        """Bucket table of the search for inputs of ``dtype`` (float32 / float64):
+        (start, klo, khi, shift, mask) as ``levels_encode`` takes them. Bucket k holds the
+        floats whose magnitude bits >> shift equal k; keys run from that of c, the smallest
+        float >= mags[1], to that of the largest float < mags[-1]; start[k - klo] is the
+        floor index of the smallest float >= c in bucket k (one extra row for bucket
+        khi + 1). shift is the largest that gives every bucket at most one level, or the
+        smallest that keeps the table <= 2^14 rows."""
+        cache = self.__dict__.setdefault("_bucket_cache", {})
+        key = np.dtype(dtype).char
+        if key in cache:
+            return cache[key]
+        ft, it, mbits = ((np.float32, np.int32, 23) if key == "f" else (np.float64, np.int64, 52))
+        mask = (1 << (mbits + (8 if key == "f" else 11))) - 1
+        mags = self._tab[0]
+        info = np.finfo(ft)
+        c = ft(mags[1])
+        if float(c) < mags[1]:
+            c = np.nextafter(c, ft(np.inf))
+        t = ft(mags[-1])
+        while t > 0 and float(t) >= mags[-1]:
+            t = np.nextafter(t, ft(0))
+        if not (float(c) < mags[-1] and c <= info.max):  # no float in [mags[1], mags[-1])
+            cache[key] = (np.zeros(2, np.int64), 0, 0, 0, mask)
+            return cache[key]
+        lo_bits = int(np.array(c, ft).view(it))
+        hi_bits = int(np.array(t, ft).view(it))
+        best = None
+        for m in range(mbits + 1):
+            shift = mbits - m
+            klo, khi = lo_bits >> shift, hi_bits >> shift
+            if khi - klo + 2 > (1 << 14) and best is not None:
+                break
+            keys = np.arange(klo, khi + 2, dtype=np.int64) << shift
+            lows = np.maximum(keys.astype(it).view(ft).astype(np.float64), float(c))
+            start = np.searchsorted(mags, lows, side="right").astype(np.int64) - 1
+            best = (start, klo, khi, shift, mask)
+            if np.diff(start).max(initial=0) <= 1:
+                break
+        cache[key] = best
+        return best
+
+    def _kernel_args(self, x):
+        """(flat input, its bit view, table arguments) for the level kernels."""
+        x = as_real_array(x)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        if flat.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            flat = flat.astype(np.float64)
+        bits = flat.view(np.int32 if flat.dtype == np.float32 else np.int64)
+        mags, thr, ex = self._tab
+        start, klo, khi, shift, mask = self._buckets(flat.dtype)
+        return x.shape, flat, (flat, bits, mags, thr, ex, start, klo, khi, shift, mask)
+
+    def _check_status(self, status, flat):
+        if status == 0:
+            return
+        if np.isnan(flat).any():
+            raise ValueError(f"x contains NaN; {self.name} has no NaN encoding")
+        raise ValueError(f"x has negative values; {self.name} is unsigned")
+
     def _round_table(self, x, rounding, seed):
         from ..kernels.pow2 import levels_encode
         mode = as_rounding(rounding)
-        x = as_real_array(x)
-        flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
-        if np.isnan(flat).any():
-            raise ValueError(f"x contains NaN; {self.name} has no NaN encoding")
-        if not self.signed and (flat < 0).any():
-            raise ValueError(f"x has negative values; {self.name} is unsigned")
-        mags, thr, ex = self._tab
+        shape, flat, args = self._kernel_args(x)
         idx = np.empty(flat.size, np.int64)
         neg = np.empty(flat.size, np.int64)
-        levels_encode(flat, mags, thr, ex, int(mode), int(seed), idx, neg)
-        return idx.reshape(x.shape), neg.reshape(x.shape)
+        st = levels_encode(*args, int(mode), int(seed), bool(self.signed), idx, neg)
+        self._check_status(st, flat)
+        return idx.reshape(shape), neg.reshape(shape)
+
+    def quantize(self, x, rounding=Rounding.NEAREST_EVEN, *, seed=0):
+        """decode(encode(x, rounding, seed=seed)) in one pass (``levels_quantize``):
+        ±magnitude as float64, +0.0 for zero; NaN (and negative x for unsigned formats)
+        raise ValueError as ``encode`` does."""
+        from ..kernels.pow2 import levels_quantize
+        mode = as_rounding(rounding)
+        shape, flat, args = self._kernel_args(x)
+        out = np.empty(flat.size, np.float64)
+        st = levels_quantize(*args, int(mode), int(seed), bool(self.signed), out)
+        self._check_status(st, flat)
+        return out.reshape(shape)
 
     def _signed_codes(self, idx, neg, width):
         c = idx | (neg << width) if self.signed else idx

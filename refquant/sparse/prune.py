@@ -124,7 +124,8 @@ def gradual_sparsity(t, s_i=0.0, s_f=0.9, t0=0, n=100, dt=1):
     """Zhu & Gupta's target sparsity at training step(s) t (scalar or array):
     s_i before t0; s_f from t0 + n*dt on; in between the value at the last pruning step
     t0 + j*dt <= t (the mask is updated every dt steps), i.e.
-    s_f + (s_i - s_f) * (1 - j / n)^3 with j = floor((t - t0) / dt). float64."""
+    s_f + (s_i - s_f) * (1 - j / n)^3 with j = floor((t - t0) / dt), evaluated in that
+    order in float64; j = 0 and j = n return s_i and s_f exactly."""
     n = check_positive_int(n, "n")
     dt = check_positive_int(dt, "dt")
     s_i = _check_sparsity(s_i)
@@ -133,5 +134,5 @@ def gradual_sparsity(t, s_i=0.0, s_f=0.9, t0=0, n=100, dt=1):
     if t.dtype.kind not in "iu":
         raise TypeError(f"t must be integer training steps, got dtype {t.dtype}")
     j = np.clip(np.floor_divide(t.astype(np.int64) - int(t0), dt), 0, n)
-    s = s_f + (s_i - s_f) * (1.0 - j / n) ** 3
+    s = np.where(j == 0, s_i, np.where(j == n, s_f, s_f + (s_i - s_f) * (1.0 - j / n) ** 3))
     return s if s.ndim else float(s)

@@ -83,6 +83,7 @@ def dyadic_scale(s: float, bits=31):
 
 
 def dyadic_requantize(acc: int, m: int, e: int, lo: int, hi: int, z: int = 0) -> int:
+    """clamp(round_half_even(acc * m / 2^e) + z) with exact rationals."""
     return min(max(round_half_even(Fraction(acc * m, 1 << e)) + z, lo), hi)
 
 

@@ -263,7 +263,7 @@ def test_float32_fast_path_matches_generic_path():
     rng = np.random.default_rng(5)
     x = (rng.standard_normal(50000) * np.exp(rng.uniform(-40, 40, 50000))).astype(np.float32)
     x[:50] = [0, -0.0, np.inf, -np.inf, np.nan] * 10
-    for name in ("e4m3fn", "e5m2", "bf16", "fp16", "e3m4", "e2m1", "e4m3fnuz", "p3109_k8p3se"):
+    for name in ("e4m3fn", "e5m2", "bf16", "tf32", "fp16", "e3m4", "e2m1", "e4m3fnuz", "p3109_k8p3se"):
         f = rq.format(name)
         try:
             a = f.encode(x)
@@ -273,3 +273,6 @@ def test_float32_fast_path_matches_generic_path():
         else:
             b = f.encode(x.astype(np.float64))
         np.testing.assert_array_equal(a, b)
+        d32 = f.decode(a, dtype=np.float32)
+        d64 = f.decode(a)
+        np.testing.assert_array_equal(d32.view(np.int32), d64.astype(np.float32).view(np.int32))

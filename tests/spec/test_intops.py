@@ -45,6 +45,12 @@ def test_dyadic_ties_half_even_and_tiny_scales():
     assert I.dyadic_requantize([(1 << 31) - 1, -(1 << 31)], m, e).tolist() == [0, 0]
     assert I.dyadic_requantize([5, -5, 0], m, e, rounding="down").tolist() == [0, -1, 0]
     assert I.dyadic_requantize([5, -5, 0], m, e, rounding="up").tolist() == [1, 0, 0]
+    # the only tie beyond a shift of 62: (-2^31 * 2^31) / 2^63 = -1/2
+    lo_acc, top = -(1 << 31), 1 << 31
+    for mode, want in (("nearest_even", 0), ("nearest_away", -1), ("nearest_up", 0),
+                       ("down", -1), ("up", 0), ("toward_zero", 0)):
+        assert I.dyadic_requantize([lo_acc], top, 63, rounding=mode).tolist() == [want], mode
+    assert I.dyadic_requantize([lo_acc + 1], top, 63, rounding="nearest_away").tolist() == [0]
     with pytest.raises(ValueError, match="scale"):
         I.dyadic_scale(0.0)
 

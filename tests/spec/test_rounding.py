@@ -221,6 +221,8 @@ def test_fast_segments_equal_general_kernel_including_near_ties(mode):
     x[..., 80:100] = k[..., 80:100] * s
     x[..., 100:110] = 0.0
     x[..., 110:115] = 1e-310
+    x[..., 115:125] = (k[..., 115:125] * 20 + 0.5) * s  # ties far beyond the range
+    x[..., 125:130] = -x[..., 115:120]
     z = rng.integers(-5, 5, size=(1, 8, 1))
     exp = _both(x, s, z, 1, -128.0, 127.0, mode)
     out = np.empty(x.shape, dtype=np.int64)
