@@ -243,10 +243,18 @@ def decode_float(codes, E, M, bias, signed, sub, tmax, has_inf, uz, out):
 
 
 @njit(cache=True)
-def gather(codes, lut, out):
-    """out[i] = lut[codes[i]] (codes already checked to index lut)."""
+def gather(codes, lut, nbits, out):
+    """out[i] = lut[codes[i] & (2^nbits - 1)] for lut of 2^nbits entries, in one pass that
+    also validates the codes: returns 0 when every code is in [0, 2^nbits), else a
+    non-zero value (the OR of codes[i] >> nbits; negative codes count as invalid), in
+    which case the caller must discard out and raise."""
+    mask = (np.int64(1) << nbits) - 1
+    bad = np.int64(0)
     for i in range(codes.size):
-        out[i] = lut[codes[i]]
+        c = np.int64(codes[i])
+        bad |= c >> nbits
+        out[i] = lut[c & mask]
+    return bad
 
 
 @njit(cache=True)
@@ -280,17 +288,37 @@ def f32_rne_mag(b, se, M, bias, tmax):
 
 
 @njit(cache=True)
-def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
-                   overflow, out):
-    """Fast path of encode_float for float32 x under NEAREST_EVEN (xi is x viewed as
-    int32), for formats with subnormals (sub = 1) and M <= 23. Same results as
-    encode_float.
+def f32_rne_t(mag, sh, halfm1, rebias, efmin):
+    """Branch-free magnitude code of the float32 magnitude bits ``mag`` (0..2^31-1) times
+    2^-se on a grid with subnormals, rounded to nearest even, for sh = 23 - M >= 1,
+    halfm1 = 2^(sh-1) - 1, rebias = (127 - bias + se) * 2^23 and efmin = 128 - bias + se
+    (the float32 biased exponent of the target's smallest normal binade).
 
-    A normal float32 of exponent x >= 1 - bias has the target magnitude code position
-    t32 / 2^(23 - M) with t32 = |bits| - (127 - bias) * 2^23, so rounding to nearest even
-    is one integer add and shift (f32_rne_mag); elements that are not normal float32s or
-    overflow go through encode_scalar."""
-    for i in range(x.size):
+    Float32 exponent field ef >= efmin (target normal): t = (t32 + halfm1 + lsb) >> sh with
+    t32 = mag - rebias (the re-biased bits). ef < efmin (target subnormal): the significand
+    n (2^23 + m, or m for ef == 0) shifted right by k = sh + efmin - max(ef, 1) (clamped to
+    40, beyond which the result is 0) with the same tie rule. Exact (same as f32_rne_mag)
+    for every finite input except a float32 subnormal or zero with efmin <= 0, and for
+    inf/NaN bits (ef == 255); results above the format's tmax are overflows. The caller
+    checks those cases."""
+    ef = mag >> 23
+    t32 = mag - rebias
+    tn = (t32 + halfm1 + ((t32 >> sh) & 1)) >> sh
+    efe = ef if ef > 1 else np.int64(1)
+    k = sh + efmin - efe
+    k = k if k < 40 else np.int64(40)
+    k = k if k > 1 else np.int64(1)
+    n = (mag & 0x7FFFFF) | (np.int64(0x800000) if ef != 0 else np.int64(0))
+    ts = (n + ((np.int64(1) << (k - 1)) - 1) + ((n >> k) & 1)) >> k
+    return tn if ef >= efmin else ts
+
+
+@njit(cache=True)
+def _encode_f32_rne_range(x, xi, i0, i1, E, M, bias, signed, sub, tmax, has_inf, uz,
+                          nan_code, nan_signed, overflow, out):
+    """Element-by-element encode_f32_rne of x[i0:i1] (f32_rne_mag, encode_scalar for the
+    cases it leaves). Returns -1 or the first error index."""
+    for i in range(i0, i1):
         b = np.int64(xi[i]) & 0xFFFFFFFF
         t = f32_rne_mag(b, 0, M, bias, tmax)
         if t < 0 or (t == 0 and uz):
@@ -303,6 +331,46 @@ def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, 
         if b >> 31:
             t |= np.int64(1) << (E + M)
         out[i] = t
+    return -1
+
+
+@njit(cache=True)
+def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
+                   overflow, out):
+    """Fast path of encode_float for float32 x under NEAREST_EVEN (xi is x viewed as
+    int32), for signed formats with subnormals (sub = 1) and M <= 23. Same results as
+    encode_float, including the returned first error index.
+
+    x is processed in chunks of 256 elements. A chunk first goes through a branch-free
+    loop (f32_rne_t with se = 0; the sign bit re-attached except to a zero code of a
+    format without -0) that also notes whether any element is inf/NaN, overflows
+    (code above tmax) or is a float32 subnormal the integer rule does not cover; only
+    such a chunk is then redone element by element, with encode_scalar for those
+    elements (NaN, inf and overflow policies)."""
+    n = x.size
+    sh = 23 - M
+    sgnbit = np.int64(1) << (E + M)
+    efmin = np.int64(128 - bias)
+    rebias = np.int64(127 - bias) << 23
+    halfm1 = ((np.int64(1) << sh) >> 1) - 1
+    chunk = 256
+    for i0 in range(0, n, chunk):
+        i1 = min(i0 + chunk, n)
+        slow = sh == 0
+        if not slow:
+            for i in range(i0, i1):
+                b = np.int64(xi[i])
+                mag = b & 0x7FFFFFFF
+                ef = mag >> 23
+                t = f32_rne_t(mag, sh, halfm1, rebias, efmin)
+                slow |= (ef == 255) | (t > tmax) | ((ef == 0) & (efmin <= 0))
+                neg = (b < 0) & ((t != 0) | (uz == 0))
+                out[i] = t | (sgnbit if neg else np.int64(0))
+        if slow:
+            stop = _encode_f32_rne_range(x, xi, i0, i1, E, M, bias, signed, sub, tmax,
+                                         has_inf, uz, nan_code, nan_signed, overflow, out)
+            if stop >= 0:
+                return stop
     return -1
 
 
@@ -527,9 +595,15 @@ def encode_f32_e8_rne(xi, M, out):
 @njit(cache=True)
 def decode_e8_to_f32(codes, M, out_bits):
     """out_bits[i] = float32 bit pattern of a code of a format with float32's exponent
-    (E = 8, bias 127, IEEE specials): code << (23 - M) (sign moves to bit 31). Exact."""
+    (E = 8, bias 127, IEEE specials): code << (23 - M), truncated to 32 bits (the sign bit
+    8 + M moves to bit 31). Exact. Validates in the same pass: returns 0 when every code
+    is in [0, 2^(9 + M)), else a non-zero value (the caller must discard out_bits and
+    raise)."""
     sh = 23 - M
+    nb = 9 + M
+    bad = np.int64(0)
     for i in range(codes.size):
         c = np.int64(codes[i])
-        out_bits[i] = np.int32(((c & ((np.int64(1) << (8 + M)) - 1)) << sh) |
-                               (((c >> (8 + M)) & 1) << 31))
+        bad |= c >> nb
+        out_bits[i] = np.int32(c << sh)
+    return bad

@@ -509,17 +509,33 @@ def quire_round(q, qlow, n, es, rs, mode, seed, index):
 def quire_dot(a, b, n, es, qlow, q, mode, seed):
     """Code of sum_i a[i] * b[i] accumulated exactly in the quire q (zeroed int64 digits,
     lowest bit worth 2^qlow, qlow <= the exponent of minpos^2) and rounded once.
-    NaR if any element is NaR. len(a) < 2^31."""
+    NaR if any element is NaR. len(a) < 2^31.
+
+    Works in chunks of 2048 terms: a branch-free pass unpacks the operands into
+    (sign, product, position) and a second pass adds them to the digits (zero products
+    add 0 at position 0)."""
     rs = n - 1
     nar = np.int64(1) << (n - 1)
-    for i in range(a.size):
-        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
-        if ka == 1 or kb == 1:
+    chunk = 2048
+    tneg = np.empty(chunk, dtype=np.bool_)
+    tp = np.empty(chunk, dtype=np.int64)
+    tl = np.empty(chunk, dtype=np.int64)
+    for start in range(0, a.size, chunk):
+        stop = min(start + chunk, a.size)
+        bad = np.int64(0)
+        for i in range(start, stop):
+            ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
+            kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+            bad |= np.int64(ka == 1) | np.int64(kb == 1)
+            live = np.int64(ka == 2) & np.int64(kb == 2)
+            j = i - start
+            tneg[j] = na != nb
+            tp[j] = sa * sb * live
+            tl[j] = (Ea - fa + Eb - fb - qlow) * live
+        if bad != 0:
             return nar
-        if ka == 0 or kb == 0:
-            continue
-        quire_add_product(q, na != nb, sa * sb, Ea - fa + Eb - fb - qlow)
+        for j in range(stop - start):
+            quire_add_product(q, tneg[j], tp[j], tl[j])
     return quire_round(q, qlow, n, es, rs, mode, seed, 0)
 
 

@@ -20,32 +20,41 @@ from .rounding import choose
 # ---------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _floor_index(a, key, mags, start):
+    """Largest j with mags[j] <= a, for 0 <= a < mags[-1] (not NaN). For a >= mags[1] it
+    must lie in [start[key], start[key + 1]]; it is found there by bisection (no step
+    when the two are equal, one comparison when they differ by one)."""
+    big = a >= mags[1]
+    j = start[key] if big else 0
+    hi = start[key + 1] if big else 0
+    while j < hi:
+        mid = (j + hi + 1) >> 1
+        if mags[mid] <= a:
+            j = mid
+        else:
+            hi = mid - 1
+    return j
+
+
+@njit(cache=True, inline="always")
 def _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i):
     """Magnitude index of |x| = a (0 <= a, not NaN) with sign ``neg`` under ``mode`` (the
-    rule of ``levels_encode``). For mags[1] <= a < mags[-1] the floor index (largest j with
-    mags[j] <= a) must lie in [start[key], start[key + 1]]; it is found there by bisection
-    (no step when the two are equal, one comparison when they differ by one)."""
+    rule of ``levels_encode``; bucket arguments as ``_floor_index``). NEAREST_EVEN is
+    computed without branches on the data: j + (a > t or (a == t, t exact and j odd))."""
     n = mags.size
     if a >= mags[n - 1]:
         return n - 1
-    j = 0
-    if a >= mags[1]:
-        # floor in [start[key], start[key + 1]], mags[start[key]] <= a
-        j = start[key]
-        hi = start[key + 1]
-        while j < hi:
-            mid = (j + hi + 1) >> 1
-            if mags[mid] <= a:
-                j = mid
-            else:
-                hi = mid - 1
+    j = _floor_index(a, key, mags, start)
+    t = thr[j]
+    if mode == 0:  # a == mags[j] < t needs no special case
+        return j + (np.int64(a > t) | (np.int64(a == t) & np.int64(thr_exact[j]) & j & 1))
     if a == mags[j]:
         return j
     if thr_exact[j]:
-        c = -1 if a < thr[j] else (1 if a > thr[j] else 0)
+        c = -1 if a < t else (1 if a > t else 0)
     else:
-        c = 1 if a > thr[j] else -1
+        c = 1 if a > t else -1
     m = mode
     if neg:
         if m == 4:
@@ -54,13 +63,11 @@ def _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i):
             m = 4
         elif m == 2:
             m = 1 if c != 0 else 3
-    if m == 0 and c != 0:
-        return j + 1 if c > 0 else j
     frac = (a - mags[j]) / (mags[j + 1] - mags[j]) if m == 6 else 0.0
     return choose(np.int64(j), c, False, frac, m, seed, i)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bucket_key(b, mask, shift, klo, khi):
     """Row of the bucket table for the bit pattern b of a float: its magnitude bits
     (b & mask) shifted right by ``shift``, clamped to [klo, khi], minus klo."""
@@ -70,6 +77,50 @@ def _bucket_key(b, mask, shift, klo, khi):
     elif k > khi:
         k = khi
     return k - klo
+
+
+@njit(cache=True)
+def _levels_run(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode, seed,
+                signed, out_idx, out_neg, out_val, fused):
+    """Loop of ``levels_encode`` (fused False: writes out_idx, out_neg) and
+    ``levels_quantize`` (fused True: writes out_val). NEAREST_EVEN is written out here
+    without branches on the data (the floor search and one exact comparison); the other
+    modes go through ``_level_index``."""
+    n = mags.size
+    top = mags[n - 1]
+    m1 = mags[1]
+    for i in range(x.size):
+        v = x[i]
+        if v != v:
+            return 1
+        neg = v < 0
+        if neg and not signed:
+            return 2
+        a = np.float64(-v if neg else v)
+        key = _bucket_key(xbits[i], mask, shift, klo, khi)
+        if a >= top:
+            j = n - 1
+        elif mode == 0:
+            big = a >= m1
+            j = start[key] if big else 0
+            hi = start[key + 1] if big else 0
+            while j < hi:
+                mid = (j + hi + 1) >> 1
+                if mags[mid] <= a:
+                    j = mid
+                else:
+                    hi = mid - 1
+            t = thr[j]  # a == mags[j] < t needs no special case
+            j += np.int64(a > t) | (np.int64(a == t) & np.int64(thr_exact[j]) & j & 1)
+        else:
+            j = _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i)
+        if fused:
+            val = mags[j]
+            out_val[i] = (0.0 - val) if neg else val  # +0.0 for j == 0
+        else:
+            out_idx[i] = j
+            out_neg[i] = np.int64(neg) & np.int64(j > 0)
+    return 0
 
 
 @njit(cache=True)
@@ -102,19 +153,8 @@ def levels_encode(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, 
     for the registered formats, so the floor costs one table load and at most one
     comparison, and the decision is then the one exact comparison above.
     """
-    for i in range(x.size):
-        v = x[i]
-        if v != v:
-            return 1
-        neg = v < 0
-        if neg and not signed:
-            return 2
-        a = np.float64(-v if neg else v)
-        key = _bucket_key(xbits[i], mask, shift, klo, khi)
-        j = _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i)
-        out_idx[i] = j
-        out_neg[i] = 1 if (neg and j > 0) else 0
-    return 0
+    return _levels_run(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode,
+                       seed, signed, out_idx, out_neg, np.empty(0, np.float64), False)
 
 
 @njit(cache=True)
@@ -123,18 +163,9 @@ def levels_quantize(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask
     """Fused encode + decode: out[i] = -mags[j] when x[i] < 0 and j > 0, else mags[j]
     (+0.0 for j == 0), with j chosen exactly as ``levels_encode`` does (same arguments,
     same return status; out is float64)."""
-    for i in range(x.size):
-        v = x[i]
-        if v != v:
-            return 1
-        neg = v < 0
-        if neg and not signed:
-            return 2
-        a = np.float64(-v if neg else v)
-        key = _bucket_key(xbits[i], mask, shift, klo, khi)
-        j = _level_index(a, neg, key, mags, thr, thr_exact, start, mode, seed, i)
-        out[i] = -mags[j] if (neg and j > 0) else mags[j]
-    return 0
+    e = np.empty(0, np.int64)
+    return _levels_run(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode,
+                       seed, signed, e, e, out, True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -246,8 +246,9 @@ def transposable_exhaustive(a, m, pairs, patterns, out):
 
 
 @njit(cache=True)
-def _block_flow(a, r0, c0, m, n, x):
-    """Min-cost flow of value m*n on one block (see transposable_flow); x (m, m) int64
+def _block_flow(a, r0, c0, m, n, exact, x):
+    """Min-cost flow on one block (see transposable_flow): value m*n when ``exact``,
+    else augment only while the shortest path has negative cost; x (m, m) int64
     receives the chosen edges."""
     V = 2 * m + 2
     s = 0
@@ -292,6 +293,8 @@ def _block_flow(a, r0, c0, m, n, x):
                     changed = True
             if not changed:
                 break
+        if pred[t] < 0 or (not exact and dist[t] >= 0.0):
+            break
         # walk the path back from the sink and push one unit
         v = t
         steps = 0
@@ -310,17 +313,20 @@ def _block_flow(a, r0, c0, m, n, x):
 
 
 @njit(cache=True)
-def transposable_flow(a, m, n, out):
+def transposable_flow(a, m, n, exact, out):
     """Optimal transposable N:M mask of every m x m block by min-cost flow: source ->
     row i (capacity n, cost 0), row i -> column j (capacity 1, cost -a[i, j]),
-    column j -> sink (capacity n, cost 0), flow value m*n (so every row and column of
-    the mask has exactly n ones), solved by successive shortest paths with Bellman-Ford
-    in float64 (unit augmentations). out (rows, cols) uint8 receives the masks."""
+    column j -> sink (capacity n, cost 0), solved by successive shortest paths with
+    Bellman-Ford in float64 (unit augmentations). exact=True: flow value m*n, so every
+    row and column of the mask has exactly n ones; exact=False: augment while the
+    shortest path cost is negative (the successive path costs never decrease), giving
+    the largest kept sum over masks with at most n ones per row and column (zero-gain
+    entries are not added). out (rows, cols) uint8 receives the masks."""
     rows, cols = a.shape
     x = np.zeros((m, m), dtype=np.int64)
     for bi in range(rows // m):
         for bj in range(cols // m):
-            _block_flow(a, bi * m, bj * m, m, n, x)
+            _block_flow(a, bi * m, bj * m, m, n, exact, x)
             for i in range(m):
                 for j in range(m):
                     out[bi * m + i, bj * m + j] = x[i, j]

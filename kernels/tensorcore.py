@@ -25,7 +25,9 @@ Rounding decisions use ``kernels.rounding.choose`` (modes as ``refquant.Rounding
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .rounding import choose
 
@@ -64,16 +66,64 @@ def decompose(x, p, emin, sig, exp, cls):
             sig[i] = np.int64(math.ldexp(v, p - e))
 
 
+@intrinsic
+def _ctlz64(typingctx, x):
+    """Count of leading zero bits of an int64 (64 for 0): LLVM's ctlz."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctlz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.int64(x), codegen
+
+
 @njit(cache=True)
 def bit_length(m):
     """Number of bits of the non-negative int64 m (0 for m == 0)."""
-    if m == 0:
-        return 0
-    nb = math.frexp(float(m))[1]
-    # float(m) may round up to the next power of two.
-    if (m >> (nb - 1)) == 0:
-        nb -= 1
-    return nb
+    return 64 - _ctlz64(np.int64(m))
+
+
+@njit(cache=True)
+def round_magnitude(m, lexp, out_emin, frac, md):
+    """Round the exact magnitude m * 2^lexp (m > 0 an int64) to ``frac`` fraction bits
+    with minimum normal exponent ``out_emin`` by rounding mode ``md`` (a Rounding value
+    already mirrored for a negative value: UP and DOWN swap).
+
+    Returns (r, q, e): the rounded magnitude is r * 2^q (r an int64, possibly 0 or
+    2^(frac + 1) after a carry) and e = max(floor(log2(m * 2^lexp)), out_emin) is the
+    exponent the grid was chosen from (q = e - frac).
+    """
+    e = bit_length(m) - 1 + lexp
+    if e < out_emin:
+        e = out_emin
+    q = e - frac
+    sh = q - lexp
+    if sh <= 0:
+        r = m << (-sh)
+    elif sh > 62:
+        # 0 < m < 2^62 < half an output quantum: only directed rounding can move it.
+        r = choose(np.int64(0), -1, False, 0.0, md, 0, 0)
+    else:
+        fl = m >> sh
+        rem = m & ((np.int64(1) << sh) - 1)
+        half = np.int64(1) << (sh - 1)
+        c = -1 if rem < half else (1 if rem > half else 0)
+        # the fractional part matters to STOCHASTIC (6) only
+        fr = rem / (np.int64(1) << sh) if md == 6 else 0.0
+        r = choose(fl, c, rem == 0, fr, md, 0, 0)
+    return r, q, e
+
+
+@njit(cache=True)
+def mirrored_mode(mode, neg):
+    """The rounding mode acting on the magnitude of a value of sign ``neg``: directed
+    modes UP (4) and DOWN (5) swap for negative values; the others act on magnitudes."""
+    if neg and mode == 4:
+        return 5
+    if neg and mode == 5:
+        return 4
+    return mode
 
 
 @njit(cache=True)
@@ -89,28 +139,7 @@ def round_fixed(s, lexp, out_emin, out_emax, frac, mode):
         return 0.0
     neg = s < 0
     m = -s if neg else s
-    e = bit_length(m) - 1 + lexp
-    if e < out_emin:
-        e = out_emin
-    q = e - frac
-    sh = q - lexp
-    # Directed modes act on the signed value: round the magnitude the other way.
-    md = mode
-    if neg and mode == 4:
-        md = 5
-    elif neg and mode == 5:
-        md = 4
-    if sh <= 0:
-        r = m << (-sh)
-    elif sh > 62:
-        # 0 < m < 2^62 < half an output quantum: only directed rounding can move it.
-        r = choose(np.int64(0), -1, False, 0.0, md, 0, 0)
-    else:
-        fl = m >> sh
-        rem = m & ((np.int64(1) << sh) - 1)
-        half = np.int64(1) << (sh - 1)
-        c = -1 if rem < half else (1 if rem > half else 0)
-        r = choose(fl, c, rem == 0, rem / (np.int64(1) << sh), md, 0, 0)
+    r, q, _ = round_magnitude(m, lexp, out_emin, frac, mirrored_mode(mode, neg))
     val = math.ldexp(float(r), q)
     if val >= math.ldexp(1.0, out_emax + 1):
         val = math.inf
@@ -353,17 +382,34 @@ def decompose_fast(x, p, emin, sig, exp):
 def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
                    out_emin, out_emax, frac, mode):
     """``dot_chain`` (sync = 0) for finite operands decomposed by ``decompose_fast`` and
-    a finite c: the same arithmetic written without branches in the inner loops.
+    a finite c: the same arithmetic with the running D held as integers between blocks.
 
-    A product term's truncated magnitude on the grid 2^L, L = maxe - 23 - neab, is
-    (|P| << g) >> min(maxe - e + h, 63) with g = max(G, 0), h = max(-G, 0) and
-    G = 23 + neab - two_p; a zero operand carries exponent -2^24, so its (zero) product
-    never sets maxe and shifts out.
+    D is carried as sign, magnitude r and exponent q (|D| = r * 2^q exactly, as
+    ``round_magnitude`` returns it) plus dlog = floor(log2 |D|), so a block's C needs no
+    float decomposition: C's exponent is max(dlog, -126) (C joins as an fp32 value) and
+    its aligned magnitude is r * 2^(q - L) truncated. A product term's truncated
+    magnitude on the grid 2^L, L = maxe - 23 - neab, is (|P| << g) >> min(maxe - e + h,
+    63) with g = max(G, 0), h = max(-G, 0) and G = 23 + neab - two_p; a zero operand
+    carries exponent -2^24, so its (zero) product never sets maxe and shifts out.
+    A rounded magnitude >= 2^(out_emax + 1) gives +-inf, which later blocks of finite
+    terms keep. A signed zero from rounding is kept; a block whose terms are all zero
+    gives +0 (as ``block_fma``).
     """
+    if kdim == 0:
+        return c
     big_g = 23 + neab - two_p
     gpos = big_g if big_g > 0 else 0
     hneg = -big_g if big_g < 0 else 0
-    d = c
+    dneg = c < 0.0
+    dmag = np.int64(0)
+    dq = np.int64(0)
+    dlog = np.int64(0)
+    if c != 0.0:
+        dlog = np.int64(math.frexp(abs(c))[1] - 1)
+        ce = dlog if dlog > -126 else np.int64(-126)
+        dmag = np.int64(math.ldexp(abs(c), 23 - ce))
+        dq = ce - 23
+    one = np.int64(1)
     for k0 in range(0, kdim, n):
         k1 = min(k0 + n, kdim)
         maxe = np.int64(_ZERO_EXP)
@@ -371,19 +417,12 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
             e = aexp[k] + bexp[k]
             if e > maxe:
                 maxe = e
-        if not math.isfinite(d):
-            continue
-        csig = np.int64(0)
-        cexp = np.int64(0)
-        if d != 0.0:
-            cexp = math.frexp(abs(d))[1] - 1
-            if cexp < -126:
-                cexp = -126
-            csig = np.int64(math.ldexp(abs(d), 23 - cexp))
-            if cexp > maxe:
-                maxe = cexp
+        if dmag != 0:
+            ce = dlog if dlog > -126 else np.int64(-126)
+            if ce > maxe:
+                maxe = ce
         elif maxe < -(1 << 23):
-            d = 0.0
+            dneg = False
             continue
         if maxe < min_exp:
             maxe = min_exp
@@ -396,26 +435,49 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
             sh = min(maxe - aexp[k] - bexp[k] + hneg, 63)
             t = (m << gpos) >> sh
             s += (t ^ sg) - sg
-        if csig != 0:
-            sh = cexp - 23 - lexp
+        if dmag != 0:
+            sh = dq - lexp
             if sh >= 0:
-                m = csig << sh
+                m = dmag << sh
             elif sh > -63:
-                m = csig >> (-sh)
+                m = dmag >> (-sh)
             else:
                 m = np.int64(0)
-            s += -m if d < 0 else m
-        d = round_fixed(s, lexp, out_emin, out_emax, frac, mode)
-    return d
+            s += -m if dneg else m
+        if s == 0:
+            dneg = False
+            dmag = np.int64(0)
+            continue
+        dneg = s < 0
+        m = -s if dneg else s
+        r, q, e = round_magnitude(m, lexp, out_emin, frac, mirrored_mode(mode, dneg))
+        dmag = r
+        dq = q
+        if r == 0:
+            continue
+        if r >= (one << (frac + 1)):
+            dlog = e + 1
+        elif r >= (one << frac):
+            dlog = e
+        else:
+            dlog = bit_length(r) - 1 + q
+        if dlog > out_emax:
+            return -math.inf if dneg else math.inf
+    if dmag == 0:
+        return -0.0 if dneg else 0.0
+    val = math.ldexp(float(dmag), dq)
+    return -val if dneg else val
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def gemm_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_emax,
               frac, mode, out):
-    """``gemm`` (sync = 0) for finite operands from ``decompose_fast`` and finite C."""
+    """``gemm`` (sync = 0) for finite operands from ``decompose_fast`` and finite C
+    (rows of the output in parallel; each element is independent, so the result does
+    not depend on the thread count)."""
     mdim, kdim = asig.shape
     ndim = bsig.shape[0]
-    for i in range(mdim):
+    for i in prange(mdim):
         for j in range(ndim):
             out[i, j] = dot_chain_fast(asig[i], aexp[i], bsig[j], bexp[j], c[i, j], kdim, n,
                                        two_p, neab, min_exp, out_emin, out_emax, frac, mode)

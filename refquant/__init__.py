@@ -28,4 +28,4 @@ __all__ = ["Rounding", "Overflow", "Format", "IntFormat", "FixedFormat", "format
            "pow2", "LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "log_quantize",
            "apot_levels", "term_quantize", "term_counts", "sparq", "pwlq_breakpoint", "shift_dot",
            "posit", "PositFormat", "TentFormat", "quire_dot", "quire_matmul",
-           "FloatFormat", "p3109", "BlockFormat", "pack", "unpack"]
+           "FloatFormat", "p3109", "BlockFormat", "pack", "unpack", "sparse"]

@@ -392,13 +392,18 @@ class FloatFormat(Format):
         raise OverflowError(f"x{idx} = {v!r} is beyond ±{self.max!r}, the range of "
                             f"{self.name} (overflow=RAISE)")
 
-    def _check_codes(self, codes):
+    def _check_codes(self, codes, values=True):
+        """codes as an integer array; ``values=False`` checks only the dtype (the caller's
+        kernel validates the range in its own pass and calls _bad_codes)."""
         c = np.asarray(codes)
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be integers, got dtype {c.dtype}")
-        if c.size and (int(c.min()) < 0 or int(c.max()) >= (1 << self.bits)):
-            raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
+        if values and c.size and (int(c.min()) < 0 or int(c.max()) >= (1 << self.bits)):
+            self._bad_codes()
         return c
+
+    def _bad_codes(self):
+        raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
 
     def lut(self) -> np.ndarray:
         """float64 value of every code (formats up to 16 bits), indexed by code."""
@@ -418,18 +423,25 @@ class FloatFormat(Format):
         """Values of the codes (exact in float64; NaN codes -> NaN, inf codes -> ±inf).
         ``dtype=np.float32`` rounds each value once to float32 (exact for formats that
         fit float32). Codes outside [0, 2^bits) raise ValueError."""
-        c = self._check_codes(codes)
+        dt = np.dtype(dtype)
+        e8 = dt == np.float32 and self._is_e8_ieee and self.man_bits <= 22
+        c = self._check_codes(codes, values=not (e8 or self.bits <= 16))
         cf = np.ascontiguousarray(c).reshape(-1)
         out = np.empty(cf.size, dtype=dtype)
-        if np.dtype(dtype) == np.float32 and self._is_e8_ieee and self.man_bits <= 22:
-            _k.decode_e8_to_f32(cf, self.man_bits, out.view(np.int32))
+        if e8:
+            bad = _k.decode_e8_to_f32(cf, self.man_bits, out.view(np.int32))
         elif self.bits <= 16:
-            lut = self.lut()
-            if np.dtype(dtype) != np.float64:
-                lut = lut.astype(dtype)
-            _k.gather(cf, lut, out)
+            lut = _LUT_CACHE.get((self._key(), dt.str))
+            if lut is None:
+                lut = np.ascontiguousarray(self.lut().astype(dt))
+                lut.setflags(write=False)
+                _LUT_CACHE[(self._key(), dt.str)] = lut
+            bad = _k.gather(cf, lut, self.bits, out)
         else:
+            bad = 0
             _k.decode_float(cf, *self._kparams(), out)
+        if bad:
+            self._bad_codes()
         return out.reshape(c.shape)
 
     def quantize(self, x, rounding=Rounding.NEAREST_EVEN, **options):

@@ -138,10 +138,11 @@ class _TableFormat(Format):
         mask = (1 << (mbits + (8 if key == "f" else 11))) - 1
         mags = self._tab[0]
         info = np.finfo(ft)
-        c = ft(mags[1])
+        with np.errstate(over="ignore"):
+            c = ft(mags[1])
+            t = ft(mags[-1])
         if float(c) < mags[1]:
             c = np.nextafter(c, ft(np.inf))
-        t = ft(mags[-1])
         while t > 0 and float(t) >= mags[-1]:
             t = np.nextafter(t, ft(0))
         if not (float(c) < mags[-1] and c <= info.max):  # no float in [mags[1], mags[-1])

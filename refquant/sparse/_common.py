@@ -63,9 +63,12 @@ def int_rhs(b2, b_zero):
         bz = np.full(n, int(bz), dtype=np.int64)
     elif bz.shape != (n,):
         raise ValueError(f"b_zero has shape {bz.shape}; allowed () or ({n},)")
-    out = b2.astype(np.int64) - bz.astype(np.int64)[None, :]
+    if not np.any(bz) and b2.dtype.kind == "i" and b2.dtype.itemsize <= 4:
+        out = np.ascontiguousarray(b2)        # already exact factors: no copy needed
+    else:
+        out = np.ascontiguousarray(b2.astype(np.int64) - bz.astype(np.int64)[None, :])
     check_factor(out, "b - b_zero")
-    return np.ascontiguousarray(out)
+    return out
 
 
 def row_zero(a_zero, rows):
@@ -112,3 +115,8 @@ def finish_int(out, mode, bits):
             raise OverflowError(f"result {tuple(int(t) for t in i)} = {int(out[i])} leaves the "
                                 f"{bits}-bit accumulator range [{lo}, {hi}]")
     return out.astype(np.int32) if bits <= 32 else out
+
+
+def absmax(x):
+    """max |x| as a Python int (no overflow for the most negative integer)."""
+    return max(-int(x.min()), int(x.max())) if x.size else 0

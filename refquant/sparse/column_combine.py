@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import sparse as K
-from ._common import (check_acc, check_exact_bound, check_exact_for, check_factor,
+from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
                       dense_rhs, finish_int, int_rhs, kernel_mode, row_zero)
 
 __all__ = ["ColumnCombining", "column_combine", "combine_groups", "conflicts"]
@@ -153,7 +153,7 @@ class ColumnCombining:
                 check_factor((p - az[:, None])[live], "packed - a_zero")
                 if check_exact_for(mode):
                     check_exact_bound(np.abs(p - az[:, None])[live].max(),
-                                      np.abs(bb).max() if bb.size else 0, self.packed.shape[1])
+                                      absmax(bb), self.packed.shape[1])
             out = np.empty((rows, x2.shape[1]), dtype=np.int64)
             K.packed_gemm_int(p, self.select, order, az, bb, kernel_mode(mode), bits, out)
             out = finish_int(out, mode, bits)

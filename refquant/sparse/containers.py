@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import sparse as K
-from ._common import (check_acc, check_exact_bound, check_exact_for, check_factor,
+from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
                       dense_rhs, finish_int, int_rhs, kernel_mode)
 
 __all__ = ["CSR", "CSC", "COO", "BSR"]
@@ -183,14 +183,23 @@ class _Quant:
         return out[:, 0] if vec else out
 
     def _prep_int(self, data, az, rows_of_entries, bb, mode):
-        """Checks of the integer operands; returns data as int64."""
-        d = data.astype(np.int64).reshape(-1)
-        if d.size:
-            check_factor(d - az[rows_of_entries], "a - a_zero")
-        if check_exact_for(mode) and d.size:
-            amax = int(np.abs(d - az[rows_of_entries]).max())
-            bmax = int(np.abs(bb).max()) if bb.size else 0
-            check_exact_bound(amax, bmax, self.shape[1])
+        """Checks of the integer operands (every a - a_zero within [-2^31, 2^31]; for
+        exact policies, a bound that keeps the sum inside int64). Returns the flat data
+        as an integer array the kernels read (no copy when it already is one)."""
+        d = data.reshape(-1)
+        if d.dtype.kind == "b" or d.dtype == np.uint64:
+            d = d.astype(np.int64)
+        if not d.size:
+            return d
+        if np.any(az):
+            shifted = d.astype(np.int64) - az[rows_of_entries()]
+            lo, hi = int(shifted.min()), int(shifted.max())
+        else:
+            lo, hi = int(d.min()), int(d.max())
+        check_factor(np.array([lo, hi]), "a - a_zero")
+        if check_exact_for(mode):
+            bmax = absmax(bb)
+            check_exact_bound(max(-lo, hi), bmax, self.shape[1])
         return d
 
     def __repr__(self):
@@ -356,8 +365,7 @@ class CSR(_Compressed):
     _major = 0
 
     def _matmul_int(self, az, bb, mode, bits, out):
-        r, _, _ = self._triples()
-        d = self._prep_int(self.data, az, r, bb, mode)
+        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode)
         K.csr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):
@@ -373,8 +381,7 @@ class CSC(_Compressed):
     _major = 1
 
     def _matmul_int(self, az, bb, mode, bits, out):
-        r, _, _ = self._triples()
-        d = self._prep_int(self.data, az, r, bb, mode)
+        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode)
         K.csc_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):
@@ -602,8 +609,7 @@ class BSR(_Quant):
         return out
 
     def _matmul_int(self, az, bb, mode, bits, out):
-        r, _, _ = self._triples()
-        d = self._prep_int(self.data, az, r, bb, mode).reshape(self.data.shape)
+        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode).reshape(self.data.shape)
         K.bsr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
 
     def _matmul_float(self, bf, out):

@@ -109,6 +109,23 @@ def transposable_optimum(block, n):
     return best
 
 
+def transposable_optimum_at_most(block, n):
+    """Largest kept sum of |w| over all 0/1 matrices with at most n ones per row and per
+    column."""
+    m = len(block)
+    subsets = [s for k in range(n + 1) for s in itertools.combinations(range(m), k)]
+    best = 0
+    for choice in itertools.product(subsets, repeat=m):
+        cols = [0] * m
+        for s in choice:
+            for c in s:
+                cols[c] += 1
+        if any(x > n for x in cols):
+            continue
+        best = max(best, sum(abs(block[i][c]) for i, s in enumerate(choice) for c in s))
+    return best
+
+
 def transposable_greedy(block, n):
     m = len(block)
     cells = sorted(((i, j) for i in range(m) for j in range(m)),
