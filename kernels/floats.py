@@ -375,10 +375,50 @@ def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, 
 
 
 @njit(cache=True)
-def mx_quantize(x, xi, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
-                nan_signed, emax_elem, int_frac, int_max, mode, seed, codes, scodes):
-    """OCP MX v1.0 quantization of x viewed as (P, D, Q), blocks of ``block`` consecutive
-    elements along D (the last block may be short).
+def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
+    """Shared exponent of the block x[p, d0:d1] (OCP MX: floor(log2 amax) - emax_elem,
+    clamped below at -127; amax 0 gives -127), or 128 when the block contains NaN or
+    ±inf or its shared exponent is above 127 (the NaN scale). fast: x is float32 and xi
+    its int32 view; amax is then the largest magnitude bit pattern (integer max)."""
+    if fast:
+        mmax = np.int64(0)
+        for d in range(d0, d1):
+            m = np.int64(xi[p, d]) & 0x7FFFFFFF
+            mmax = m if m > mmax else mmax
+        if mmax >= 0x7F800000:
+            return np.int64(128)
+        if mmax == 0:
+            return np.int64(-127)
+        ef = mmax >> 23
+        if ef > 0:
+            e = ef - 127
+        else:
+            e = np.int64(math.frexp(float(mmax))[1] - 1 - 149)
+    else:
+        amax = 0.0
+        for d in range(d0, d1):
+            a = abs(float(x[p, d]))
+            if a > amax:
+                amax = a
+            elif not (a <= amax):
+                return np.int64(128)
+        if amax == 0.0:
+            return np.int64(-127)
+        if math.isinf(amax):
+            return np.int64(128)
+        e = np.int64(math.frexp(amax)[1] - 1)
+    se = e - emax_elem
+    if se > 127:
+        return np.int64(128)
+    return se if se > -127 else np.int64(-127)
+
+
+@njit(cache=True)
+def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz,
+                     nan_code, nan_signed, emax_elem, int_frac, int_max, mode, seed, codes,
+                     scodes):
+    """OCP MX v1.0 quantization of x viewed as (R, D): blocks of ``block`` consecutive
+    elements along each row (the last block may be short).
 
     Per block: amax = max |V_i|. NaN or ±inf in the block, or a shared exponent above
     127, give scale code 255 (NaN) and element codes 0. Otherwise
@@ -388,135 +428,72 @@ def mx_quantize(x, xi, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz, 
     V_i * 2^-shared_exp (exact) rounded by ``mode`` with overflow saturated to ±max;
     kind 1 (MXINT8) the integer round(V_i * 2^(int_frac - shared_exp)) clamped to
     [-int_max, int_max], stored in two's complement (codes of a signed integer dtype).
-    STOCHASTIC uses the flat element index. codes has x's (P, D, Q) shape, scodes
-    (P, ceil(D / block), Q). xi: x viewed as int32 when x is float32 (enables the integer
-    fast path of f32_rne_mag for NEAREST_EVEN float elements), else an empty array.
+    codes (R, D), scodes (R, ceil(D / block)).
+
+    Row r is the (p, q) = (r // Q, r % Q) line of an array viewed as (P, D, Q) (the
+    caller transposes a non-last blocked axis to the last one); STOCHASTIC uses the flat
+    index (p * D + d) * Q + q of that (P, D, Q) array. xi: x viewed as int32 when x is
+    float32, else an empty array; float32 elements under NEAREST_EVEN then take a
+    branch-free integer path (f32_rne_t with the block's shift, saturated to tmax), a
+    block being redone element by element only when it holds a float32 subnormal that
+    path does not cover.
     """
-    P, D, Q = x.shape
+    R, D = x.shape
     nb = (D + block - 1) // block
-    amax = np.empty(Q, dtype=np.float64)
-    sev = np.empty(Q, dtype=np.int64)
-    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size
-    bad = np.empty(Q, dtype=np.bool_)
-    mul = np.empty(Q, dtype=np.float64)
-    for p in range(P):
+    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size and M <= 22
+    sh = 23 - M
+    halfm1 = ((np.int64(1) << sh) >> 1) - 1
+    sgnbit = np.int64(1) << (E + M)
+    for r in range(R):
+        p = r // Q
+        q = r - p * Q
         for b in range(nb):
             d0 = b * block
             d1 = min(d0 + block, D)
-            for q in range(Q):
-                amax[q] = 0.0
-                bad[q] = False
-            for d in range(d0, d1):
-                for q in range(Q):
-                    a = abs(float(x[p, d, q]))
-                    if a > amax[q]:
-                        amax[q] = a
-                    elif not (a <= amax[q]):
-                        bad[q] = True
-            for q in range(Q):
-                se = -127
-                if amax[q] > 0.0 and not bad[q]:
-                    if math.isinf(amax[q]):
-                        bad[q] = True
-                    else:
-                        se = math.frexp(amax[q])[1] - 1 - emax_elem
-                        if se > 127:
-                            bad[q] = True
-                        elif se < -127:
-                            se = -127
-                if bad[q]:
-                    scodes[p, b, q] = 255
-                    mul[q] = 0.0
-                else:
-                    scodes[p, b, q] = se + 127
-                    mul[q] = math.ldexp(1.0, int_frac - se)
-                sev[q] = se
-            for d in range(d0, d1):
-                for q in range(Q):
-                    if bad[q]:
-                        codes[p, d, q] = 0
-                        continue
-                    flat = (p * D + d) * Q + q
-                    if fast:
-                        bb = np.int64(xi[p, d, q]) & 0xFFFFFFFF
-                        t = f32_rne_mag(bb, sev[q], M, bias, tmax)
-                        if t > 0 or (t == 0 and not uz):
-                            if bb >> 31:
-                                t |= np.int64(1) << (E + M)
-                            codes[p, d, q] = t
-                            continue
-                    v = float(x[p, d, q]) * mul[q]
-                    if kind == 0:
-                        codes[p, d, q] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
-                                                       has_inf, uz, nan_code, nan_signed, mode,
-                                                       0, seed)
-                    else:
-                        r = _round_int(v, mode, seed, flat)
-                        if r > int_max:
-                            r = int_max
-                        elif r < -int_max:
-                            r = -int_max
-                        codes[p, d, q] = r
-
-
-@njit(cache=True)
-def mx_quantize_rows(x, xi, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
-                     nan_signed, emax_elem, int_frac, int_max, mode, seed, codes, scodes):
-    """mx_quantize for x viewed as (P, D) (the blocked axis last, Q == 1): the same
-    results, with contiguous loops. codes (P, D), scodes (P, ceil(D / block))."""
-    P, D = x.shape
-    nb = (D + block - 1) // block
-    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size
-    for p in range(P):
-        for b in range(nb):
-            d0 = b * block
-            d1 = min(d0 + block, D)
-            amax = 0.0
-            bad = False
-            for d in range(d0, d1):
-                a = abs(float(x[p, d]))
-                if a > amax:
-                    amax = a
-                elif not (a <= amax):
-                    bad = True
-            se = -127
-            if amax > 0.0 and not bad:
-                if math.isinf(amax):
-                    bad = True
-                else:
-                    se = math.frexp(amax)[1] - 1 - emax_elem
-                    if se > 127:
-                        bad = True
-                    elif se < -127:
-                        se = -127
-            if bad:
-                scodes[p, b] = 255
+            se = _mx_block_exp(x, xi, r, d0, d1, emax_elem, xi.size == x.size)
+            if se == 128:
+                scodes[r, b] = 255
                 for d in range(d0, d1):
-                    codes[p, d] = 0
+                    codes[r, d] = 0
                 continue
-            scodes[p, b] = se + 127
+            scodes[r, b] = se + 127
+            if fast:
+                rebias = np.int64(127 - bias + se) << 23
+                efmin = np.int64(128 - bias) + se
+                slow = False
+                for d in range(d0, d1):
+                    bb = np.int64(xi[r, d])
+                    mag = bb & 0x7FFFFFFF
+                    t = f32_rne_t(mag, sh, halfm1, rebias, efmin)
+                    t = t if t < tmax else tmax
+                    t = t if mag != 0 else np.int64(0)
+                    slow |= (mag < 0x800000) & (mag != 0) & (efmin <= 0)
+                    neg = (bb < 0) & ((t != 0) | (uz == 0))
+                    codes[r, d] = t | (sgnbit if neg else np.int64(0))
+                if not slow:
+                    continue
             mul = math.ldexp(1.0, int_frac - se)
             for d in range(d0, d1):
-                flat = p * D + d
+                flat = (p * D + d) * Q + q
                 if fast:
-                    bb = np.int64(xi[p, d]) & 0xFFFFFFFF
+                    bb = np.int64(xi[r, d]) & 0xFFFFFFFF
                     t = f32_rne_mag(bb, se, M, bias, tmax)
                     if t > 0 or (t == 0 and not uz):
                         if bb >> 31:
-                            t |= np.int64(1) << (E + M)
-                        codes[p, d] = t
+                            t |= sgnbit
+                        codes[r, d] = t
                         continue
-                v = float(x[p, d]) * mul
+                v = float(x[r, d]) * mul
                 if kind == 0:
-                    codes[p, d] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
+                    codes[r, d] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
                                                 has_inf, uz, nan_code, nan_signed, mode, 0, seed)
                 else:
-                    r = _round_int(v, mode, seed, flat)
-                    if r > int_max:
-                        r = int_max
-                    elif r < -int_max:
-                        r = -int_max
-                    codes[p, d] = r
+                    rr = _round_int(v, mode, seed, flat)
+                    if rr > int_max:
+                        rr = int_max
+                    elif rr < -int_max:
+                        rr = -int_max
+                    codes[r, d] = rr
 
 
 @njit(cache=True)

@@ -104,12 +104,13 @@ def _levels_run(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mo
             big = a >= m1
             j = start[key] if big else 0
             hi = start[key + 1] if big else 0
-            while j < hi:
-                mid = (j + hi + 1) >> 1
+            while hi - j > 1:  # bisection; the registered formats' tables never enter
+                mid = (j + hi) >> 1
                 if mags[mid] <= a:
                     j = mid
                 else:
                     hi = mid - 1
+            j += np.int64(mags[hi] <= a) & np.int64(hi > j)  # last step without a branch
             t = thr[j]  # a == mags[j] < t needs no special case
             j += np.int64(a > t) | (np.int64(a == t) & np.int64(thr_exact[j]) & j & 1)
         else:

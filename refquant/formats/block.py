@@ -156,25 +156,30 @@ class BlockFormat(Format):
         view, blk, gshape = _view(x.shape, "block", ax, self.block_size)
         ushape = tuple(-(-d // blk) if i == ax else d for i, d in enumerate(x.shape))
         x3 = np.ascontiguousarray(x).reshape(view)
-        codes = np.empty(view, dtype=self.code_dtype)
-        scodes = np.empty(gshape, dtype=np.uint8)
         extra = {"scale_format": self.scale_format.name}
         if self.kind == "mx":
             e = self.element
-            if view[2] == 1:
-                kern = _k.mx_quantize_rows
-                xx, cc, ss = (a.reshape(a.shape[:2]) for a in (x3, codes, scodes))
-            else:
-                kern, xx, cc, ss = _k.mx_quantize, x3, codes, scodes
-            xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0,) * xx.ndim, np.int32)
+            P, D, Q = view
+            # the kernel blocks along rows: a non-last axis is transposed to the last one
+            # (one contiguous copy) and the codes transposed back
+            xx = x3.reshape(P, D) if Q == 1 else np.ascontiguousarray(
+                x3.transpose(0, 2, 1)).reshape(P * Q, D)
+            cc = np.empty((P * Q, D), dtype=self.code_dtype)
+            ss = np.empty((P * Q, gshape[1]), dtype=np.uint8)
+            xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0, 0), np.int32)
             if isinstance(e, FloatFormat):
                 p = e._kparams()
                 nan_signed = int(e.specials in ("ieee", "fn") and e.signed)
-                kern(xx, xi, blk, 0, *p, e._nan_code, nan_signed, self.emax_elem, 0, 0,
-                     int(rnd), int(seed), cc, ss)
+                _k.mx_quantize_rows(xx, xi, Q, blk, 0, *p, e._nan_code, nan_signed,
+                                    self.emax_elem, 0, 0, int(rnd), int(seed), cc, ss)
             else:
-                kern(xx, xi, blk, 1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 6, 127,
-                     int(rnd), int(seed), cc, ss)
+                _k.mx_quantize_rows(xx, xi, Q, blk, 1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 6,
+                                    127, int(rnd), int(seed), cc, ss)
+            if Q == 1:
+                codes, scodes = cc.reshape(view), ss.reshape(gshape)
+            else:
+                codes = np.ascontiguousarray(cc.reshape(P, Q, D).transpose(0, 2, 1))
+                scodes = np.ascontiguousarray(ss.reshape(P, Q, -1).transpose(0, 2, 1))
             scale = self.scale_format.decode(scodes)
         else:
             if not np.all(np.isfinite(x)):
@@ -192,6 +197,8 @@ class BlockFormat(Format):
                 if not (np.isfinite(st) and st > 0 and float(np.float32(st)) == st):
                     raise ValueError(f"tensor_scale={tensor_scale!r}; allowed a positive "
                                      "finite float32 value")
+            codes = np.empty(view, dtype=self.code_dtype)
+            scodes = np.empty(gshape, dtype=np.uint8)
             scale = np.empty(gshape, dtype=np.float64)
             _k.nvfp4_quantize(x3, blk, st, int(rnd), int(seed), codes, scodes, scale)
             extra["tensor_scale"] = st

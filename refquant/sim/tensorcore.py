@@ -63,22 +63,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import tensorcore as _k
+from .. import sparse as _sparse
+from ..formats import format as _get_format
 from ..modes import Rounding, as_rounding
 
 __all__ = ["TensorCore", "BlockFMAModel", "GPUS", "INPUT_FORMATS", "PTX_SHAPES",
            "decompress_sparse"]
 
-# name: (fraction bits p, emin, largest finite, has inf)
-_IN = {
-    "fp16": (10, -14, 65504.0, True),
-    "bf16": (7, -126, float.fromhex("0x1.fep127"), True),
-    "tf32": (10, -126, float.fromhex("0x1.ffcp127"), True),
-    "e4m3": (3, -6, 448.0, False),
-    "e5m2": (2, -14, 57344.0, True),
-    "e3m2": (2, -2, 28.0, False),
-    "e2m3": (3, 0, 7.5, False),
-    "e2m1": (1, 0, 6.0, False),
-}
+# Input format name -> refquant format (refquant.formats.floats): NVIDIA's e4m3 is the
+# OCP E4M3 without infinities (max 448, "e4m3fn"); e3m2/e2m3/e2m1 are the OCP MX element
+# formats. Every bit width, exponent range and rounding comes from these objects.
+_IN = {"fp16": "fp16", "bf16": "bf16", "tf32": "tf32", "e4m3": "e4m3fn", "e5m2": "e5m2",
+       "e3m2": "e3m2", "e2m3": "e2m3", "e2m1": "e2m1"}
+
+
+def _fmt(name):
+    """The refquant FloatFormat of a tensor-core format name (input names or fp32)."""
+    return _get_format(_IN.get(name, name))
+
+
 _ALIASES = {"half": "fp16", "binary16": "fp16", "float16": "fp16", "bfloat16": "bf16",
             "tensorfloat32": "tf32", "fp8-e4m3": "e4m3", "fp8-e5m2": "e5m2",
             "e4m3fn": "e4m3", "fp4": "e2m1", "single": "fp32", "binary32": "fp32",
@@ -127,35 +130,35 @@ def _fmt_name(name, param, table):
 
 
 def _check_representable(x, fmt, param):
-    """Raise ValueError if any element of float64 x is not a value of input format fmt."""
-    p, emin, vmax, has_inf = _IN[fmt]
-    fin = np.isfinite(x)
-    if not has_inf and np.isinf(x).any():
+    """Raise ValueError if any element of float64 x is not a value of format fmt (an
+    input name or "fp32"/"fp16"): x is representable iff the format's round-to-nearest
+    quantisation returns it unchanged; NaN and inf only where the format has them."""
+    f = _fmt(fmt)
+    nan = np.isnan(x)
+    if nan.any() and not f.has_nan:
+        raise ValueError(f"{param} holds NaN, which {f.name} cannot represent")
+    inf = np.isinf(x)
+    if inf.any() and not f.has_inf:
         raise ValueError(f"{param} holds inf, which {fmt} cannot represent")
-    v = np.abs(x[fin])
+    v = x[~(nan | inf)]
     if v.size == 0:
         return
-    if (v > vmax).any():
-        i = int(np.argmax(v > vmax))
-        raise ValueError(f"{param} holds {v[i]!r}, beyond the largest {fmt} value {vmax!r}")
-    nz = v[v > 0]
-    e = np.maximum(np.frexp(nz)[1] - 1, emin)
-    scaled = np.ldexp(nz, p - e)
-    bad = scaled != np.floor(scaled)
+    vmax = f.max
+    over = np.abs(v) > vmax
+    if over.any():
+        raise ValueError(f"{param} holds {v[int(np.argmax(over))]!r}, beyond the largest "
+                         f"{fmt} value {vmax!r}")
+    bad = f.quantize(v) != v
     if bad.any():
-        raise ValueError(f"{param} holds {nz[int(np.argmax(bad))]!r}, which is not "
+        raise ValueError(f"{param} holds {v[int(np.argmax(bad))]!r}, which is not "
                          f"representable in {fmt}")
 
 
 def _check_out_representable(c, out):
-    if out == "fp32":
-        ok = np.float64(c.astype(np.float32)) == c
-    else:
-        ok = c.astype(np.float16).astype(np.float64) == c
-    ok |= np.isnan(c)
-    if not ok.all():
-        raise ValueError(f"C holds {c[~ok].flat[0]!r}, which is not representable in the "
-                         f"output format {out}")
+    try:
+        _check_representable(c, out, "C")
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the output format {out})") from None
 
 
 def _as_float(x, param):
@@ -229,11 +232,13 @@ class BlockFMAModel:
         return full
 
     def _decompose(self, x, fmt):
-        p, emin = _IN[fmt][0], _IN[fmt][1]
+        f = _fmt(fmt)
+        p, emin = f.man_bits, f.emin
         if self.fp8_sync:  # operands converted exactly to fp16 first
-            p, emin = 10, -14
+            f16 = _fmt("fp16")
+            p, emin = f16.man_bits, f16.emin
         if not self.in_subnormals:
-            x = np.where(np.abs(x) < 2.0 ** _IN[fmt][1], 0.0, x)
+            x = np.where(np.abs(x) < f.min_normal, 0.0, x)
         shape = x.shape
         flat = np.ascontiguousarray(x).reshape(-1)
         sig = np.empty(flat.size, np.int64)
@@ -247,7 +252,7 @@ class BlockFMAModel:
         if self.fp8_sync:
             return (self.n, 1, 20, self.neab, _NOLIM if self.min_exp_limit is None
                     else self.min_exp_limit, emin, emax, self._frac, int(self.rounding))
-        p = _IN[self.in_format][0]
+        p = _fmt(self.in_format).man_bits
         return (self.n, 0, 2 * p, self.neab,
                 _NOLIM if self.min_exp_limit is None else self.min_exp_limit,
                 emin, emax, self._frac, int(self.rounding))
@@ -287,9 +292,10 @@ class BlockFMAModel:
         return (n, two_p, *rest)
 
     def _decompose_fast(self, x):
-        p, emin = _IN[self.in_format][0], _IN[self.in_format][1]
+        f = _fmt(self.in_format)
+        p, emin = f.man_bits, f.emin
         if not self.in_subnormals:
-            x = np.where(np.abs(x) < 2.0 ** emin, 0.0, x)
+            x = np.where(np.abs(x) < f.min_normal, 0.0, x)
         flat = np.ascontiguousarray(x).reshape(-1)
         sig = np.empty(flat.size, np.int64)
         exp = np.empty(flat.size, np.int64)
@@ -332,8 +338,11 @@ def decompress_sparse(values, metadata, k, ratio="2:4"):
     values: (rows, k // 2); metadata: integer words (rows, words) holding one 4-bit
     nibble per group of 4 (2:4: idx0 | idx1 << 2 with idx0 < idx1) or per group of 2
     (1:2, tf32: 0b0100 = element 0, 0b1110 = element 1), packed little-endian
-    (group g at bits 4g..4g+3 of the word stream, words of any integer width).
-    Invalid nibbles raise ValueError.
+    (group g at bits 4g..4g+3 of the word stream, words of any integer width; nibbles
+    beyond the k / 4 (k / 2) groups are ignored). This is the layout of
+    ``refquant.sparse.compress_2_4``, whose ``decompress_2_4`` does the expansion here
+    (the words are regrouped into its int16 words first); invalid nibbles raise its
+    ValueError ("invalid metadata nibble ...").
     """
     vals = np.asarray(values)
     meta = np.asarray(metadata)
@@ -353,31 +362,26 @@ def decompress_sparse(values, metadata, k, ratio="2:4"):
         raise ValueError(f"values must have shape (rows, {k // group * kept}) for k={k}; "
                          f"got {vals.shape}")
     groups = k // group
-    wbits = meta.dtype.itemsize * 8
-    per = wbits // 4
+    per = meta.dtype.itemsize * 2
     if meta.shape[1] * per < groups:
         raise ValueError(f"metadata holds {meta.shape[1] * per} nibbles per row, need {groups}")
-    w = meta.astype(np.int64) & ((1 << wbits) - 1)
-    g = np.arange(groups)
-    nib = (w[:, g // per] >> (4 * (g % per))) & 0xF
-    dense = np.zeros((rows, k), dtype=vals.dtype)
-    if ratio == "2:4":
-        i0 = nib & 3
-        i1 = nib >> 2
-        if (i0 >= i1).any():
-            bad = int(nib[i0 >= i1].flat[0])
-            raise ValueError(f"metadata nibble {bad:#06b} is not a valid 2:4 pattern")
-        r = np.arange(rows)[:, None]
-        dense[r, g * 4 + i0] = vals[:, 0::2]
-        dense[r, g * 4 + i1] = vals[:, 1::2]
-    else:
-        ok = (nib == 0b0100) | (nib == 0b1110)
-        if not ok.all():
-            raise ValueError(f"metadata nibble {int(nib[~ok].flat[0]):#06b} is not a valid "
-                             "1:2 pattern (0b0100 or 0b1110)")
-        r = np.arange(rows)[:, None]
-        dense[r, g * 2 + (nib == 0b1110)] = vals
-    return dense
+    # The nibble stream is the words' little-endian bytes, whatever the word width:
+    # regroup it into the int16 words of refquant.sparse's layout (4 groups a word),
+    # filling any missing groups of the last word with the valid nibble 0b0100 and
+    # zero values, and let refquant.sparse.decompress_2_4 expand (and validate) it.
+    le = meta.astype(meta.dtype.newbyteorder("<"), copy=False)
+    raw = np.ascontiguousarray(le).view(np.uint8).reshape(rows, -1)[:, :(groups + 1) // 2]
+    raw = raw.copy()
+    if groups % 2:
+        raw[:, -1] = (raw[:, -1] & 0x0F) | 0x40
+    pad = (-groups) % 4
+    if pad:
+        raw = np.concatenate([raw, np.full((rows, (groups + pad + 1) // 2 - raw.shape[1]),
+                                           0x44, np.uint8)], axis=1)
+        vals = np.concatenate([vals, np.zeros((rows, pad * kept), vals.dtype)], axis=1)
+    words = np.ascontiguousarray(raw).view("<i2").astype(np.int16)
+    dense = _sparse.decompress_2_4(vals, words, data_bits=16 if ratio == "2:4" else 32)
+    return dense[:, :k]
 
 
 class TensorCore:
@@ -586,16 +590,16 @@ class TensorCore:
             raise ValueError(f"scale_a must have shape {(M, K // blk)}, got {sa.shape}")
         if sb.shape != (K // blk, N):
             raise ValueError(f"scale_b must have shape {(K // blk, N)}, got {sb.shape}")
+        # ue8m0 (OCP MX E8M0: powers of two 2^-127 .. 2^127, no zero) and ue4m3 (the
+        # non-negative OCP E4M3 values): a scale is valid iff the format reproduces it.
+        sfmt = _get_format("e8m0" if kind == "mxf8f6f4" else "ue4m3fn")
         for name, s in (("scale_a", sa), ("scale_b", sb)):
-            if kind == "mxf8f6f4":
-                ok = (s > 0) & (s >= 2.0 ** -127) & (s <= 2.0 ** 127) & (np.frexp(s)[0] == 0.5)
-                if not ok.all():
-                    raise ValueError(f"{name} holds {s[~ok].flat[0]!r}, not a ue8m0 value "
-                                     "(a power of two in [2^-127, 2^127])")
-            else:
-                if (s <= 0).any() or not np.isfinite(s).all():
-                    raise ValueError(f"{name} must hold positive finite ue4m3 values")
-                _check_representable(s, "e4m3", name)
+            ok = np.isfinite(s) & (s > 0)
+            ok[ok] = sfmt.quantize(s[ok]) == s[ok]
+            if not ok.all():
+                what = ("a ue8m0 value (a power of two in [2^-127, 2^127])"
+                        if kind == "mxf8f6f4" else "a positive ue4m3 value")
+                raise ValueError(f"{name} holds {s[~ok].flat[0]!r}, not {what}")
         As = A * np.repeat(sa, blk, axis=1)
         Bs = B * np.repeat(sb, blk, axis=0)
         C = np.zeros((M, N)) if C is None else _as_float(C, "C")

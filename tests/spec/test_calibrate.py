@@ -20,6 +20,8 @@ GAUSS_RELEASED = {2: 1.710635, 3: 2.151593, 4: 2.559136, 5: 2.936201, 6: 3.28691
 def test_aciq_laplace_alpha_to_two_decimals(bits):
     a = C.aciq_alpha(bits, "laplace")
     assert abs(a - LAPLACE_PUBLISHED[bits]) < 0.01
+    # the published table is neither rounded nor truncated consistently (5.0286 -> 5.03 but
+    # 3.8972 -> 3.89), so it is matched to within one unit of the second decimal
     assert round(a, 2) == LAPLACE_ROUNDED[bits]
     # it is the stationary point: 2 b exp(-a / b) = 2 a / (3 * 4^M) with b = 1
     assert math.isclose(math.exp(-a), a / (3 * 4 ** bits), rel_tol=1e-8)

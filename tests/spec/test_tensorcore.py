@@ -339,7 +339,7 @@ def test_sparse_metadata_layout_and_tf32():
     vals = np.arange(1.0, 9.0)[None]
     dense = decompress_sparse(vals, meta, 16)
     assert dense[0].tolist() == [1, 2, 0, 0, 0, 0, 3, 4, 0, 5, 6, 0, 7, 0, 0, 8]
-    with pytest.raises(ValueError, match="not a valid 2:4 pattern"):
+    with pytest.raises(ValueError, match="invalid metadata nibble 0b0101"):
         decompress_sparse(vals[:, :2], np.array([[0b0101]], dtype=np.int16), 4)
     # tf32 1:2: 0b0100 keeps element 0, 0b1110 element 1
     meta12 = np.array([[0b0100 | 0b1110 << 4]], dtype=np.int32)
@@ -349,16 +349,26 @@ def test_sparse_metadata_layout_and_tf32():
     assert d[0, 0] == np.float32(1.5 + 10.0)
 
 
-def test_sparse_against_refquant_sparse_if_present():
-    sparse = pytest.importorskip("refquant.sparse")
-    comp = getattr(sparse, "compress_2_4", None)
-    if comp is None:
-        pytest.skip("refquant.sparse.compress_2_4 not available")
+def test_sparse_against_refquant_sparse():
+    """mma.sp on refquant.sparse.compress_2_4's output equals the dense MMA of the pruned
+    operand (fp16 2:4 with int16 words, e4m3 2:4 with int32 words, tf32 1:2)."""
+    from refquant.sparse import compress_2_4, nm_mask
     rng = np.random.default_rng(3)
-    dense = random_values("fp16", (4, 16), rng)
-    dense[:, 1::2] = 0
-    vals, meta = comp(dense)
-    assert np.array_equal(decompress_sparse(np.asarray(vals), np.asarray(meta), 16), dense)
+    tc = TensorCore("H100")
+    for fmt, bits, k in (("fp16", 16, 32), ("e4m3", 8, 64), ("tf32", 32, 16)):
+        dense = random_values(fmt, (16, k), rng)
+        if fmt == "tf32":
+            dense[:, 1::2] *= rng.random((16, k // 2)) < 0.3
+            dense[:, 0::2] *= dense[:, 1::2] == 0
+        else:
+            dense = dense * nm_mask(dense, 2, 4)
+        vals, meta = compress_2_4(dense, data_bits=bits)
+        assert meta.dtype == (np.int32 if bits == 8 else np.int16)
+        assert np.array_equal(decompress_sparse(vals, meta, k, "1:2" if bits == 32 else "2:4"),
+                              dense)
+        B = random_values(fmt, (k, 8), rng)
+        C = random_values("fp16", (16, 8), rng)
+        assert same(tc.mma_sp(vals, meta, B, C, fmt, "fp32"), tc.gemm(dense, B, C, fmt, "fp32"))
 
 
 def test_block_scaled_semantics():
