@@ -375,6 +375,37 @@ def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, 
 
 
 @njit(cache=True)
+def _mx_exp_bits(mmax, emax_elem):
+    """Shared exponent (as _mx_block_exp) from the largest float32 magnitude bit pattern
+    mmax of a block."""
+    if mmax >= 0x7F800000:
+        return np.int64(128)
+    if mmax == 0:
+        return np.int64(-127)
+    ef = mmax >> 23
+    if ef > 0:
+        e = ef - 127
+    else:
+        e = np.int64(math.frexp(float(mmax))[1] - 1 - 149)
+    se = e - emax_elem
+    return se if se > -127 else np.int64(-127)
+
+
+@njit(cache=True)
+def _mx_exp_float(amax, bad, emax_elem):
+    """Shared exponent (as _mx_block_exp) from amax = max |V_i| of a block (bad: the
+    block holds a NaN)."""
+    if bad or math.isinf(amax):
+        return np.int64(128)
+    if amax == 0.0:
+        return np.int64(-127)
+    se = np.int64(math.frexp(amax)[1] - 1) - emax_elem
+    if se > 127:
+        return np.int64(128)
+    return se if se > -127 else np.int64(-127)
+
+
+@njit(cache=True)
 def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
     """Shared exponent of the block x[p, d0:d1] (OCP MX: floor(log2 amax) - emax_elem,
     clamped below at -127; amax 0 gives -127), or 128 when the block contains NaN or
@@ -385,32 +416,63 @@ def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
         for d in range(d0, d1):
             m = np.int64(xi[p, d]) & 0x7FFFFFFF
             mmax = m if m > mmax else mmax
-        if mmax >= 0x7F800000:
-            return np.int64(128)
-        if mmax == 0:
-            return np.int64(-127)
-        ef = mmax >> 23
-        if ef > 0:
-            e = ef - 127
-        else:
-            e = np.int64(math.frexp(float(mmax))[1] - 1 - 149)
-    else:
-        amax = 0.0
-        for d in range(d0, d1):
-            a = abs(float(x[p, d]))
-            if a > amax:
-                amax = a
-            elif not (a <= amax):
-                return np.int64(128)
-        if amax == 0.0:
-            return np.int64(-127)
-        if math.isinf(amax):
-            return np.int64(128)
-        e = np.int64(math.frexp(amax)[1] - 1)
-    se = e - emax_elem
-    if se > 127:
-        return np.int64(128)
-    return se if se > -127 else np.int64(-127)
+        return _mx_exp_bits(mmax, emax_elem)
+    amax = 0.0
+    for d in range(d0, d1):
+        a = abs(float(x[p, d]))
+        if a > amax:
+            amax = a
+        elif not (a <= amax):
+            return _mx_exp_float(amax, True, emax_elem)
+    return _mx_exp_float(amax, False, emax_elem)
+
+
+@njit(cache=True)
+def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scodes):
+    """mx_quantize_rows for float32 x viewed as (P, D, Q) with the blocked axis D not
+    last (Q > 1), float element formats with subnormals and M <= 22, NEAREST_EVEN: the
+    same results, with the branch-free integer path running along the contiguous Q axis
+    (xi: x viewed as int32). codes (P, D, Q), scodes (P, ceil(D / block), Q). Returns
+    False when some block holds a float32 subnormal the integer path does not cover
+    (codes are then incomplete and the caller uses mx_quantize_rows)."""
+    P, D, Q = x.shape
+    nb = (D + block - 1) // block
+    sh = 23 - M
+    halfm1 = ((np.int64(1) << sh) >> 1) - 1
+    sgnbit = np.int64(1) << (E + M)
+    mmax = np.empty(Q, dtype=np.int64)
+    rebias = np.empty(Q, dtype=np.int64)
+    efmin = np.empty(Q, dtype=np.int64)
+    keep = np.empty(Q, dtype=np.int64)
+    slow = False
+    for p in range(P):
+        for b in range(nb):
+            d0 = b * block
+            d1 = min(d0 + block, D)
+            for q in range(Q):
+                mmax[q] = 0
+            for d in range(d0, d1):
+                for q in range(Q):
+                    m = np.int64(xi[p, d, q]) & 0x7FFFFFFF
+                    mmax[q] = m if m > mmax[q] else mmax[q]
+            for q in range(Q):
+                se = _mx_exp_bits(mmax[q], emax_elem)
+                keep[q] = 0 if se == 128 else -1
+                se = se if se != 128 else np.int64(0)
+                scodes[p, b, q] = 255 if keep[q] == 0 else se + 127
+                rebias[q] = np.int64(127 - bias + se) << 23
+                efmin[q] = np.int64(128 - bias) + se
+            for d in range(d0, d1):
+                for q in range(Q):
+                    bb = np.int64(xi[p, d, q])
+                    mag = bb & 0x7FFFFFFF
+                    t = f32_rne_t(mag, sh, halfm1, rebias[q], efmin[q])
+                    t = t if t < tmax else tmax
+                    t = t if mag != 0 else np.int64(0)
+                    slow |= (mag < 0x800000) & (mag != 0) & (efmin[q] <= 0)
+                    neg = (bb < 0) & ((t != 0) | (uz == 0))
+                    codes[p, d, q] = (t | (sgnbit if neg else np.int64(0))) & keep[q]
+    return not slow
 
 
 @njit(cache=True)

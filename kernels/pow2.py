@@ -3,8 +3,8 @@ n-hot, PWLQ), signed-digit term encodings (binary, HESE, NAF), group term select
 (term quantization), bSPARQ / vSPARQ window trimming, and the integer dot products the
 hardware of each format computes (shift-add, term pairs, region accumulators).
 
-Every kernel is serial, takes int64 / float64 arrays, writes into ``out`` and states
-its exact semantics. Rounding modes are the integers of ``refquant.Rounding``
+Every kernel is serial, takes int64 / float64 arrays (the level kernels also float32
+input, compared exactly as float64), writes into ``out`` and states its exact semantics. Rounding modes are the integers of ``refquant.Rounding``
 (0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP,
 6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
 """

@@ -477,10 +477,15 @@ def gemm_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_
     not depend on the thread count)."""
     mdim, kdim = asig.shape
     ndim = bsig.shape[0]
-    for i in prange(mdim):
+    # four rows of A per row of B while that row is in L1 (the order does not matter:
+    # every element is computed on its own)
+    for ib in prange((mdim + 3) // 4):
+        i1 = min(4 * ib + 4, mdim)
         for j in range(ndim):
-            out[i, j] = dot_chain_fast(asig[i], aexp[i], bsig[j], bexp[j], c[i, j], kdim, n,
-                                       two_p, neab, min_exp, out_emin, out_emax, frac, mode)
+            for i in range(4 * ib, i1):
+                out[i, j] = dot_chain_fast(asig[i], aexp[i], bsig[j], bexp[j], c[i, j], kdim,
+                                           n, two_p, neab, min_exp, out_emin, out_emax, frac,
+                                           mode)
 
 
 @njit(cache=True)

@@ -158,28 +158,7 @@ class BlockFormat(Format):
         x3 = np.ascontiguousarray(x).reshape(view)
         extra = {"scale_format": self.scale_format.name}
         if self.kind == "mx":
-            e = self.element
-            P, D, Q = view
-            # the kernel blocks along rows: a non-last axis is transposed to the last one
-            # (one contiguous copy) and the codes transposed back
-            xx = x3.reshape(P, D) if Q == 1 else np.ascontiguousarray(
-                x3.transpose(0, 2, 1)).reshape(P * Q, D)
-            cc = np.empty((P * Q, D), dtype=self.code_dtype)
-            ss = np.empty((P * Q, gshape[1]), dtype=np.uint8)
-            xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0, 0), np.int32)
-            if isinstance(e, FloatFormat):
-                p = e._kparams()
-                nan_signed = int(e.specials in ("ieee", "fn") and e.signed)
-                _k.mx_quantize_rows(xx, xi, Q, blk, 0, *p, e._nan_code, nan_signed,
-                                    self.emax_elem, 0, 0, int(rnd), int(seed), cc, ss)
-            else:
-                _k.mx_quantize_rows(xx, xi, Q, blk, 1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 6,
-                                    127, int(rnd), int(seed), cc, ss)
-            if Q == 1:
-                codes, scodes = cc.reshape(view), ss.reshape(gshape)
-            else:
-                codes = np.ascontiguousarray(cc.reshape(P, Q, D).transpose(0, 2, 1))
-                scodes = np.ascontiguousarray(ss.reshape(P, Q, -1).transpose(0, 2, 1))
+            codes, scodes = self._mx_codes(x3, blk, gshape, rnd, int(seed))
             scale = self.scale_format.decode(scodes)
         else:
             if not np.all(np.isfinite(x)):
@@ -206,6 +185,40 @@ class BlockFormat(Format):
         return QTensor(codes=codes.reshape(x.shape), scale=scale.reshape(ushape),
                        zero_point=np.zeros(ushape, dtype=np.int64), fmt=self,
                        granularity="block", axis=ax, block_size=blk, extra=extra)
+
+
+    def _mx_codes(self, x3, blk, gshape, rnd, seed):
+        """Element and scale codes of x3 viewed as (P, D, Q), blocks along D (OCP MX)."""
+        e = self.element
+        P, D, Q = x3.shape
+        if (Q > 1 and x3.dtype == np.float32 and isinstance(e, FloatFormat)
+                and rnd == Rounding.NEAREST_EVEN and e.subnormals and e.man_bits <= 22):
+            codes = np.empty(x3.shape, dtype=self.code_dtype)
+            scodes = np.empty(gshape, dtype=np.uint8)
+            if _k.mx_quantize_cols(x3, x3.view(np.int32), blk, e.exp_bits, e.man_bits,
+                                   e.bias, int(e._uz), e._tmax, self.emax_elem, codes,
+                                   scodes):
+                return codes, scodes
+        # the row kernel blocks along rows: a non-last axis is transposed to the last one
+        # (one contiguous copy) and the codes transposed back
+        if Q == 1:
+            xx = x3.reshape(P, D)
+        else:
+            xx = np.ascontiguousarray(x3.transpose(0, 2, 1)).reshape(P * Q, D)
+        cc = np.empty((P * Q, D), dtype=self.code_dtype)
+        ss = np.empty((P * Q, gshape[1]), dtype=np.uint8)
+        xi = xx.view(np.int32) if xx.dtype == np.float32 else np.empty((0, 0), np.int32)
+        if isinstance(e, FloatFormat):
+            nan_signed = int(e.specials in ("ieee", "fn") and e.signed)
+            _k.mx_quantize_rows(xx, xi, Q, blk, 0, *e._kparams(), e._nan_code, nan_signed,
+                                self.emax_elem, 0, 0, int(rnd), seed, cc, ss)
+        else:
+            _k.mx_quantize_rows(xx, xi, Q, blk, 1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 6, 127,
+                                int(rnd), seed, cc, ss)
+        if Q == 1:
+            return cc.reshape(x3.shape), ss.reshape(gshape)
+        return (np.ascontiguousarray(cc.reshape(P, Q, D).transpose(0, 2, 1)),
+                np.ascontiguousarray(ss.reshape(P, Q, -1).transpose(0, 2, 1)))
 
 
 def _check_bits(bits):

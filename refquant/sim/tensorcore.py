@@ -51,6 +51,11 @@ fp8 (e4m3, e5m2), three modes, each validated on every recorded row:
   operation rounded once to nearest even (fp32 or fp16). This reproduces all 5000
   rows of H100, H200 (fp16 out) and B200 (fp32 and fp16 out) for e4m3 and e5m2.
 
+Operand and output formats are refquant's FloatFormat objects (``refquant.format``:
+fp16, bf16, tf32, e4m3fn for NVIDIA's e4m3, e5m2, e3m2, e2m3, e2m1; fp32/fp16 for C and
+D; e8m0 and ue4m3fn for block scales): a value is accepted iff the format's quantisation
+returns it unchanged, and decomposition takes the fraction bits and emin from them.
+
 Integer MMA (s8/u8, s4/u4) sums each instruction's chunk of K exactly and accumulates
 in int32, wrapping or clamping (.satfinite) after each chunk; b1 uses XOR or AND and
 popcount. Sparse MMA (mma.sp) expands the 2:4 (1:2 for tf32) metadata to the dense
@@ -599,7 +604,7 @@ class TensorCore:
             if not ok.all():
                 what = ("a ue8m0 value (a power of two in [2^-127, 2^127])"
                         if kind == "mxf8f6f4" else "a positive ue4m3 value")
-                raise ValueError(f"{name} holds {s[~ok].flat[0]!r}, not {what}")
+                raise ValueError(f"{name} holds {float(s[~ok].flat[0])!r}, not {what}")
         As = A * np.repeat(sa, blk, axis=1)
         Bs = B * np.repeat(sb, blk, axis=0)
         C = np.zeros((M, N)) if C is None else _as_float(C, "C")
