@@ -35,12 +35,14 @@ most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bit
 out of the smaller one into a sticky bit (exact for rounding: when bits are lost the
 result keeps at least 60 bits); quotients are formed from a 62-bit dividend (>= 32
 quotient bits and an exact remainder); square roots take the integer square root of a
-62-bit radicand. The quire holds 32-bit digits in int64 limbs with lazy carries.
+62-bit radicand. The quire holds 32-bit digits in int64 limbs with lazy carries
+(see the notes at the quire kernels).
 """
 import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from .rounding import choose
 
@@ -49,23 +51,9 @@ _M32 = np.int64(0xFFFFFFFF)
 
 @njit(cache=True)
 def hibit(x):
-    """Index of the highest set bit of 0 < x < 2^63 (branch-free binary search)."""
-    s = np.int64(x > 0xFFFFFFFF) << 5
-    x >>= s
-    r = s
-    s = np.int64(x > 0xFFFF) << 4
-    x >>= s
-    r |= s
-    s = np.int64(x > 0xFF) << 3
-    x >>= s
-    r |= s
-    s = np.int64(x > 0xF) << 2
-    x >>= s
-    r |= s
-    s = np.int64(x > 0x3) << 1
-    x >>= s
-    r |= s
-    return r | (x >> 1)
+    """Index of the highest set bit of 0 < x < 2^63 (0 for x = 0): LLVM's count of
+    leading zeros."""
+    return 63 - leading_zeros(np.int64(x) | 1)
 
 
 @njit(cache=True)
@@ -448,19 +436,145 @@ def from_int(x, n, es, rs, mode, seed, out):
 
 
 # ----------------------------------------------------------------------------- quire
+#
+# The quire is a sum of 32-bit digits held in int64 limbs: limb i is worth 2^(32 i + base).
+# Its digits carry lazily; a carry pass (``quire_carry``) brings limbs 0..nl-2 back into
+# [0, 2^32) and moves the signed rest into the top limb, without changing the value.
+#
+# Dot products run in chunks of _CHUNK terms. A first, branch-free (vectorised) pass decodes
+# both operands of each term into a fixed-width significand (2^F <= sig < 2^(F+1), F the
+# largest fraction width of the format) and the exponent of its lowest bit, and stores the
+# signed exact product p (|p| < 2^(2F+2) <= 2^60) and its position l in the working quire,
+# whose lowest bit is worth 2^(qlow - 64): the two extra low limbs hold the product bits
+# below minpos^2 that fixed-width significands can carry (2F <= 58 < 64; those bits are
+# zero in every product, so the extended quire normalises to zeros there). A second pass
+# adds the chunk's products, each as three 32-bit digits x0 + x1 2^32 + x2 2^64 of
+# p * 2^(l mod 32) placed at limb floor(l / 32) (x0, x1 in [0, 2^32), x2 signed): when the
+# chunk's products span at most _SPAN_VEC + 1 limbs the digits are summed per limb with
+# vectorised masked reductions, otherwise they are scattered term by term. Either way a
+# limb gains less than _CHUNK * 2^33 per chunk, and a carry pass follows every chunk, so
+# no limb overflows for any length below 2^31 (the quire's own carry guard).
+
+_CHUNK = 1024
+_SPAN_VEC = 3
 
 
 @njit(cache=True)
-def quire_add_product(q, neg, p, lsb):
-    """q += (-1)^neg * p * 2^lsb in 32-bit digits (lazy carries); 0 <= lsb, p < 2^61."""
-    li = lsb >> 5
-    off = lsb & 31
-    lo = (p & ((np.int64(1) << (32 - off)) - 1)) << off
-    rest = p >> (32 - off)
-    sgn = 1 - 2 * np.int64(neg)    # branch-free sign: +1 or -1
-    q[li] += sgn * lo
-    q[li + 1] += sgn * (rest & _M32)
-    q[li + 2] += sgn * (rest >> 32)
+def posit_fields(c, n, es, F):
+    """(body, negm, sig, lsb) of the posit<n, es> code c: body is the magnitude pattern
+    (0 for zero, 2^(n-1) for NaR), negm = -1 for a negative code else 0, and for a finite
+    nonzero code its magnitude is sig * 2^lsb with 2^F <= sig < 2^(F + 1), where
+    F = max(n - 3 - es, 0) (fraction bits beyond the code's own are zeros).
+    Branch-free; meaningless sig / lsb for zero and NaR."""
+    mask = (np.int64(1) << n) - 1
+    m63 = np.int64(0x7FFFFFFFFFFFFFFF)
+    c = np.int64(c) & mask
+    negm = -((c >> (n - 1)) & 1)
+    body = ((c ^ negm) - negm) & mask
+    u = body << (64 - n)                 # body left-aligned below bit 63
+    first = u >> 62
+    y = u ^ ((-first) & m63)             # the regime run becomes leading zeros
+    m = min(leading_zeros(y) - 1, n - 1)  # run length
+    k = first * (2 * m - 1) - m
+    v = u << (m + 2)                     # exponent and fraction bits from bit 63 down
+    expo = ((v >> 1) & m63) >> (63 - es)
+    w = v << es
+    sig = (np.int64(1) << F) | (((w >> 1) & m63) >> (63 - F))
+    return body, negm, sig, (k << es) + expo - F
+
+
+@njit(cache=True)
+def _dot_terms(a, b, n, es, F, base, tp, tl):
+    """tp[j], tl[j] = signed product a[j] b[j] and the position of its lowest bit above
+    2^base (0 and 0 for a term with a zero operand). Returns (has_nar, lowest, highest
+    position among nonzero terms) (lowest > highest when there are none)."""
+    sbit = np.int64(1) << (n - 1)
+    bad = np.int64(0)
+    lo = np.int64(1) << 40
+    hi = np.int64(-1)
+    for j in range(a.size):
+        ba, nga, sa, la = posit_fields(a[j], n, es, F)
+        bb, ngb, sb, lb = posit_fields(b[j], n, es, F)
+        bad |= np.int64(ba == sbit) | np.int64(bb == sbit)
+        live = -(np.int64(ba != 0) & np.int64(bb != 0))
+        sg = nga ^ ngb
+        p = sa * sb
+        tp[j] = ((p ^ sg) - sg) & live
+        l = (la + lb - base) & live
+        tl[j] = l
+        lo = min(lo, l | (~live & (np.int64(1) << 40)))
+        hi = max(hi, l | ~live)
+    return bad, lo, hi
+
+
+@njit(cache=True)
+def _term_digits(p, l):
+    """Digits (x0, x1, x2) with p * 2^(l mod 32) = x0 + x1 2^32 + x2 2^64, x0, x1 in
+    [0, 2^32) (p signed, |p| < 2^61)."""
+    off = l & 31
+    sh = 32 - off
+    x0 = (p & ((np.int64(1) << sh) - 1)) << off
+    t = p >> sh
+    return x0, t & _M32, t >> 32
+
+
+@njit(cache=True)
+def quire_carry(q):
+    """Normalise lazy carries in place: limbs 0..nl-2 into [0, 2^32), the signed rest in
+    the top limb (value unchanged)."""
+    for i in range(q.size - 1):
+        v = q[i]
+        q[i] = v & _M32
+        q[i + 1] += v >> 32
+
+
+@njit(cache=True)
+def _accumulate(q, tp, tl, cnt, lo, hi):
+    """q += sum_j tp[j] * 2^tl[j] for j < cnt (q in 32-bit digits, lazy carries), then a
+    carry pass. lo, hi: the lowest and highest tl of the nonzero terms."""
+    if lo > hi:
+        return
+    B = lo >> 5
+    R = (hi >> 5) - B
+    if R <= _SPAN_VEC:
+        for r in range(R + 1):
+            s0 = np.int64(0)
+            s1 = np.int64(0)
+            s2 = np.int64(0)
+            for j in range(cnt):
+                l = tl[j]
+                x0, x1, x2 = _term_digits(tp[j], l)
+                sel = -np.int64((l >> 5) - B == r)
+                s0 += x0 & sel
+                s1 += x1 & sel
+                s2 += x2 & sel
+            q[B + r] += s0
+            q[B + r + 1] += s1
+            q[B + r + 2] += s2
+    else:
+        for j in range(cnt):
+            l = tl[j]
+            x0, x1, x2 = _term_digits(tp[j], l)
+            li = l >> 5
+            q[li] += x0
+            q[li + 1] += x1
+            q[li + 2] += x2
+    quire_carry(q)
+
+
+@njit(cache=True)
+def _dot_into(a, b, n, es, qlow, w, tp, tl):
+    """w += sum_i a[i] b[i] exactly, w an extended quire (nl + 2 limbs, lowest bit worth
+    2^(qlow - 64)). Returns True (leaving w partial) if an element is NaR."""
+    F = max(n - 3 - es, 0)
+    base = qlow - 64
+    for s in range(0, a.size, _CHUNK):
+        e = min(s + _CHUNK, a.size)
+        bad, lo, hi = _dot_terms(a[s:e], b[s:e], n, es, F, base, tp, tl)
+        if bad != 0:
+            return True
+        _accumulate(w, tp, tl, e - s, lo, hi)
+    return False
 
 
 @njit(cache=True)
@@ -506,74 +620,46 @@ def quire_round(q, qlow, n, es, rs, mode, seed, index):
 
 
 @njit(cache=True)
+def _finish(w, q, qlow, n, es, mode, seed, index):
+    """Move the extended quire w into q (its two low limbs are zero after a carry pass:
+    every product is a multiple of 2^qlow) and round it."""
+    quire_carry(w)
+    for i in range(q.size):
+        q[i] = w[i + 2]
+    return quire_round(q, qlow, n, es, n - 1, mode, seed, index)
+
+
+@njit(cache=True)
 def quire_dot(a, b, n, es, qlow, q, mode, seed):
     """Code of sum_i a[i] * b[i] accumulated exactly in the quire q (zeroed int64 digits,
-    lowest bit worth 2^qlow, qlow <= the exponent of minpos^2) and rounded once.
-    NaR if any element is NaR. len(a) < 2^31.
-
-    Works in chunks of 2048 terms: a branch-free pass unpacks the operands into
-    (sign, product, position) and a second pass adds them to the digits (zero products
-    add 0 at position 0)."""
-    rs = n - 1
-    nar = np.int64(1) << (n - 1)
-    chunk = 2048
-    tneg = np.empty(chunk, dtype=np.bool_)
-    tp = np.empty(chunk, dtype=np.int64)
-    tl = np.empty(chunk, dtype=np.int64)
-    for start in range(0, a.size, chunk):
-        stop = min(start + chunk, a.size)
-        bad = np.int64(0)
-        for i in range(start, stop):
-            ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-            kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
-            bad |= np.int64(ka == 1) | np.int64(kb == 1)
-            live = np.int64(ka == 2) & np.int64(kb == 2)
-            j = i - start
-            tneg[j] = na != nb
-            tp[j] = sa * sb * live
-            tl[j] = (Ea - fa + Eb - fb - qlow) * live
-        if bad != 0:
-            return nar
-        for j in range(stop - start):
-            quire_add_product(q, tneg[j], tp[j], tl[j])
-    return quire_round(q, qlow, n, es, rs, mode, seed, 0)
+    lowest bit worth 2^qlow, qlow <= the exponent of minpos^2; q ends normalised) and
+    rounded once by ``mode`` (STOCHASTIC index 0). NaR if any element is NaR. len(a) < 2^31.
+    Chunked, vectorised accumulation: see the notes above ``posit_fields``."""
+    tp = np.empty(_CHUNK, dtype=np.int64)
+    tl = np.empty(_CHUNK, dtype=np.int64)
+    w = np.zeros(q.size + 2, dtype=np.int64)
+    if _dot_into(a, b, n, es, qlow, w, tp, tl):
+        return np.int64(1) << (n - 1)
+    return _finish(w, q, qlow, n, es, mode, seed, 0)
 
 
 @njit(cache=True)
-def unpack_all(codes, n, es, kind, neg, sig, lsb):
-    """Unpack codes into kind, sign, significand and the exponent of its lowest bit."""
-    for i in range(codes.size):
-        k, ng, E, s, f = unpack(codes[i], n, es, n - 1)
-        kind[i] = k
-        neg[i] = ng
-        sig[i] = s
-        lsb[i] = E - f
-
-
-@njit(cache=True)
-def quire_matmul(ka, na, sa, la, kb, nb, sb, lb, n, es, qlow, nlimbs, mode, seed, out):
-    """out[i, j] = code of sum_k A[i, k] B[k, j], each entry accumulated exactly in its
-    own quire and rounded once; NaR where a NaR meets the entry's dot product.
-    Operands come unpacked (unpack_all) as (M, K) and (K, N) arrays."""
-    M, K = ka.shape
-    N = kb.shape[1]
+def quire_matmul(A, BT, n, es, qlow, nlimbs, mode, seed, out):
+    """out[i, j] = code of sum_k A[i, k] BT[j, k] (A of shape (M, K), BT the transposed
+    right operand (N, K), both C-contiguous codes), each entry accumulated exactly in its
+    own quire of ``nlimbs`` digits (the same core as ``quire_dot``) and rounded once
+    (STOCHASTIC index i * N + j); NaR where a NaR meets the entry's dot product."""
+    M = A.shape[0]
+    N = BT.shape[0]
     nar = np.int64(1) << (n - 1)
-    q = np.zeros(nlimbs, dtype=np.int64)
+    tp = np.empty(_CHUNK, dtype=np.int64)
+    tl = np.empty(_CHUNK, dtype=np.int64)
+    w = np.empty(nlimbs + 2, dtype=np.int64)
+    q = np.empty(nlimbs, dtype=np.int64)
     for i in range(M):
         for j in range(N):
-            q[:] = 0
-            isnar = False
-            for k in range(K):
-                x = ka[i, k]
-                y = kb[k, j]
-                if x == 1 or y == 1:
-                    isnar = True
-                    break
-                if x == 0 or y == 0:
-                    continue
-                quire_add_product(q, na[i, k] != nb[k, j], sa[i, k] * sb[k, j],
-                                  la[i, k] + lb[k, j] - qlow)
-            if isnar:
+            w[:] = 0
+            if _dot_into(A[i], BT[j], n, es, qlow, w, tp, tl):
                 out[i, j] = nar
             else:
-                out[i, j] = quire_round(q, qlow, n, es, n - 1, mode, seed, i * N + j)
+                out[i, j] = _finish(w, q, qlow, n, es, mode, seed, i * N + j)

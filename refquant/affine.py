@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import rounding as _k
+from ._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("rounding")
 from .modes import Overflow, Rounding, as_overflow, as_rounding
 
 COMPAT = {"exact": 0, "onnx": 1, "tflite": 1, "torch": 2}

@@ -35,8 +35,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .kernels import integer as _ki
-from .kernels import rounding as _kr
+from ._lazy import kernels as _lazy_kernels
+_ki = _lazy_kernels("integer")
+_kr = _lazy_kernels("rounding")
 from .modes import Overflow, Rounding, as_rounding
 
 __all__ = ["quantize_multiplier", "saturating_rounding_doubling_high_mul",

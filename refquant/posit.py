@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .formats.posit import PositFormat, as_posit, check_codes
-from .kernels import posit as _k
+from ._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("posit")
 from .modes import Rounding, as_rounding
 
 __all__ = ["add", "sub", "mul", "div", "sqrt", "fma", "neg", "abs", "compare", "eq", "lt",

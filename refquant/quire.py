@@ -15,14 +15,18 @@ drafts (e.g. 128 bits for its es = 1 posit16); only rounded outputs are compared
 
 Implementation: 32-bit digits held in int64 limbs (``quire_limbs(fmt)`` of them), added
 with lazy carries, so a sum of fewer than 2^31 products is exact; longer inputs are
-refused. NaR in any operand makes the result NaR.
+refused. NaR in any operand makes the result NaR. Products are formed and placed in
+chunks of 1024 terms by a vectorised pass and summed per limb (the kernel notes in
+``kernels/posit.py`` give the bounds); ``quire_matmul`` runs the same core on each row of
+A against each column of B.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .formats.posit import as_posit, check_codes
-from .kernels import posit as _k
+from ._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("posit")
 from .modes import Rounding, as_rounding
 
 __all__ = ["quire_dot", "quire_matmul", "quire_bits", "quire_lsb_exponent", "quire_limbs"]
@@ -65,16 +69,6 @@ def quire_dot(a_codes, b_codes, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     return f.code_dtype.type(code)
 
 
-def _unpack(codes, f):
-    kind = np.empty(codes.shape, dtype=np.int8)
-    neg = np.empty(codes.shape, dtype=np.bool_)
-    sig = np.empty(codes.shape, dtype=np.int64)
-    lsb = np.empty(codes.shape, dtype=np.int64)
-    _k.unpack_all(np.ascontiguousarray(codes).reshape(-1), f.n, f.es, kind.reshape(-1),
-                  neg.reshape(-1), sig.reshape(-1), lsb.reshape(-1))
-    return kind, neg, sig, lsb
-
-
 def quire_matmul(A, B, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     """Codes of A @ B for posit code matrices A (M, K) and B (K, N): every entry is a
     fused dot product, exact in its own quire and rounded once (STOCHASTIC uses the
@@ -88,9 +82,7 @@ def quire_matmul(A, B, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
                          f"and {B.shape}")
     if A.shape[1] > _MAX_TERMS:
         raise ValueError(f"quire_matmul accumulates at most 2^31 - 1 products; K = {A.shape[1]}")
-    ka, na, sa, la = _unpack(A, f)
-    kb, nb, sb, lb = _unpack(B, f)
     out = np.empty((A.shape[0], B.shape[1]), dtype=f.code_dtype)
-    _k.quire_matmul(ka, na, sa, la, kb, nb, sb, lb, f.n, f.es, quire_lsb_exponent(f),
-                    quire_limbs(f), mode, int(seed), out)
+    _k.quire_matmul(np.ascontiguousarray(A), np.ascontiguousarray(B.T), f.n, f.es,
+                    quire_lsb_exponent(f), quire_limbs(f), mode, int(seed), out)
     return out

@@ -74,7 +74,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..affine import as_real_array
-from ..kernels import floats as _k
+from .._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("floats")
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
 from .base import Format, register, register_pattern
 

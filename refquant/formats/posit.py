@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..affine import as_real_array
-from ..kernels import posit as _k
+from .._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("posit")
 from ..modes import Rounding, as_rounding
 from .base import Format, register, register_pattern
 

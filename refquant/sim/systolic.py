@@ -75,7 +75,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..kernels import systolic as _k
+from .._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("systolic")
 from ..modes import Overflow, as_overflow
 
 __all__ = ["SystolicArray", "SystolicResult", "cycle_model", "scalesim_report", "im2col",

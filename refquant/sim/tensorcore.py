@@ -67,7 +67,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import tensorcore as _k
+from .._lazy import kernels as _lazy_kernels
+_k = _lazy_kernels("tensorcore")
 from .. import sparse as _sparse
 from ..formats import format as _get_format
 from ..modes import Rounding, as_rounding

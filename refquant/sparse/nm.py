@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import sparse as K
+from .._lazy import kernels as _lazy_kernels
+K = _lazy_kernels("sparse")
 from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
                       check_positive_int, dense_rhs, finish_int, int_rhs, kernel_mode)
 

@@ -35,7 +35,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..kernels import sparse as K
+from .._lazy import kernels as _lazy_kernels
+K = _lazy_kernels("sparse")
 from ._common import check_positive_int
 from .nm import nm_mask
 

@@ -1,0 +1,23 @@
+"""Deferred import of kernel modules, so that ``import refquant`` loads neither Numba nor
+any kernel: a kernel module (and Numba with it) is imported on the first call into it."""
+from __future__ import annotations
+
+import importlib
+
+
+class LazyKernels:
+    """Stands in for ``refquant.kernels.<name>``; attribute access imports the module
+    once and then serves its attributes directly (they are cached on the instance)."""
+
+    def __init__(self, name: str):
+        self.__dict__["_module_name"] = f"refquant.kernels.{name}"
+
+    def __getattr__(self, attr):
+        value = getattr(importlib.import_module(self.__dict__["_module_name"]), attr)
+        self.__dict__[attr] = value
+        return value
+
+
+def kernels(name: str) -> LazyKernels:
+    """The lazily imported kernel module ``refquant.kernels.<name>``."""
+    return LazyKernels(name)
