@@ -178,31 +178,85 @@ def decode_table(codes, table, out):
         out[i] = table[codes[i]]
 
 
+_ENC_CHUNK = 4096
+
+
+@njit(cache=True)
+def _encode_one(b, n, es, rs, scale_exp, mode, seed, index):
+    """Code of the float64 with bits b, times 2^-scale_exp, rounded by ``mode`` (any
+    input: ±0 -> 0, NaN and ±inf -> NaR, subnormals exact)."""
+    mmask = (np.int64(1) << 52) - 1
+    neg = b < 0
+    ef = (b >> 52) & 0x7FF
+    mant = b & mmask
+    if ef == 0x7FF:
+        return np.int64(1) << (n - 1)
+    if ef == 0:
+        if mant == 0:
+            return np.int64(0)
+        t = hibit(mant)
+        return pack(neg, t - 1074 - scale_exp, mant, t, False, n, es, rs, mode, seed, index)
+    return pack(neg, ef - 1023 - scale_exp, mant | (mmask + 1), 52, False,
+                n, es, rs, mode, seed, index)
+
+
+@njit(cache=True)
+def _encode_nearest(b, n, es, rs, scale_exp):
+    """``_encode_one`` in mode NEAREST_EVEN for a normal float64 (bits b), without
+    data-dependent branches so that loops over it vectorise: ``pack`` specialised to a
+    52-bit fraction and no sticky bit (the discarded part is then always >= 22 bits, so
+    the shift below is never <= 0). Meaningless for zero, subnormal, inf and NaN bits."""
+    maxbody = (np.int64(1) << (n - 1)) - 1
+    E = ((b >> 52) & 0x7FF) - 1023 - scale_exp
+    k = E >> es
+    expo = E - (k << es)
+    kc = min(max(k, np.int64(-rs)), np.int64(rs - 1))  # saturated k: selected away below
+    pos = np.int64(kc >= 0)
+    m = (kc ^ (kc >> 63)) + 1                   # run length, 1..rs
+    term = np.int64(m < rs)                     # 1 when a terminating bit follows
+    regime = ((((np.int64(1) << m) - 1) << term) & (-pos)) | (term & (pos - 1))
+    avail = n - 1 - m - term
+    shift = es + 52 - avail
+    tail = (expo << 52) | (b & ((np.int64(1) << 52) - 1))
+    fl = (regime << avail) | (tail >> shift)
+    rem = tail & ((np.int64(1) << shift) - 1)
+    half = np.int64(1) << (shift - 1)
+    up = np.int64(rem > half) | (np.int64(rem == half) & (fl & 1))
+    body = min(max(fl + up, np.int64(1)), maxbody)
+    body = maxbody if k > rs - 1 else body
+    body = np.int64(1) if k < -rs else body
+    return _apply_sign(body, b < 0, n)
+
+
 @njit(cache=True)
 def encode(xbits, n, es, rs, scale_exp, mode, seed, out):
     """out[i] = code of x[i] * 2^-scale_exp rounded by ``mode`` (exact real value), where
     xbits is the int64 view of a float64 array x (subnormals included).
 
     ±0 -> 0; NaN and ±inf -> NaR (10...0). STOCHASTIC uses index i.
+    NEAREST_EVEN runs in chunks: a vectorised pass of ``_encode_nearest`` that also counts
+    the zero / subnormal / inf / NaN inputs, then, only in a chunk that has some, a pass
+    that recomputes those with ``_encode_one``.
     """
-    nar = np.int64(1) << (n - 1)
-    mmask = (np.int64(1) << 52) - 1
-    for i in range(xbits.size):
-        b = xbits[i]
-        neg = b < 0
-        ef = (b >> 52) & 0x7FF
-        mant = b & mmask
-        if ef == 0x7FF:
-            out[i] = nar
-        elif ef == 0:
-            if mant == 0:
-                out[i] = 0
-            else:
-                t = hibit(mant)
-                out[i] = pack(neg, t - 1074 - scale_exp, mant, t, False, n, es, rs, mode, seed, i)
-        else:
-            out[i] = pack(neg, ef - 1023 - scale_exp, mant | (mmask + 1), 52, False,
-                          n, es, rs, mode, seed, i)
+    size = xbits.size
+    if mode != 0:
+        for i in range(size):
+            out[i] = _encode_one(xbits[i], n, es, rs, scale_exp, mode, seed, i)
+        return
+    for s in range(0, size, _ENC_CHUNK):
+        e = min(s + _ENC_CHUNK, size)
+        xc = xbits[s:e]     # a loop over slices from 0 vectorises; one over range(s, e) did not
+        oc = out[s:e]
+        special = np.int64(0)
+        for j in range(xc.size):
+            b = xc[j]
+            oc[j] = _encode_nearest(b, n, es, rs, scale_exp)
+            special += np.int64((((b >> 52) + 1) & 0x7FF) <= 1)  # exponent field 0 or 0x7FF
+        if special != 0:
+            for j in range(xc.size):
+                b = xc[j]
+                if (((b >> 52) + 1) & 0x7FF) <= 1:
+                    oc[j] = _encode_one(b, n, es, rs, scale_exp, 0, seed, s + j)
 
 
 @njit(cache=True)
@@ -250,77 +304,82 @@ def add_core(na, Ea, sa, ta, nb, Eb, sb, tb, n, es, rs, mode, seed, index):
     return pack(na, Ea - 61 + t, S, t, sticky, n, es, rs, mode, seed, index)
 
 
+_ADD, _SUB, _MUL, _DIV = 0, 1, 2, 3
+
+
 @njit(cache=True)
-def add(a, b, n, es, rs, mode, seed, out):
-    """out[i] = round(a[i] + b[i]); NaR if either is NaR; x + (-x) = 0."""
+def _product(na, Ea, sa, fa, nb, Eb, sb, fb):
+    """(neg, E, p, t): the exact product of two unpacked operands as (-1)^neg p 2^(E - t),
+    2^t <= p < 2^(t + 1) (t <= 60, see the module docstring)."""
+    p = sa * sb
+    t = hibit(p)
+    return na != nb, Ea + Eb - fa - fb + t, p, t
+
+
+@njit(cache=True)
+def _binary(a, b, op, n, es, rs, mode, seed, out):
+    """The loop shared by add, sub, mul and div (op: _ADD, _SUB, _MUL, _DIV); NaR in
+    either operand gives NaR. sub adds the negated code: two's complement negation is
+    exact for every code (-0 = 0, -NaR = NaR)."""
     nar = np.int64(1) << (n - 1)
+    mask = (np.int64(1) << n) - 1
     for i in range(a.size):
-        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
+        ai = np.int64(a[i])
+        bi = np.int64(b[i])
+        if op == _SUB:
+            bi = (-bi) & mask
+        ka, na, Ea, sa, fa = unpack(ai, n, es, rs)
+        kb, nb, Eb, sb, fb = unpack(bi, n, es, rs)
         if ka == 1 or kb == 1:
             out[i] = nar
+        elif op == _MUL:
+            if ka == 0 or kb == 0:
+                out[i] = 0
+            else:
+                neg, E, p, t = _product(na, Ea, sa, fa, nb, Eb, sb, fb)
+                out[i] = pack(neg, E, p, t, False, n, es, rs, mode, seed, i)
+        elif op == _DIV:
+            if kb == 0:
+                out[i] = nar
+            elif ka == 0:
+                out[i] = 0
+            else:
+                s = 61 - fa
+                num = sa << s
+                q = num // sb
+                t = hibit(q)
+                out[i] = pack(na != nb, Ea - fa - s - Eb + fb + t, q, t, num != q * sb,
+                              n, es, rs, mode, seed, i)
         elif ka == 0:
-            out[i] = np.int64(b[i])
+            out[i] = bi
         elif kb == 0:
-            out[i] = np.int64(a[i])
+            out[i] = ai
         else:
             out[i] = add_core(na, Ea, sa, fa, nb, Eb, sb, fb, n, es, rs, mode, seed, i)
 
 
 @njit(cache=True)
+def add(a, b, n, es, rs, mode, seed, out):
+    """out[i] = round(a[i] + b[i]); NaR if either is NaR; x + (-x) = 0."""
+    _binary(a, b, _ADD, n, es, rs, mode, seed, out)
+
+
+@njit(cache=True)
 def sub(a, b, n, es, rs, mode, seed, out):
     """out[i] = round(a[i] - b[i]); NaR if either is NaR; x - x = 0."""
-    nar = np.int64(1) << (n - 1)
-    mask = (np.int64(1) << n) - 1
-    for i in range(a.size):
-        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
-        if ka == 1 or kb == 1:
-            out[i] = nar
-        elif ka == 0:
-            out[i] = (-np.int64(b[i])) & mask
-        elif kb == 0:
-            out[i] = np.int64(a[i])
-        else:
-            out[i] = add_core(na, Ea, sa, fa, not nb, Eb, sb, fb, n, es, rs, mode, seed, i)
+    _binary(a, b, _SUB, n, es, rs, mode, seed, out)
 
 
 @njit(cache=True)
 def mul(a, b, n, es, rs, mode, seed, out):
     """out[i] = round(a[i] * b[i]); NaR if either is NaR; 0 * finite = 0."""
-    nar = np.int64(1) << (n - 1)
-    for i in range(a.size):
-        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
-        if ka == 1 or kb == 1:
-            out[i] = nar
-        elif ka == 0 or kb == 0:
-            out[i] = 0
-        else:
-            p = sa * sb
-            t = hibit(p)
-            out[i] = pack(na != nb, Ea + Eb - fa - fb + t, p, t, False, n, es, rs, mode, seed, i)
+    _binary(a, b, _MUL, n, es, rs, mode, seed, out)
 
 
 @njit(cache=True)
 def div(a, b, n, es, rs, mode, seed, out):
     """out[i] = round(a[i] / b[i]); NaR if either is NaR or b[i] is 0; 0 / x = 0."""
-    nar = np.int64(1) << (n - 1)
-    for i in range(a.size):
-        ka, na, Ea, sa, fa = unpack(a[i], n, es, rs)
-        kb, nb, Eb, sb, fb = unpack(b[i], n, es, rs)
-        if ka == 1 or kb == 1 or kb == 0:
-            out[i] = nar
-        elif ka == 0:
-            out[i] = 0
-        else:
-            s = 61 - fa
-            num = sa << s
-            q = num // sb
-            r = num - q * sb
-            t = hibit(q)
-            out[i] = pack(na != nb, Ea - fa - s - Eb + fb + t, q, t, r != 0,
-                          n, es, rs, mode, seed, i)
+    _binary(a, b, _DIV, n, es, rs, mode, seed, out)
 
 
 @njit(cache=True)
@@ -368,13 +427,11 @@ def fma(a, b, c, n, es, rs, mode, seed, out):
         elif ka == 0 or kb == 0:
             out[i] = np.int64(c[i])
         else:
-            p = sa * sb
-            t = hibit(p)
-            Ep = Ea + Eb - fa - fb + t
+            neg, Ep, p, t = _product(na, Ea, sa, fa, nb, Eb, sb, fb)
             if kc == 0:
-                out[i] = pack(na != nb, Ep, p, t, False, n, es, rs, mode, seed, i)
+                out[i] = pack(neg, Ep, p, t, False, n, es, rs, mode, seed, i)
             else:
-                out[i] = add_core(na != nb, Ep, p, t, nc, Ec, sc, fc, n, es, rs, mode, seed, i)
+                out[i] = add_core(neg, Ep, p, t, nc, Ec, sc, fc, n, es, rs, mode, seed, i)
 
 
 @njit(cache=True)

@@ -54,11 +54,7 @@ class QTensor:
         if self.fmt.is_integer:
             return decode_affine(self.codes, s3, z3, block, view=view, dtype=dtype)
         vals = np.asarray(self.fmt.decode(self.codes), dtype=np.float64).reshape(view)
-        out = vals if block == view[1] and s3.shape[1] == 1 else None
-        if out is not None:
-            return (vals * s3).reshape(self.codes.shape).astype(dtype, copy=False)
-        s_full = _expand(s3, view, block)
-        return (vals * s_full).reshape(self.codes.shape).astype(dtype, copy=False)
+        return (vals * _expand(s3, view, block)).reshape(self.codes.shape).astype(dtype, copy=False)
 
     def _scale3(self):
         view, block, gshape = self._view()

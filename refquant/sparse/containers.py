@@ -56,13 +56,34 @@ def _check_shape(shape):
     return r, c
 
 
+def _indptr_of(major, nmajor):
+    """indptr of entries whose major indices ``major`` are already in ascending order."""
+    indptr = np.zeros(nmajor + 1, dtype=np.int64)
+    np.cumsum(np.bincount(major, minlength=nmajor), out=indptr[1:])
+    return indptr
+
+
+def _scipy_input(m):
+    import scipy.sparse as sp
+    if not sp.issparse(m):
+        raise TypeError(f"m must be a scipy.sparse matrix or array, got {type(m).__name__}")
+    return m
+
+
 class _Quant:
-    """Quantization metadata shared by the containers (None when unquantized)."""
+    """Quantization metadata and the operations common to all containers (None when
+    unquantized). A container provides shape, data, nnz, _triples() and, except COO,
+    indices, indptr and the product kernels named by _kernel."""
 
     fmt = None
     scale = None
     zero_point = None
     qaxis = None
+    _kernel = None          # prefix of the kernels.sparse product kernels
+
+    @property
+    def dtype(self):
+        return self.data.dtype
 
     def _set_quant(self, fmt, scale, zero_point, qaxis):
         self.fmt = fmt
@@ -126,10 +147,12 @@ class _Quant:
             return self.fmt.is_integer and b2.dtype.kind in "iub"
         return self.dtype.kind in "iub" and b2.dtype.kind in "iub"
 
-    def _float_data(self, data, rows, cols):
+    def _float_data(self):
+        """Stored entries as float64 values, in data's shape."""
         if self.fmt is None:
-            return data.astype(np.float64)
-        return self._entry_values(data, rows, cols)
+            return self.data.astype(np.float64)
+        r, c, v = self._triples()
+        return self._entry_values(v, r, c).reshape(self.data.shape)
 
     @staticmethod
     def _from_qtensor(qt):
@@ -152,6 +175,11 @@ class _Quant:
             nz = np.asarray(fmt.decode(codes), dtype=np.float64) != 0
         return codes, nz, (fmt, qt.scale, qt.zero_point, qaxis)
 
+    def _with_quant(self, q):
+        """Attach the quantization q (as _from_qtensor returns it) and validate."""
+        self._set_quant(*q)
+        return self.check()
+
     def dequantize(self):
         """Dense float64 matrix of the real values: (code - zero_point) * scale for
         quantized storage (decode(code) * scale for non-integer formats), data as float64
@@ -159,6 +187,20 @@ class _Quant:
         r, c, v = self._triples()
         out = np.zeros(self.shape, dtype=np.float64)
         out[r, c] = self._entry_values(v, r, c)
+        return out
+
+    def to_dense(self):
+        """Dense array of the stored data (data dtype; implicit entries 0). Quantized
+        storage returns the codes with implicit entries set to the zero code; use
+        dequantize() for real values."""
+        r, c, v = self._triples()
+        if self.fmt is not None and self.fmt.is_integer:
+            z = self.zero_point
+            zfull = z if z.ndim == 0 else (z[:, None] if self.qaxis == 0 else z[None, :])
+            out = np.broadcast_to(zfull, self.shape).astype(self.dtype)
+        else:
+            out = np.zeros(self.shape, dtype=self.dtype)
+        out[r, c] = v
         return out
 
     def __matmul__(self, b):
@@ -183,17 +225,26 @@ class _Quant:
             self._matmul_float(bf, out)
         return out[:, 0] if vec else out
 
-    def _prep_int(self, data, az, rows_of_entries, bb, mode):
+    def _matmul_int(self, az, bb, mode, bits, out):
+        kernel = getattr(K, f"{self._kernel}_spmm_int")
+        kernel(self.indptr, self.indices, self._prep_int(az, bb, mode), az, bb,
+               kernel_mode(mode), bits, out)
+
+    def _matmul_float(self, bf, out):
+        getattr(K, f"{self._kernel}_spmm_float")(self.indptr, self.indices,
+                                                 self._float_data(), bf, out)
+
+    def _prep_int(self, az, bb, mode):
         """Checks of the integer operands (every a - a_zero within [-2^31, 2^31]; for
-        exact policies, a bound that keeps the sum inside int64). Returns the flat data
-        as an integer array the kernels read (no copy when it already is one)."""
-        d = data.reshape(-1)
+        exact policies, a bound that keeps the sum inside int64). Returns data as an
+        integer array the kernels read (no copy when it already is one)."""
+        d = self.data
         if d.dtype.kind == "b" or d.dtype == np.uint64:
             d = d.astype(np.int64)
         if not d.size:
             return d
         if np.any(az):
-            shifted = d.astype(np.int64) - az[rows_of_entries()]
+            shifted = d.reshape(-1).astype(np.int64) - az[self._triples()[0]]
             lo, hi = int(shifted.min()), int(shifted.max())
         else:
             lo, hi = int(d.min()), int(d.max())
@@ -203,16 +254,18 @@ class _Quant:
             check_exact_bound(max(-lo, hi), bmax, self.shape[1])
         return d
 
+    def _check_data_dtype(self, name):
+        if self.data.dtype.kind not in "iubf":
+            raise ValueError(f"{name}.data must hold integers or floats, got {self.data.dtype}")
+
     def __repr__(self):
         q = f", fmt={self.fmt.name}" if self.fmt is not None else ""
         return f"{type(self).__name__}(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype}{q})"
 
 
-class _Compressed(_Quant):
-    """Common code of CSR (major axis = rows) and CSC (major axis = columns)."""
-
-    _major = 0
-    _scipy = None
+class _Indexed(_Quant):
+    """Common code of CSR, CSC and BSR: entries (or blocks) grouped along a major axis
+    by ``indptr``, with minor-axis ``indices`` strictly increasing inside each group."""
 
     def __init__(self, data, indices, indptr, shape, *, check=True):
         self.shape = _check_shape(shape)
@@ -222,9 +275,42 @@ class _Compressed(_Quant):
         if check:
             self.check()
 
-    @property
-    def dtype(self):
-        return self.data.dtype
+    _data_ndim = 1          # data holds entries (1) or (R, C) blocks (3)
+
+    def _check_index(self, nmaj, nmin, what, other):
+        """indptr / indices / data-length invariants over nmaj groups ("what"s) of minor
+        index range [0, nmin) ("other"s)."""
+        name = type(self).__name__
+        ip, ix = self.indptr, self.indices
+        if ip.ndim != 1 or ip.size != nmaj + 1:
+            raise ValueError(f"{name}.indptr has length {ip.size}; expected {nmaj + 1} "
+                             f"({what}s + 1)")
+        if ip[0] != 0:
+            raise ValueError(f"{name}.indptr[0] = {ip[0]}; must be 0")
+        if np.any(np.diff(ip) < 0):
+            raise ValueError(f"{name}.indptr must be non-decreasing")
+        if ix.ndim != 1 or ip[-1] != ix.size:
+            raise ValueError(f"{name}.indptr[-1] = {ip[-1]} but indices has length {ix.size}")
+        if self.data.ndim != self._data_ndim or len(self.data) != ix.size:
+            raise ValueError(f"{name}.data has length {self.data.size}; indices has {ix.size}")
+        self._check_data_dtype(name)
+        if ix.size and (ix.min() < 0 or ix.max() >= nmin):
+            raise ValueError(f"{name}.indices out of bounds: {other} indices must lie in "
+                             f"[0, {nmin})")
+        _check_sorted_unique(ix, ip, f"{name}.indices", what)
+
+    def to_scipy(self):
+        """The same matrix as a scipy.sparse csr_array / csc_array / bsr_array (data
+        dtype kept)."""
+        import scipy.sparse as sp
+        ctor = getattr(sp, f"{self._kernel}_array")
+        return ctor((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+
+class _Compressed(_Indexed):
+    """Common code of CSR (major axis = rows) and CSC (major axis = columns)."""
+
+    _major = 0
 
     @property
     def nnz(self):
@@ -244,30 +330,13 @@ class _Compressed(_Quant):
     def check(self):
         """Validate the canonical-form invariants; raise ValueError naming the first
         violated one. Returns self."""
-        name = type(self).__name__
         nmaj, nmin = self._dims()
-        what, other = ("row", "column") if self._major == 0 else ("column", "row")
-        ip, ix = self.indptr, self.indices
-        if ip.ndim != 1 or ip.size != nmaj + 1:
-            raise ValueError(f"{name}.indptr has length {ip.size}; expected {nmaj + 1} "
-                             f"({what}s + 1)")
-        if ip[0] != 0:
-            raise ValueError(f"{name}.indptr[0] = {ip[0]}; must be 0")
-        if np.any(np.diff(ip) < 0):
-            raise ValueError(f"{name}.indptr must be non-decreasing")
-        if ix.ndim != 1 or ip[-1] != ix.size:
-            raise ValueError(f"{name}.indptr[-1] = {ip[-1]} but indices has length {ix.size}")
-        if self.data.ndim != 1 or self.data.size != ix.size:
-            raise ValueError(f"{name}.data has length {self.data.size}; indices has {ix.size}")
-        if self.data.dtype.kind not in "iubf":
-            raise ValueError(f"{name}.data must hold integers or floats, got {self.data.dtype}")
-        if ix.size and (ix.min() < 0 or ix.max() >= nmin):
-            raise ValueError(f"{name}.indices out of bounds: {other} indices must lie in "
-                             f"[0, {nmin})")
-        _check_sorted_unique(ix, ip, f"{name}.indices", what)
+        self._check_index(nmaj, nmin, *(("row", "column") if self._major == 0 else
+                                        ("column", "row")))
         r, c, v = self._triples()
-        if ix.size and np.any(self._entry_is_zero(v, r, c)):
-            raise ValueError(f"{name} stores explicit zeros; canonical form removes them")
+        if self.indices.size and np.any(self._entry_is_zero(v, r, c)):
+            raise ValueError(f"{type(self).__name__} stores explicit zeros; canonical form "
+                             "removes them")
         return self
 
     @classmethod
@@ -275,66 +344,34 @@ class _Compressed(_Quant):
         """Store the non-zero entries of a 2-d array (NaN counts as non-zero), keeping
         its dtype."""
         x = _as_dense2d(x)
-        xm = x if cls._major == 0 else x.T
-        nz = xm != 0
-        return cls._from_mask(xm, nz, x.shape)
+        return cls._from_mask(x, x != 0)
 
     @classmethod
-    def _from_mask(cls, xm, nz, shape):
-        maj, mn = np.nonzero(nz)
-        indptr = np.zeros(xm.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(maj, minlength=xm.shape[0]), out=indptr[1:])
-        return cls(xm[maj, mn], mn, indptr, shape, check=False)
+    def _from_mask(cls, x, nz):
+        """The entries of x where nz holds, in canonical order."""
+        xm, nzm = (x, nz) if cls._major == 0 else (x.T, nz.T)
+        maj, mn = np.nonzero(nzm)
+        return cls(xm[maj, mn], mn, _indptr_of(maj, xm.shape[0]), x.shape, check=False)
 
     @classmethod
     def from_qtensor(cls, qt):
         """Store a 2-d QTensor (per-tensor or per-axis scales): its codes where they do
         not represent 0, with .fmt, .scale, .zero_point and .qaxis kept."""
         codes, nz, q = cls._from_qtensor(qt)
-        xm, nzm = (codes, nz) if cls._major == 0 else (codes.T, nz.T)
-        maj, mn = np.nonzero(nzm)
-        indptr = np.zeros(xm.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(maj, minlength=xm.shape[0]), out=indptr[1:])
-        out = cls(xm[maj, mn], mn, indptr, codes.shape, check=False)
-        out._set_quant(*q)
-        return out.check()
+        return cls._from_mask(codes, nz)._with_quant(q)
 
     @classmethod
     def from_scipy(cls, m):
         """Canonical copy of any scipy.sparse matrix or array: duplicates summed (in
         the matrix's dtype, as scipy's sum_duplicates does), indices sorted, explicit
         zeros removed."""
-        import scipy.sparse as sp
-        if not sp.issparse(m):
-            raise TypeError(f"m must be a scipy.sparse matrix or array, got {type(m).__name__}")
+        m = _scipy_input(m)
         t = m.tocsr() if cls._major == 0 else m.tocsc()
         t = t.copy()
         t.sum_duplicates()
         t.eliminate_zeros()
         t.sort_indices()
         return cls(t.data, t.indices, t.indptr, t.shape)
-
-    def to_scipy(self):
-        """The same matrix as a scipy.sparse csr_array / csc_array (data dtype kept)."""
-        import scipy.sparse as sp
-        ctor = sp.csr_array if self._major == 0 else sp.csc_array
-        return ctor((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
-
-    def to_dense(self):
-        """Dense array of the stored data (data dtype; implicit entries 0). Quantized
-        storage returns the codes with implicit entries set to the zero code; use
-        dequantize() for real values."""
-        r, c, v = self._triples()
-        if self.fmt is not None and self.fmt.is_integer:
-            z = self.zero_point
-            fill = (np.broadcast_to(z, self.shape) if z.ndim == 0 else
-                    (np.broadcast_to(z[:, None], self.shape) if self.qaxis == 0 else
-                     np.broadcast_to(z[None, :], self.shape)))
-            out = fill.astype(self.dtype)
-        else:
-            out = np.zeros(self.shape, dtype=self.dtype)
-        out[r, c] = v
-        return out
 
     def tocoo(self):
         r, c, v = self._triples()
@@ -364,14 +401,7 @@ class CSR(_Compressed):
     (strictly increasing) with values data[indptr[i]:indptr[i+1]] (scipy's layout)."""
 
     _major = 0
-
-    def _matmul_int(self, az, bb, mode, bits, out):
-        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode)
-        K.csr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
-
-    def _matmul_float(self, bf, out):
-        r, c, v = self._triples()
-        K.csr_spmm_float(self.indptr, self.indices, self._float_data(v, r, c), bf, out)
+    _kernel = "csr"
 
 
 class CSC(_Compressed):
@@ -380,14 +410,7 @@ class CSC(_Compressed):
     same results as CSR (each output sums in ascending k)."""
 
     _major = 1
-
-    def _matmul_int(self, az, bb, mode, bits, out):
-        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode)
-        K.csc_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
-
-    def _matmul_float(self, bf, out):
-        r, c, v = self._triples()
-        K.csc_spmm_float(self.indptr, self.indices, self._float_data(v, r, c), bf, out)
+    _kernel = "csc"
 
 
 class COO(_Quant):
@@ -403,10 +426,6 @@ class COO(_Quant):
             self.check()
 
     @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
     def nnz(self):
         return int(self.row.size)
 
@@ -420,8 +439,7 @@ class COO(_Quant):
         if r.ndim != 1 or c.ndim != 1 or v.ndim != 1 or not (r.size == c.size == v.size):
             raise ValueError(f"COO row, col and data must be 1-d of one length; got "
                              f"{r.size}, {c.size}, {v.size}")
-        if v.dtype.kind not in "iubf":
-            raise ValueError(f"COO.data must hold integers or floats, got {v.dtype}")
+        self._check_data_dtype("COO")
         if r.size:
             if r.min() < 0 or r.max() >= self.shape[0]:
                 raise ValueError(f"COO.row out of bounds: must lie in [0, {self.shape[0]})")
@@ -459,12 +477,8 @@ class COO(_Quant):
         return sp.coo_array((self.data.copy(), (self.row.copy(), self.col.copy())),
                             shape=self.shape)
 
-    def to_dense(self):
-        return self.tocsr().to_dense()
-
     def tocsr(self):
-        indptr = np.zeros(self.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.row, minlength=self.shape[0]), out=indptr[1:])
+        indptr = _indptr_of(self.row, self.shape[0])
         return self._copy_quant(CSR(self.data, self.col, indptr, self.shape, check=False))
 
     def _matmul_int(self, az, bb, mode, bits, out):
@@ -474,26 +488,17 @@ class COO(_Quant):
         self.tocsr()._matmul_float(bf, out)
 
 
-class BSR(_Quant):
+class BSR(_Indexed):
     """Block sparse rows with blocks of shape (R, C): block row I holds the blocks
     data[indptr[I]:indptr[I+1]] at block columns indices[...] (strictly increasing);
     scipy's bsr layout. Entry (I*R + r, J*C + c) = data[p, r, c]."""
 
-    def __init__(self, data, indices, indptr, shape, *, check=True):
-        self.shape = _check_shape(shape)
-        self.data = np.asarray(data)
-        self.indices = np.asarray(indices, dtype=np.int64)
-        self.indptr = np.asarray(indptr, dtype=np.int64)
-        if check:
-            self.check()
+    _kernel = "bsr"
+    _data_ndim = 3
 
     @property
     def blocksize(self):
         return tuple(int(s) for s in self.data.shape[1:3])
-
-    @property
-    def dtype(self):
-        return self.data.dtype
 
     @property
     def nnz(self):
@@ -518,23 +523,8 @@ class BSR(_Quant):
             raise ValueError(f"BSR block shape must be positive, got {(R, C)}")
         if self.shape[0] % R or self.shape[1] % C:
             raise ValueError(f"BSR shape {self.shape} is not divisible by the block shape {(R, C)}")
-        nbr, nbc = self.shape[0] // R, self.shape[1] // C
-        ip, ix = self.indptr, self.indices
-        if ip.ndim != 1 or ip.size != nbr + 1:
-            raise ValueError(f"BSR.indptr has length {ip.size}; expected {nbr + 1} (block rows + 1)")
-        if ip[0] != 0:
-            raise ValueError(f"BSR.indptr[0] = {ip[0]}; must be 0")
-        if np.any(np.diff(ip) < 0):
-            raise ValueError("BSR.indptr must be non-decreasing")
-        if ip[-1] != ix.size or self.data.shape[0] != ix.size:
-            raise ValueError(f"BSR.indptr[-1] = {ip[-1]}, indices has {ix.size} entries and "
-                             f"data {self.data.shape[0]} blocks; they must agree")
-        if self.data.dtype.kind not in "iubf":
-            raise ValueError(f"BSR.data must hold integers or floats, got {self.data.dtype}")
-        if ix.size and (ix.min() < 0 or ix.max() >= nbc):
-            raise ValueError(f"BSR.indices out of bounds: block columns must lie in [0, {nbc})")
-        _check_sorted_unique(ix, ip, "BSR.indices", "block row")
-        if ix.size:
+        self._check_index(self.shape[0] // R, self.shape[1] // C, "block row", "block column")
+        if self.indices.size:
             r, c, v = self._triples()
             z = self._entry_is_zero(v, r, c).reshape(self.data.shape)
             if np.any(z.all(axis=(1, 2))):
@@ -545,78 +535,36 @@ class BSR(_Quant):
     def from_dense(cls, x, blocksize):
         """Store every (R, C) block of a 2-d array that has a non-zero entry."""
         x = _as_dense2d(x)
+        return cls._from_mask(x, x != 0, blocksize)
+
+    @classmethod
+    def _from_mask(cls, x, nz, blocksize):
+        """The (R, C) blocks of x where nz holds anywhere, in canonical order."""
         R, C = _check_blocksize(blocksize, x.shape)
         nbr, nbc = x.shape[0] // R, x.shape[1] // C
         blocks = x.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3)
-        keep = (blocks != 0).any(axis=(2, 3))
-        return cls._from_blocks(blocks, keep, x.shape)
-
-    @classmethod
-    def _from_blocks(cls, blocks, keep, shape):
+        keep = nz.reshape(nbr, R, nbc, C).any(axis=(1, 3))
         bi, bj = np.nonzero(keep)
-        indptr = np.zeros(blocks.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(bi, minlength=blocks.shape[0]), out=indptr[1:])
-        return cls(np.ascontiguousarray(blocks[bi, bj]), bj, indptr, shape, check=False)
+        return cls(np.ascontiguousarray(blocks[bi, bj]), bj, _indptr_of(bi, nbr), x.shape,
+                   check=False)
 
     @classmethod
     def from_qtensor(cls, qt, blocksize):
         """Blocks of a 2-d QTensor's codes with a code not representing 0."""
         codes, nz, q = cls._from_qtensor(qt)
-        R, C = _check_blocksize(blocksize, codes.shape)
-        nbr, nbc = codes.shape[0] // R, codes.shape[1] // C
-        blocks = codes.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3)
-        keep = nz.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3).any(axis=(2, 3))
-        out = cls._from_blocks(blocks, keep, codes.shape)
-        out._set_quant(*q)
-        return out.check()
+        return cls._from_mask(codes, nz, blocksize)._with_quant(q)
 
     @classmethod
     def from_scipy(cls, m, blocksize=None):
         """Canonical copy of a scipy.sparse matrix as BSR (blocksize: that of a scipy
         bsr input, else required): duplicates summed, all-zero blocks dropped."""
-        import scipy.sparse as sp
-        if not sp.issparse(m):
-            raise TypeError(f"m must be a scipy.sparse matrix or array, got {type(m).__name__}")
+        m = _scipy_input(m)
         if blocksize is None:
             if m.format != "bsr":
                 raise ValueError("blocksize is required unless m is a scipy BSR matrix")
             blocksize = m.blocksize
         csr = CSR.from_scipy(m)
         return cls.from_dense(csr.to_dense(), blocksize)
-
-    def to_scipy(self):
-        import scipy.sparse as sp
-        return sp.bsr_array((self.data.copy(), self.indices.copy(), self.indptr.copy()),
-                            shape=self.shape)
-
-    def to_dense(self):
-        R, C = self.blocksize
-        nbr, nbc = self.shape[0] // R, self.shape[1] // C
-        full = np.zeros((nbr, nbc, R, C), dtype=self.dtype)
-        if self.fmt is not None and self.fmt.is_integer:
-            return self._dense_codes()
-        brow = np.repeat(np.arange(nbr), np.diff(self.indptr))
-        full[brow, self.indices] = self.data
-        return full.transpose(0, 2, 1, 3).reshape(self.shape)
-
-    def _dense_codes(self):
-        r, c, v = self._triples()
-        z = self.zero_point
-        fill = (np.broadcast_to(z, self.shape) if z.ndim == 0 else
-                (np.broadcast_to(z[:, None], self.shape) if self.qaxis == 0 else
-                 np.broadcast_to(z[None, :], self.shape)))
-        out = fill.astype(self.dtype)
-        out[r, c] = v
-        return out
-
-    def _matmul_int(self, az, bb, mode, bits, out):
-        d = self._prep_int(self.data, az, lambda: self._triples()[0], bb, mode).reshape(self.data.shape)
-        K.bsr_spmm_int(self.indptr, self.indices, d, az, bb, kernel_mode(mode), bits, out)
-
-    def _matmul_float(self, bf, out):
-        r, c, v = self._triples()
-        d = self._float_data(v, r, c).reshape(self.data.shape)
-        K.bsr_spmm_float(self.indptr, self.indices, d, bf, out)
 
 
 def _check_blocksize(blocksize, shape):

@@ -163,21 +163,17 @@ def nm_decompress(values, indices, n, m, axis=-1):
 def nibble_table():
     """The 16-entry table: non-zero pattern m0 | m1<<1 | m2<<2 | m3<<3 -> nibble, for
     patterns with at most two non-zeros (the PyTorch/CUTLASS choice for sparser groups,
-    see the module docstring); -1 for patterns with three or four non-zeros."""
+    see the module docstring: the kept positions are filled up to two with position 2,
+    then 3); -1 for patterns with three or four non-zeros."""
     t = np.full(16, -1, dtype=np.int64)
     for code in range(16):
-        bits = [(code >> i) & 1 for i in range(4)]
-        pos = [i for i in range(4) if bits[i]]
-        if len(pos) > 2:
+        kept = {i for i in range(4) if (code >> i) & 1}
+        if len(kept) > 2:
             continue
-        if len(pos) == 2:
-            i0, i1 = pos
-        elif pos == [0]:
-            i0, i1 = 0, 2
-        elif pos == [1]:
-            i0, i1 = 1, 2
-        else:  # none, only 2, only 3
-            i0, i1 = 2, 3
+        for fill in (2, 3):
+            if len(kept) < 2:
+                kept.add(fill)
+        i0, i1 = sorted(kept)
         t[code] = i0 | (i1 << 2)
     return t
 
@@ -286,18 +282,23 @@ def _kept_columns(nib, gs):
     return (nib >> 3) + 2 * np.arange(G)[None, :]
 
 
-def decompress_2_4(values, metadata, data_bits=None):
-    """Dense (rows, k) matrix from compress_2_4's output (k = 2 * values.shape[1]).
-    data_bits defaults to values.dtype.itemsize * 8. Invalid nibbles (0b0000, 0b0101,
-    0b1010, 0b1111, and for 1:2 anything but 0b0100 / 0b1110) raise ValueError."""
+def _stored_columns(values, metadata, data_bits):
+    """(values as a 2-d array, dense column of every stored value) of a compressed
+    (values, metadata) pair, both validated."""
     values = np.asarray(values)
     if values.ndim != 2:
         raise ValueError(f"values must be 2-d, got {values.ndim} dimensions")
     bits = _data_bits(values, data_bits)
-    rows, half = values.shape
-    k = 2 * half
-    nib, gs = _nibbles(metadata, rows, k, bits)
-    cols = _kept_columns(nib, gs)
+    nib, gs = _nibbles(metadata, values.shape[0], 2 * values.shape[1], bits)
+    return values, _kept_columns(nib, gs)
+
+
+def decompress_2_4(values, metadata, data_bits=None):
+    """Dense (rows, k) matrix from compress_2_4's output (k = 2 * values.shape[1]).
+    data_bits defaults to values.dtype.itemsize * 8. Invalid nibbles (0b0000, 0b0101,
+    0b1010, 0b1111, and for 1:2 anything but 0b0100 / 0b1110) raise ValueError."""
+    values, cols = _stored_columns(values, metadata, data_bits)
+    rows, k = values.shape[0], 2 * values.shape[1]
     out = np.zeros((rows, k), dtype=values.dtype)
     np.put_along_axis(out, cols, values, axis=1)
     return out
@@ -354,14 +355,9 @@ def spmm_2_4(values, metadata, b, *, data_bits=None, b_zero=0, acc_bits=32, over
     result dtype of refquant.intops.gemm; A's codes are symmetric, as on sparse tensor
     cores, so a padded zero contributes 0). Otherwise float64 products summed in ascending k.
     b: (k, n) matrix or length-k vector."""
-    values = np.asarray(values)
-    if values.ndim != 2:
-        raise ValueError(f"values must be 2-d, got {values.ndim} dimensions")
-    bits = _data_bits(values, data_bits)
-    rows, half = values.shape
-    k = 2 * half
-    nib, gs = _nibbles(metadata, rows, k, bits)
-    cols = np.ascontiguousarray(_kept_columns(nib, gs).reshape(-1))
+    values, cols = _stored_columns(values, metadata, data_bits)
+    rows, k = values.shape[0], 2 * values.shape[1]
+    cols = np.ascontiguousarray(cols.reshape(-1))
     per = cols.size // max(rows, 1)
     indptr = np.arange(rows + 1, dtype=np.int64) * per
     mode, abits = check_acc(acc_bits, overflow)

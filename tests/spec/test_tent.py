@@ -115,3 +115,19 @@ def test_names_and_validation():
     f = TentFormat(8, 3)
     assert f.encode([np.nan, np.inf, 0.0]).tolist() == [0x80, 0x80, 0]
     assert f.encode([1e9, 1e-9]).tolist() == [0x7F, 0x01]
+
+
+@pytest.mark.parametrize("n,rs", SMALL + [(12, 4), (16, 15), (32, 7)])
+def test_documented_extremes_and_exponent_range(n, rs):
+    # the maxpos/minpos formulas and the range of k stated in the module docstring
+    for se in (0, -3, 4):
+        f = TentFormat(n, rs, se)
+        tail = 2.0 ** -(n - 1 - rs)
+        assert f.max_value == 2.0 ** (rs - 1 + se) * (2 - tail) == TentFormat.max_for(n, rs, se)
+        low = 2.0 ** (-rs + se) * (1 + tail) if rs < n - 1 else 2.0 ** (2 - n + se)
+        assert f.min_positive == low
+        if n <= 12:
+            v = f.values()
+            e = np.unique(np.frexp(v[v > 0])[1] - 1)
+            kmin = -rs if rs < n - 1 else 2 - n
+            assert e.tolist() == list(range(kmin + se, rs + se))
