@@ -35,9 +35,10 @@ Overflow policies (refquant.Overflow): 0 SATURATE, 2 RAISE, 3 INF, 4 NAN.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
-from .rounding import choose
+from .rounding import choose, round_real, sign_x_minus_ts
 
 _ERR = np.int64(-1)
 
@@ -177,21 +178,12 @@ def exact_quotient(x, s):
     q = x / s
     if q == 0.0 or not math.isfinite(q):
         return q
-    p = q * s
-    # exact sign of x - q * s (Dekker product; q * s is within a factor 2 of x)
-    split = 134217729.0
-    t = split * q
-    qhi = t - (t - q)
-    qlo = q - qhi
-    t = split * s
-    shi = t - (t - s)
-    slo = s - shi
-    e = ((qhi * shi - p) + qhi * slo + qlo * shi) + qlo * slo
-    r = (x - p) - e
-    if r == 0.0:
+    # exact sign of x - q * s (q * s is within a factor 2 of x)
+    r = sign_x_minus_ts(x, q, s)
+    if r == 0:
         return q
-    # the real quotient is q + r / s: move toward it
-    return np.nextafter(q, math.inf if (r > 0.0) == (s > 0.0) else -math.inf)
+    # the real quotient is q + (x - q * s) / s: move toward it
+    return np.nextafter(q, math.inf if (r > 0) == (s > 0.0) else -math.inf)
 
 
 @njit(cache=True)
@@ -427,6 +419,39 @@ def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
     return _mx_exp_float(amax, False, emax_elem)
 
 
+def _mag(v):
+    """Magnitude key of one element, ordered like |value|: abs(v) of a float, or the
+    magnitude bits (sign cleared) of a float32 viewed as int32 (NaN bits then lie above
+    inf). Typed per element dtype at compile time (see _mag_impl)."""
+    if isinstance(v, (int, np.integer)):
+        return int(v) & 0x7FFFFFFF
+    return abs(float(v))
+
+
+@overload(_mag)
+def _mag_impl(v):
+    if isinstance(v, types.Integer):
+        return lambda v: np.int64(v) & 0x7FFFFFFF
+    return lambda v: abs(float(v))
+
+
+@njit(cache=True)
+def _block_colmax(a, p, b, block, out):
+    """For block b of row p of a viewed as (P, D, Q), blocked along D (rows d0 <= d < d1
+    with d0 = b * block, d1 = min(d0 + block, D)): out[q] = max of _mag(a[p, d, q]) over
+    the block (0 if empty; the Q axis is contiguous, so the inner loop vectorises).
+    Returns (d0, d1)."""
+    d0 = b * block
+    d1 = min(d0 + block, a.shape[1])
+    for q in range(out.size):
+        out[q] = 0
+    for d in range(d0, d1):
+        for q in range(out.size):
+            m = _mag(a[p, d, q])
+            out[q] = m if m > out[q] else out[q]
+    return d0, d1
+
+
 @njit(cache=True)
 def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scodes):
     """mx_quantize_rows for float32 x viewed as (P, D, Q) with the blocked axis D not
@@ -447,14 +472,7 @@ def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scode
     slow = False
     for p in range(P):
         for b in range(nb):
-            d0 = b * block
-            d1 = min(d0 + block, D)
-            for q in range(Q):
-                mmax[q] = 0
-            for d in range(d0, d1):
-                for q in range(Q):
-                    m = np.int64(xi[p, d, q]) & 0x7FFFFFFF
-                    mmax[q] = m if m > mmax[q] else mmax[q]
+            d0, d1 = _block_colmax(xi, p, b, block, mmax)
             for q in range(Q):
                 se = _mx_exp_bits(mmax[q], emax_elem)
                 keep[q] = 0 if se == 128 else -1
@@ -550,21 +568,12 @@ def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_i
                     codes[r, d] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
                                                 has_inf, uz, nan_code, nan_signed, mode, 0, seed)
                 else:
-                    rr = _round_int(v, mode, seed, flat)
+                    rr = np.int64(round_real(v, mode, seed, flat))
                     if rr > int_max:
                         rr = int_max
                     elif rr < -int_max:
                         rr = -int_max
                     codes[r, d] = rr
-
-
-@njit(cache=True)
-def _round_int(v, mode, seed, index):
-    """v (finite, |v| < 2^52) rounded to an integer by ``mode`` (signed semantics)."""
-    fl = math.floor(v)
-    frac = v - fl
-    c = -1 if frac < 0.5 else (1 if frac > 0.5 else 0)
-    return choose(np.int64(fl), c, frac == 0.0, frac, mode, seed, index)
 
 
 @njit(cache=True)
@@ -582,15 +591,7 @@ def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
     amax = np.empty(Q, dtype=np.float64)
     for p in range(P):
         for b in range(nb):
-            d0 = b * block
-            d1 = min(d0 + block, D)
-            for q in range(Q):
-                amax[q] = 0.0
-            for d in range(d0, d1):
-                for q in range(Q):
-                    a = abs(float(x[p, d, q]))
-                    if a > amax[q]:
-                        amax[q] = a
+            d0, d1 = _block_colmax(x, p, b, block, amax)
             for q in range(Q):
                 # E4M3 "fn": E=4, M=3, bias 7, signed, subnormals, tmax 126, NaN 127
                 sc = encode_scalar(exact_quotient(amax[q], 6.0 * tscale), 0, 4, 3, 7, 1, 1,

@@ -35,6 +35,17 @@ _NO_LIMIT = -1000000
 
 
 @njit(cache=True)
+def split_finite(v, p, emin):
+    """(sig, exp) of a finite v != 0: exp = max(floor(log2 |v|), emin) and the signed
+    int64 sig = v * 2^(p - exp) (an integer when v has at most p fraction bits above
+    2^emin, which the caller guarantees)."""
+    e = math.frexp(abs(v))[1] - 1
+    if e < emin:
+        e = emin
+    return np.int64(math.ldexp(v, p - e)), np.int64(e)
+
+
+@njit(cache=True)
 def decompose(x, p, emin, sig, exp, cls):
     """Split float64 values into exact integer significands and exponents.
 
@@ -58,12 +69,8 @@ def decompose(x, p, emin, sig, exp, cls):
             sig[i] = 0
             exp[i] = emin
         else:
-            e = math.frexp(abs(v))[1] - 1
-            if e < emin:
-                e = emin
             cls[i] = 0
-            exp[i] = e
-            sig[i] = np.int64(math.ldexp(v, p - e))
+            sig[i], exp[i] = split_finite(v, p, emin)
 
 
 @intrinsic
@@ -147,6 +154,18 @@ def round_fixed(s, lexp, out_emin, out_emax, frac, mode):
 
 
 @njit(cache=True)
+def shift_trunc(m, sh):
+    """m * 2^sh truncated toward zero for a magnitude m >= 0 (an int64): m << sh for
+    sh >= 0, m >> -sh for -63 < sh < 0, and 0 below (every bit shifted out). The caller
+    guarantees the left shift does not overflow."""
+    if sh >= 0:
+        return m << sh
+    if sh > -63:
+        return m >> (-sh)
+    return np.int64(0)
+
+
+@njit(cache=True)
 def block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, sel, c, two_p, neab, min_exp,
               out_emin, out_emax, frac, mode):
     """One block FMA D = c + sum a[k] b[k] over k in [k0, k1) (see the module docstring).
@@ -224,24 +243,10 @@ def block_fma(asig, aexp, acls, bsig, bexp, bcls, k0, k1, sel, c, two_p, neab, m
         pr = asig[k] * bsig[k]
         if pr == 0:
             continue
-        sh = aexp[k] + bexp[k] - two_p - lexp
-        m = -pr if pr < 0 else pr
-        if sh >= 0:
-            m = m << sh
-        elif sh > -63:
-            m = m >> (-sh)
-        else:
-            m = 0
+        m = shift_trunc(-pr if pr < 0 else pr, aexp[k] + bexp[k] - two_p - lexp)
         s += -m if pr < 0 else m
     if csig != 0:
-        sh = cexp - 23 - lexp
-        m = csig
-        if sh >= 0:
-            m = m << sh
-        elif sh > -63:
-            m = m >> (-sh)
-        else:
-            m = 0
+        m = shift_trunc(csig, cexp - 23 - lexp)
         s += -m if c < 0 else m
     return round_fixed(s, lexp, out_emin, out_emax, frac, mode)
 
@@ -371,11 +376,7 @@ def decompose_fast(x, p, emin, sig, exp):
             sig[i] = 0
             exp[i] = _ZERO_EXP
         else:
-            e = math.frexp(abs(v))[1] - 1
-            if e < emin:
-                e = emin
-            exp[i] = e
-            sig[i] = np.int64(math.ldexp(v, p - e))
+            sig[i], exp[i] = split_finite(v, p, emin)
 
 
 @njit(cache=True)
@@ -436,13 +437,7 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
             t = (m << gpos) >> sh
             s += (t ^ sg) - sg
         if dmag != 0:
-            sh = dq - lexp
-            if sh >= 0:
-                m = dmag << sh
-            elif sh > -63:
-                m = dmag >> (-sh)
-            else:
-                m = np.int64(0)
+            m = shift_trunc(dmag, dq - lexp)
             s += -m if dneg else m
         if s == 0:
             dneg = False

@@ -165,6 +165,59 @@ class _TableFormat(Format):
         cache[key] = best
         return best
 
+    def _nearest_table(self, dtype):
+        """Table of the NEAREST_EVEN rounding function for inputs of ``dtype`` as
+        ``levels_encode_nearest`` takes it: (cut, tab int32, vals = mags[tab], klo, khi,
+        shift, mask), or None when no shift gives <= 2^14 rows. The change points P_j
+        (smallest magnitude pattern with index >= j) are found by bisection on
+        ``levels_encode`` itself, so the table reproduces it exactly; shift is the
+        largest that puts every distinct change point in a row of its own."""
+        from ..kernels.pow2 import levels_encode
+        cache = self.__dict__.setdefault("_nearest_cache", {})
+        key = np.dtype(dtype).char
+        if key in cache:
+            return cache[key]
+        ft, it, mbits, ebits = ((np.float32, np.int32, 23, 8) if key == "f"
+                                else (np.float64, np.int64, 52, 11))
+        mask = (1 << (mbits + ebits)) - 1
+        bargs = self._buckets(ft)
+        mags, thr, ex = self._tab
+
+        def index(pats):  # nearest-even index of the non-negative floats with bits pats
+            f = pats.astype(it).view(ft)
+            idx = np.empty(f.size, np.int64)
+            neg = np.empty(f.size, np.int64)
+            levels_encode(f, f.view(it), mags, thr, ex, *bargs, 0, 0, True, idx, neg)
+            return idx
+
+        want = np.arange(1, mags.size, dtype=np.int64)
+        lo = np.zeros(want.size, np.int64)  # index(lo) < want <= index(hi)
+        hi = np.full(want.size, int(np.array(np.inf, ft).view(it)), np.int64)
+        while np.any(hi - lo > 1):
+            mid = lo + ((hi - lo) >> 1)  # lo + hi can pass 2^63 for float64
+            ge = index(mid) >= want
+            hi = np.where(ge, mid, hi)
+            lo = np.where(ge, lo, mid)
+        P = np.unique(hi)
+        table = None
+        for shift in range(mbits + ebits, -1, -1):
+            rows = P >> shift
+            if rows[-1] - rows[0] + 1 > (1 << 14):
+                break
+            if np.all(np.diff(rows) > 0):
+                klo, khi = int(rows[0]), int(rows[-1])
+                cut = np.full(khi - klo + 1, np.iinfo(it).max, it)
+                cut[rows - klo] = P
+                starts = np.arange(klo, khi + 1, dtype=np.int64) << shift
+                below = np.where(cut == np.iinfo(it).max, starts, cut.astype(np.int64) - 1)
+                tab = np.empty(2 * cut.size, np.int32)
+                tab[0::2] = np.searchsorted(hi, below, side="right")
+                tab[1::2] = np.searchsorted(hi, cut.astype(np.int64), side="right")
+                table = (cut, tab, mags[tab], klo, khi, shift, mask)
+                break
+        cache[key] = table
+        return table
+
     def _kernel_args(self, x):
         """(flat input, its bit view, table arguments) for the level kernels."""
         x = as_real_array(x)
@@ -184,12 +237,18 @@ class _TableFormat(Format):
         raise ValueError(f"x has negative values; {self.name} is unsigned")
 
     def _round_table(self, x, rounding, seed):
-        from ..kernels.pow2 import levels_encode
+        from ..kernels.pow2 import levels_encode, levels_encode_nearest
         mode = as_rounding(rounding)
         shape, flat, args = self._kernel_args(x)
         idx = np.empty(flat.size, np.int64)
         neg = np.empty(flat.size, np.int64)
-        st = levels_encode(*args, int(mode), int(seed), bool(self.signed), idx, neg)
+        near = self._nearest_table(flat.dtype) if mode == Rounding.NEAREST_EVEN else None
+        if near is not None:
+            cut, tab, _, klo, khi, shift, mask = near
+            st = levels_encode_nearest(flat, args[1], cut, tab, klo, khi, shift, mask,
+                                       bool(self.signed), idx, neg)
+        else:
+            st = levels_encode(*args, int(mode), int(seed), bool(self.signed), idx, neg)
         self._check_status(st, flat)
         return idx.reshape(shape), neg.reshape(shape)
 
@@ -197,27 +256,52 @@ class _TableFormat(Format):
         """decode(encode(x, rounding, seed=seed)) in one pass (``levels_quantize``):
         ±magnitude as float64, +0.0 for zero; NaN (and negative x for unsigned formats)
         raise ValueError as ``encode`` does."""
-        from ..kernels.pow2 import levels_quantize
+        from ..kernels.pow2 import levels_quantize, levels_quantize_nearest
         mode = as_rounding(rounding)
         shape, flat, args = self._kernel_args(x)
         out = np.empty(flat.size, np.float64)
-        st = levels_quantize(*args, int(mode), int(seed), bool(self.signed), out)
+        near = self._nearest_table(flat.dtype) if mode == Rounding.NEAREST_EVEN else None
+        if near is not None:
+            cut, _, vals, klo, khi, shift, mask = near
+            st = levels_quantize_nearest(flat, args[1], cut, vals, klo, khi, shift, mask,
+                                         bool(self.signed), out)
+        else:
+            st = levels_quantize(*args, int(mode), int(seed), bool(self.signed), out)
         self._check_status(st, flat)
         return out.reshape(shape)
 
-    def _signed_codes(self, idx, neg, width):
-        c = idx | (neg << width) if self.signed else idx
+
+
+class _SignIndexFormat(_TableFormat):
+    """Tables coded as (sign << index_bits) | magnitude index, the sign bit only when
+    signed (logarithmic and APoT); subclasses provide ``index_bits``."""
+
+    def encode(self, x, rounding=Rounding.NEAREST_EVEN, *, seed=0):
+        """Codes of x: (sign << index_bits) | j with j the magnitude index chosen as in
+        the module docstring (exact decisions; NEAREST_EVEN ties go to the even index;
+        zero has a clear sign); NaN, and negative x for unsigned formats, raise
+        ValueError."""
+        idx, neg = self._round_table(x, rounding, seed)
+        c = idx | (neg << self.index_bits) if self.signed else idx
         return c.astype(self.code_dtype)
 
-    def _split_codes(self, codes, width):
+    def decode(self, codes):
+        """±magnitudes[j] (±0 for j = 0) as float64, j the low ``index_bits`` bits."""
+        idx, neg = self._split_codes(codes)
+        v = self._tab[0][idx]
+        return np.where(neg == 1, -v, v)
+
+    def _split_codes(self, codes):
+        """(magnitude index, sign bit) of codes as int64 arrays; TypeError for
+        non-integer codes, ValueError outside [0, 2^bits)."""
         c = np.asarray(codes)
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be integers, got dtype {c.dtype}")
         c = c.astype(np.int64)
         if c.size and (c.min() < 0 or c.max() >= (1 << self.bits)):
             raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
-        idx = c & ((1 << width) - 1)
-        neg = (c >> width) & 1 if self.signed else np.zeros_like(c)
+        idx = c & ((1 << self.index_bits) - 1)
+        neg = (c >> self.index_bits) & 1 if self.signed else np.zeros_like(c)
         return idx, neg
 
 
@@ -229,7 +313,7 @@ def _log_params(bits, fsr, base, signed):
 
 
 @dataclass(frozen=True)
-class LogFormat(_TableFormat):
+class LogFormat(_SignIndexFormat):
     """Logarithmic format (Miyashita et al. 2016): 0 or ±base^k, k = FSR - 2^e + 1 ..
     FSR - 1 (e exponent-code bits: bits - 1 signed, bits unsigned). See the module
     docstring for codes, domains and NaN/inf/overflow behaviour. base is 2 or 'sqrt2'."""
@@ -261,6 +345,8 @@ class LogFormat(_TableFormat):
     @property
     def exp_bits(self) -> int:
         return self.nbits - 1 if self.signed else self.nbits
+
+    index_bits = exp_bits  # code = (sign << exp_bits) | exponent code
 
     @property
     def kmin(self) -> int:
@@ -335,21 +421,9 @@ class LogFormat(_TableFormat):
                 ex.append(False)
         return mags, np.array(thr), np.array(ex, dtype=np.bool_)
 
-    def encode(self, x, rounding=Rounding.NEAREST_EVEN, *, seed=0):
-        """Codes of x: (sign << e) | c with c the exponent code (0 = zero) chosen as in
-        the module docstring; unsigned formats raise ValueError on negative x."""
-        idx, neg = self._round_table(x, rounding, seed)
-        return self._signed_codes(idx, neg, self.exp_bits)
-
-    def decode(self, codes):
-        """±base^k (k = kmin + c - 1) or ±0 for exponent code c = 0, as float64."""
-        idx, neg = self._split_codes(codes, self.exp_bits)
-        v = self._tab[0][idx]
-        return np.where(neg == 1, -v, v)
-
     def exponents(self, codes):
         """(sign, k) of codes: sign in {-1, 0, 1} (0 for zero), k = x~ (0 where zero)."""
-        idx, neg = self._split_codes(codes, self.exp_bits)
+        idx, neg = self._split_codes(codes)
         sign = np.where(idx == 0, 0, np.where(neg == 1, -1, 1)).astype(np.int64)
         k = np.where(idx == 0, 0, idx - 1 + self.kmin).astype(np.int64)
         return sign, k
@@ -415,9 +489,10 @@ def apot_level_terms(B: int):
 
 
 @dataclass(frozen=True)
-class APoTFormat(_TableFormat):
+class APoTFormat(_SignIndexFormat):
     """APoT: sign + (bits-1)-bit levels (signed, bits 3..7) or bits-bit levels (unsigned,
-    bits 2..6) from build_power_value; see the module docstring."""
+    bits 2..6) from build_power_value; see the module docstring. Encoding is the
+    reference's nearest projection (argmin), decided exactly; levels decode exactly."""
 
     nbits: int = 4
     signed: bool = True
@@ -433,6 +508,8 @@ class APoTFormat(_TableFormat):
     @property
     def level_bits(self) -> int:
         return self.nbits - 1 if self.signed else self.nbits
+
+    index_bits = level_bits  # code = (sign << level_bits) | level index
 
     @property
     def name(self) -> str:
@@ -457,21 +534,9 @@ class APoTFormat(_TableFormat):
                 tab[j, t] = E - e
         return tab, E
 
-    def encode(self, x, rounding=Rounding.NEAREST_EVEN, *, seed=0):
-        """Codes of x: (sign << level_bits) | level index (nearest projection as the
-        reference's argmin, with exact decisions and ties to the even level index)."""
-        idx, neg = self._round_table(x, rounding, seed)
-        return self._signed_codes(idx, neg, self.level_bits)
-
-    def decode(self, codes):
-        """±level (unnormalised sum of powers of two, exact float64)."""
-        idx, neg = self._split_codes(codes, self.level_bits)
-        v = self._tab[0][idx]
-        return np.where(neg == 1, -v, v)
-
     def split(self, codes):
         """(neg, level index) of codes, int64 arrays."""
-        idx, neg = self._split_codes(codes, self.level_bits)
+        idx, neg = self._split_codes(codes)
         return neg, idx
 
 

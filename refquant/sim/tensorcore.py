@@ -279,19 +279,21 @@ class BlockFMAModel:
         _check_representable(a, self.in_format, "a")
         _check_representable(b, self.in_format, "b")
         _check_out_representable(c, self.out_format)
-        out = np.empty(a.shape[0])
-        if self._fast_ok(a, b, c):
+        return self._run(_k.mma_rows_fast, _k.mma_rows, a, b, c, np.empty(a.shape[0]))
+
+    def _run(self, fast, exact, a, b, c, out):
+        """Decompose a and b (both with K last) and run the kernel pair's ``fast``
+        member (finite operands, not the fp8 mma.sync model) or else ``exact`` into
+        out; returns out cast to the output format."""
+        if not self.fp8_sync and all(np.isfinite(x).all() for x in (a, b, c)):
             asig, aexp = self._decompose_fast(a)
             bsig, bexp = self._decompose_fast(b)
-            _k.mma_rows_fast(asig, aexp, bsig, bexp, c, *self._fast_args(), out)
+            fast(asig, aexp, bsig, bexp, c, *self._fast_args(), out)
         else:
             asig, aexp, acls, _ = self._decompose(a, self.in_format)
             bsig, bexp, bcls, _ = self._decompose(b, self.in_format)
-            _k.mma_rows(asig, aexp, acls, bsig, bexp, bcls, c, *self._args(), out)
+            exact(asig, aexp, acls, bsig, bexp, bcls, c, *self._args(), out)
         return self._cast(out)
-
-    def _fast_ok(self, *arrays):
-        return not self.fp8_sync and all(np.isfinite(x).all() for x in arrays)
 
     def _fast_args(self):
         n, _, two_p, *rest = self._args()
@@ -321,18 +323,8 @@ class BlockFMAModel:
         _check_representable(A, self.in_format, "A")
         _check_representable(B, self.in_format, "B")
         _check_out_representable(C, self.out_format)
-        out = np.empty((M, N))
-        Bt = np.ascontiguousarray(B.T)
-        C = np.ascontiguousarray(C)
-        if self._fast_ok(A, B, C):
-            asig, aexp = self._decompose_fast(A)
-            bsig, bexp = self._decompose_fast(Bt)
-            _k.gemm_fast(asig, aexp, bsig, bexp, C, *self._fast_args(), out)
-        else:
-            asig, aexp, acls, _ = self._decompose(A, self.in_format)
-            bsig, bexp, bcls, _ = self._decompose(Bt, self.in_format)
-            _k.gemm(asig, aexp, acls, bsig, bexp, bcls, C, *self._args(), out)
-        return self._cast(out)
+        return self._run(_k.gemm_fast, _k.gemm, A, np.ascontiguousarray(B.T),
+                         np.ascontiguousarray(C), np.empty((M, N)))
 
 
 _NOLIM = -1000000

@@ -20,27 +20,35 @@ import numpy as np
 from .tensorcore import GPUS, TensorCore
 
 
-def _read_hex(path):
-    return np.array([[int(w, 16) for w in line.split()] for line in open(path) if line.strip()],
-                    dtype=np.uint32)
+def _read_words(path, base):
+    """uint32 words of a text file, one row per non-blank line (whitespace-separated)."""
+    with open(path) as fh:
+        return np.array([[int(w, base) for w in line.split()] for line in fh if line.strip()],
+                        dtype=np.uint32)
 
 
-def _read_bin(path):
-    return np.array([int(line.strip(), 2) for line in open(path) if line.strip()],
-                    dtype=np.uint32)
+def read_recorded(folder, gpu, fmt, out):
+    """One recording of the model_validation layout as uint32 fp32 bit patterns
+    (a, b, c, d): a and b (rows, K) from a_GPU_FMT.txt and b_GPU_FMT.txt (hex words),
+    c and d (rows,) from c_GPU_fp32.txt and d_GPU_OUT.txt (32-character binary strings).
+    Raises FileNotFoundError naming the first file that is missing."""
+    d = Path(folder)
+    files = [d / f"a_{gpu}_{fmt}.txt", d / f"b_{gpu}_{fmt}.txt", d / f"c_{gpu}_fp32.txt",
+             d / f"d_{gpu}_{out}.txt"]
+    for p in files:
+        if not p.is_file():
+            raise FileNotFoundError(f"missing {p}")
+    return (_read_words(files[0], 16), _read_words(files[1], 16),
+            _read_words(files[2], 2).reshape(-1), _read_words(files[3], 2).reshape(-1))
 
 
 def _replay(args):
-    d = Path(args.dir)
     g, f, o = args.gpu, args.format, args.out
-    files = [d / f"a_{g}_{f}.txt", d / f"b_{g}_{f}.txt", d / f"c_{g}_fp32.txt",
-             d / f"d_{g}_{o}.txt"]
-    for p in files:
-        if not p.is_file():
-            raise SystemExit(f"refquant tensorcore: missing {p}")
-    a, b = _read_hex(files[0]), _read_hex(files[1])
-    c = _read_bin(files[2]).view(np.float32).astype(np.float64)
-    want = _read_bin(files[3])
+    try:
+        a, b, c, want = read_recorded(args.dir, g, f, o)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"refquant tensorcore: {exc}") from None
+    c = c.view(np.float32).astype(np.float64)
     if o == "fp16":
         c = c.astype(np.float16).astype(np.float64)
     if args.zero_c:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from refquant.sim import TensorCore
+from refquant.sim.tensorcore_cli import read_recorded
 
 HERE = Path(__file__).resolve().parent
 SUBSET = HERE.parent / "data" / "tensorcore" / "recorded_subset.npz"
@@ -41,21 +42,6 @@ def _replay(gpu, fmt, out, a, b, c):
     return d.astype(np.float32).view(np.uint32)
 
 
-def _read_full(gpu, fmt, out):
-    d = FULL / gpu / fmt
-
-    def hexrows(p):
-        return np.array([[int(w, 16) for w in line.split()] for line in open(p) if line.strip()],
-                        dtype=np.uint32)
-
-    def binrows(p):
-        return np.array([int(line.strip(), 2) for line in open(p) if line.strip()],
-                        dtype=np.uint32)
-
-    return (hexrows(d / f"a_{gpu}_{fmt}.txt"), hexrows(d / f"b_{gpu}_{fmt}.txt"),
-            binrows(d / f"c_{gpu}_fp32.txt"), binrows(d / f"d_{gpu}_{out}.txt"))
-
-
 @pytest.fixture(scope="module")
 def subset():
     return np.load(SUBSET)
@@ -81,7 +67,7 @@ def test_vendored_rows_bit_exact(subset, gpu, fmt, out):
 @pytest.mark.skipif(not FULL.is_dir(), reason="full recorded data (../shared) not present")
 @pytest.mark.parametrize("gpu,fmt,out", CASES)
 def test_full_recorded_rows_bit_exact(gpu, fmt, out):
-    a, b, c, want = _read_full(gpu, fmt, out)
+    a, b, c, want = read_recorded(FULL / gpu / fmt, gpu, fmt, out)
     assert want.shape[0] == 5000
     got = _replay(gpu, fmt, out, a, b, c)
     bad = np.nonzero(got != want)[0]

@@ -70,6 +70,21 @@ def test_mxint8():
     assert q.dequantize()[0, :4].tolist() == [1.0, 0.5, -127 / 64, 0.0]
 
 
+
+@pytest.mark.parametrize("mode,want", [
+    (Rounding.NEAREST_EVEN, [64, 32, 33, -127, -2, 0]),
+    (Rounding.NEAREST_AWAY, [64, 33, 33, -127, -3, 1]),
+    (Rounding.NEAREST_UP, [64, 33, 33, -127, -2, 1]),
+    (Rounding.TOWARD_ZERO, [64, 32, 32, -127, -2, 0]),
+    (Rounding.DOWN, [64, 32, 32, -127, -3, 0]),
+    (Rounding.UP, [64, 33, 33, -127, -2, 1]),
+])
+def test_mxint8_rounding_modes(mode, want):
+    # shared_exp 0 (amax 1.99): element codes are V * 64 rounded, clamped to +-127
+    x = _block([1.0, 32.5 / 64, 32.75 / 64, -1.99, -2.5 / 64, 0.5 / 64])
+    assert rq.quantize(x, "mxint8", rounding=mode).codes[0, :6].tolist() == want
+
+
 def _mx_reference(x, elem, emax_elem, block=32):
     """Blockwise NumPy statement of OCP MX v1.0 (finite inputs, last axis)."""
     xb = x.reshape(-1, block)

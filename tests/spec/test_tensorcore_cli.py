@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refquant.sim.tensorcore_cli import tensorcore_main
+from refquant.sim.tensorcore_cli import read_recorded, tensorcore_main
 
 SUBSET = Path(__file__).resolve().parents[1] / "data" / "tensorcore" / "recorded_subset.npz"
 
@@ -53,3 +53,23 @@ def test_bad_arguments():
         tensorcore_main(["gemm", "--gpu", "P100"])
     with pytest.raises(SystemExit):
         tensorcore_main(["gemm", "--gpu", "A100", "--format", "e4m3"])
+
+
+def test_read_recorded_round_trips_the_words(tmp_path):
+    _write(tmp_path, "H100", "bf16", "fp32")
+    z = np.load(SUBSET)
+    got = read_recorded(tmp_path, "H100", "bf16", "fp32")
+    want = [z[f"H100/bf16/{x}"][:40] for x in ("a", "b", "c", "d_fp32")]
+    for g, w in zip(got, want):
+        assert g.dtype == np.uint32 and g.shape == w.shape
+        assert np.array_equal(g, w)
+
+
+def test_missing_recorded_file(tmp_path, capsys):
+    _write(tmp_path, "A100", "fp16", "fp16")
+    (tmp_path / "c_A100_fp32.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="c_A100_fp32.txt"):
+        read_recorded(tmp_path, "A100", "fp16", "fp16")
+    with pytest.raises(SystemExit, match="refquant tensorcore: missing .*c_A100_fp32.txt"):
+        tensorcore_main(["replay", str(tmp_path), "--gpu", "A100", "--format", "fp16",
+                         "--out", "fp16"])
