@@ -118,6 +118,16 @@ def _fold_dims(Sr, Sc, R, C):
     return out
 
 
+def _layout(M, N, K, rows, cols, dataflow):
+    """Validated (M, N, K, R, C, dataflow, Sr, Sc, T, fold dims) of a GEMM on an array."""
+    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
+    R = _check_int(rows, "rows")
+    C = _check_int(cols, "cols")
+    df = _check_dataflow(dataflow)
+    Sr, Sc, T = _mapping(df, M, N, K)
+    return M, N, K, R, C, df, Sr, Sc, T, _fold_dims(Sr, Sc, R, C)
+
+
 def cycle_model(M, N, K, rows, cols, dataflow="os", beats=None):
     """Analytical cycle count of ``SystolicArray.run`` (see the module's timing convention).
 
@@ -126,12 +136,7 @@ def cycle_model(M, N, K, rows, cols, dataflow="os", beats=None):
     OS fold: K + rows + cols - 2 + R. WS fold: R + beat * (M + R + cols - 2).
     IS fold: R + beat * (N + R + cols - 2).
     """
-    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
-    R = _check_int(rows, "rows")
-    C = _check_int(cols, "cols")
-    df = _check_dataflow(dataflow)
-    Sr, Sc, T = _mapping(df, M, N, K)
-    dims = _fold_dims(Sr, Sc, R, C)
+    M, N, K, R, C, df, Sr, Sc, T, dims = _layout(M, N, K, rows, cols, dataflow)
     if beats is None:
         beats = [1] * len(dims)
     elif np.ndim(beats) == 0:
@@ -156,12 +161,7 @@ def scalesim_report(M, N, K, rows, cols, dataflow="os"):
     avg_ifmap_sram_bw, avg_filter_sram_bw, avg_ofmap_sram_bw (words per cycle),
     paper_compute_cycles (folds * (2R + C + T - 2) - 1, the paper's per-fold formula).
     """
-    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
-    R = _check_int(rows, "rows")
-    C = _check_int(cols, "cols")
-    df = _check_dataflow(dataflow)
-    Sr, Sc, T = _mapping(df, M, N, K)
-    dims = _fold_dims(Sr, Sc, R, C)
+    M, N, K, R, C, df, Sr, Sc, T, dims = _layout(M, N, K, rows, cols, dataflow)
     nf = len(dims)
     fr, fcn = -(-Sr // R), -(-Sc // C)
     per = R + C + T - 2 if df == "os" else 2 * R + C + T - 2
@@ -351,6 +351,12 @@ class SystolicArray:
             raise ValueError(f"B has {B.shape[0]} rows but A has {A.shape[1]} columns (K must match)")
         return A, B
 
+    def _fits_int32(self):
+        """Whether every operand and accumulator value fits int32: the kernels then keep
+        their register planes in int32 (half the memory traffic) and still form every
+        sum in int64, so results and overflow behaviour are the same."""
+        return self.acc_bits <= 32 and max(self.a_bits, self.b_bits) <= (32 if self.signed else 31)
+
     def _acc(self):
         return -(1 << (self.acc_bits - 1)), (1 << (self.acc_bits - 1)) - 1, int(self.overflow)
 
@@ -433,6 +439,8 @@ class SystolicArray:
         R, C = self.rows, self.cols
         err = np.zeros(6, np.int64)
         tr = self._trace_buf(total, trace)
+        if self._fits_int32():
+            A, B = A.astype(np.int32), B.astype(np.int32)
         if self.dataflow == "os":
             nf = -(-M // R) * -(-N // C)
             folds = np.zeros((nf, _k.NFOLD), np.int64)

@@ -51,6 +51,11 @@ def folds(Sr, Sc, R, C):
             for fc in range(math.ceil(Sc / C)) for fr in range(math.ceil(Sr / R))]
 
 
+def _plane(R, C, value):
+    """An R x C register plane (list of lists) with entry value(i, j)."""
+    return [[value(i, j) for j in range(C)] for i in range(R)]
+
+
 def os_trace(A, B, R, C):
     """Per-cycle (a, b, acc) register planes of an output-stationary run, closed form.
 
@@ -65,29 +70,24 @@ def os_trace(A, B, R, C):
     planes = {"a": [], "b": [], "acc": []}
     for r0, mr, c0, nc in folds(M, N, R, C):
         comp = K + mr + nc - 2
-        final = [[sum(A[r0 + i][k] * B[k][c0 + j] for k in range(K)) if i < mr and j < nc else 0
-                  for j in range(C)] for i in range(R)]
+        final = _plane(R, C, lambda i, j: sum(A[r0 + i][k] * B[k][c0 + j] for k in range(K))
+                       if i < mr and j < nc else 0)
         for t in range(comp + R):
-            a = [[0] * C for _ in range(R)]
-            b = [[0] * C for _ in range(R)]
-            acc = [[0] * C for _ in range(R)]
-            for i in range(R):
-                for j in range(C):
-                    k = t - i - j
-                    if i < mr and 0 <= k < K:
-                        a[i][j] = A[r0 + i][k]
-                    if j < nc and 0 <= k < K:
-                        b[i][j] = B[k][c0 + j]
-                    if t < comp:
-                        if i < mr and j < nc:
-                            acc[i][j] = sum(A[r0 + i][kk] * B[kk][c0 + j]
-                                            for kk in range(min(k + 1, K)) if kk >= 0)
-                    else:
-                        d = t - comp + 1
-                        acc[i][j] = final[i - d][j] if i >= d else 0
-            planes["a"].append(a)
-            planes["b"].append(b)
-            planes["acc"].append(acc)
+            def k_at(i, j):
+                return t - i - j
+
+            def acc(i, j):
+                if t >= comp:   # drain cycle d: row i holds the final row i - d
+                    d = t - comp + 1
+                    return final[i - d][j] if i >= d else 0
+                if i < mr and j < nc:
+                    return sum(A[r0 + i][kk] * B[kk][c0 + j] for kk in range(min(k_at(i, j) + 1, K)))
+                return 0
+            planes["a"].append(_plane(R, C, lambda i, j: A[r0 + i][k_at(i, j)]
+                                      if i < mr and 0 <= k_at(i, j) < K else 0))
+            planes["b"].append(_plane(R, C, lambda i, j: B[k_at(i, j)][c0 + j]
+                                      if j < nc and 0 <= k_at(i, j) < K else 0))
+            planes["acc"].append(_plane(R, C, acc))
     return planes
 
 
@@ -104,33 +104,23 @@ def ws_trace(S, W, R, C):
     """
     T, K, N = len(S), len(W), len(W[0])
     planes = {"stationary": [], "stream": [], "psum": []}
-    prev_w = [[0] * C for _ in range(R)]
+    prev_w = _plane(R, C, lambda i, j: 0)
     for k0, kr, c0, nc in folds(K, N, R, C):
-        wf = [[W[k0 + i][c0 + j] if i < kr and j < nc else 0 for j in range(C)] for i in range(R)]
+        wf = _plane(R, C, lambda i, j: W[k0 + i][c0 + j] if i < kr and j < nc else 0)
         for p in range(R):
-            st = [[0] * C for _ in range(R)]
-            for i in range(R):
-                for j in range(C):
-                    if i <= p:
-                        st[i][j] = wf[R - 1 - p + i][j]
-                    else:
-                        st[i][j] = prev_w[i - p - 1][j]
-            planes["stationary"].append(st)
-            planes["stream"].append([[0] * C for _ in range(R)])
-            planes["psum"].append([[0] * C for _ in range(R)])
+            planes["stationary"].append(_plane(R, C, lambda i, j: wf[R - 1 - p + i][j] if i <= p
+                                               else prev_w[i - p - 1][j]))
+            planes["stream"].append(_plane(R, C, lambda i, j: 0))
+            planes["psum"].append(_plane(R, C, lambda i, j: 0))
         for s in range(T + R + nc - 2):
-            a = [[0] * C for _ in range(R)]
-            ps = [[0] * C for _ in range(R)]
-            for i in range(R):
-                for j in range(C):
-                    m = s - i - j
-                    if i < kr and 0 <= m < T:
-                        a[i][j] = S[m][k0 + i]
-                    if 0 <= m < T and j < nc:
-                        ps[i][j] = sum(S[m][k] * W[k][c0 + j] for k in range(k0 + min(i + 1, kr)))
+            def m_at(i, j):
+                return s - i - j
             planes["stationary"].append([row[:] for row in wf])
-            planes["stream"].append(a)
-            planes["psum"].append(ps)
+            planes["stream"].append(_plane(R, C, lambda i, j: S[m_at(i, j)][k0 + i]
+                                           if i < kr and 0 <= m_at(i, j) < T else 0))
+            planes["psum"].append(_plane(R, C, lambda i, j: sum(
+                S[m_at(i, j)][k] * W[k][c0 + j] for k in range(k0 + min(i + 1, kr)))
+                if j < nc and 0 <= m_at(i, j) < T else 0))
         prev_w = wf
     return planes
 
@@ -155,3 +145,10 @@ def pruned_dense(packed, select, K):
             if select[n][g] >= 0:
                 W[n][select[n][g]] = int(packed[n][g])
     return W
+
+
+def column_combined_terms(A, packed, select):
+    """terms[m][n]: the products a column-combined cell sequence adds for output (m, n),
+    in ascending group g: packed[n][g] * A[m][select[n][g]], 0 for an empty cell."""
+    return [[[int(packed[n][g]) * int(A[m][select[n][g]]) if select[n][g] >= 0 else 0
+              for g in range(len(packed[0]))] for n in range(len(packed))] for m in range(len(A))]

@@ -89,6 +89,35 @@ def test_narrow_accumulator_wrap_and_saturate_follow_gemm_rule(df, R, C, M, N, K
         np.testing.assert_array_equal(sa.run(A, B).output, A @ B)
 
 
+@settings(max_examples=40)
+@given(df=DF, R=SMALL, C=SMALL, M=DIM, N=DIM, K=st.integers(1, 12),
+       acc_bits=st.sampled_from([31, 32, 33, 40, 62]),
+       policy=st.sampled_from(["wrap", "saturate"]), seed=st.integers(0, 2**32 - 1))
+def test_register_plane_width_boundaries_follow_gemm_rule(df, R, C, M, N, K, acc_bits, policy, seed):
+    # acc_bits <= 32 runs on int32 register planes, wider ones on int64: both overflow
+    # exactly as the GEMM rule at their limits (16-bit products reach 2^30, 30-bit 2^58)
+    bits = 16 if acc_bits <= 32 else 30
+    rng = np.random.default_rng(seed)
+    A = _rand(rng, (M, K), bits)
+    B = _rand(rng, (K, N), bits)
+    r = SystolicArray(R, C, df, a_bits=bits, b_bits=bits, acc_bits=acc_bits,
+                      overflow=policy).run(A, B)
+    assert r.output.tolist() == ref.gemm_rule(A.tolist(), B.tolist(), acc_bits, policy)
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_int32_and_int64_register_planes_give_the_same_run(df, rng):
+    A = _rand(rng, (7, 6), 8)
+    B = _rand(rng, (6, 5), 8)
+    narrow = SystolicArray(3, 2, df, acc_bits=32).run(A, B, trace=True)
+    wide = SystolicArray(3, 2, df, acc_bits=33).run(A, B, trace=True)
+    np.testing.assert_array_equal(narrow.output, A @ B)
+    np.testing.assert_array_equal(wide.output, A @ B)
+    assert narrow.stats == wide.stats
+    for plane in narrow.trace:
+        np.testing.assert_array_equal(narrow.trace[plane], wide.trace[plane])
+
+
 def test_overflow_matches_intops_gemm(rng):
     intops = pytest.importorskip("refquant.intops")
     A = _rand(rng, (9, 40), 8)
@@ -212,6 +241,35 @@ def test_column_combined_equals_dense_gemm_of_pruned_matrix(R, C, M, N, K, alpha
     G = packed.shape[1]
     assert r.cycles == cycle_model(M, N, G, R, C, "ws")[0]
     assert r.stats["macs"] == M * int((select >= 0).sum())
+
+
+@settings(max_examples=30)
+@given(R=SMALL, C=SMALL, M=st.integers(1, 5), N=st.integers(1, 5), K=st.integers(1, 12),
+       alpha=st.integers(1, 4), acc_bits=st.integers(8, 18), seed=st.integers(0, 2**32 - 1))
+def test_column_combined_narrow_accumulator_follows_group_order_rule(R, C, M, N, K, alpha,
+                                                                      acc_bits, seed):
+    # every output accumulates its cells' products in ascending group order
+    rng = np.random.default_rng(seed)
+    A = _rand(rng, (M, K), 8)
+    packed, select = _random_column_combined(rng, N, K, alpha)
+    terms = ref.column_combined_terms(A.tolist(), packed.tolist(), select.tolist())
+    ones = [[1]] * packed.shape[1]
+    for policy in ("wrap", "saturate"):
+        r = SystolicArray(R, C, "ws", acc_bits=acc_bits, overflow=policy).run_column_combined(
+            A, packed, select)
+        want = [[ref.gemm_rule([terms[m][n]], ones, acc_bits, policy)[0][0] for n in range(N)]
+                for m in range(M)]
+        assert r.output.tolist() == want
+    bad = [(m, n, k) for m in range(M) for n in range(N)
+           for (_, _, k) in ref.first_overflow([terms[m][n]], ones, acc_bits)]
+    sa = SystolicArray(R, C, "ws", acc_bits=acc_bits, overflow="raise")
+    if bad:
+        with pytest.raises(OverflowError) as info:
+            sa.run_column_combined(A, packed, select)
+        assert any(f"output [{m}, {n}] at k={k}," in str(info.value) for m, n, k in bad)
+    else:
+        assert sa.run_column_combined(A, packed, select).output.tolist() == \
+            [[sum(t) for t in row] for row in terms]
 
 
 def test_column_combined_alpha1_is_dense_ws(rng):
