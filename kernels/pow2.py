@@ -4,9 +4,12 @@ n-hot, PWLQ), signed-digit term encodings (binary, HESE, NAF), group term select
 hardware of each format computes (shift-add, term pairs, region accumulators).
 
 Every kernel is serial, takes int64 / float64 arrays (the level kernels also float32
-input, compared exactly as float64), writes into ``out`` and states its exact semantics. Rounding modes are the integers of ``refquant.Rounding``
-(0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP,
-6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
+input, compared exactly as float64), writes into ``out`` and states its exact semantics.
+NEAREST_EVEN rounding onto a level table also has a table-driven form
+(``levels_*_nearest``: one row lookup and one integer comparison per value, no branch on
+the data) that reproduces the general kernels exactly. Rounding modes are the integers of
+``refquant.Rounding`` (0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO,
+4 DOWN, 5 UP, 6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
 """
 import math
 
@@ -167,6 +170,80 @@ def levels_quantize(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask
     e = np.empty(0, np.int64)
     return _levels_run(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, mode,
                        seed, signed, e, e, out, True)
+
+
+@njit(cache=True, inline="always")
+def _nearest_slot(m, cut, klo, khi, shift):
+    """Slot 2q + (m >= cut[q]) of the nearest-even table for the magnitude bits m of a
+    float, q = clamp(m >> shift, klo, khi) - klo."""
+    q = min(max(m >> shift, klo), khi) - klo
+    return 2 * q + np.int64(m >= cut[q])
+
+
+@njit(cache=True)
+def _first_offender(x, signed):
+    """Status of the first NaN (1) or, when not ``signed``, negative value (2) in x; 0."""
+    for i in range(x.size):
+        v = x[i]
+        if v != v:
+            return 1
+        if v < 0 and not signed:
+            return 2
+    return 0
+
+
+@njit(cache=True)
+def levels_encode_nearest(x, xbits, cut, tab, klo, khi, shift, mask, nan_bits, signed,
+                          out_idx, out_neg):
+    """``levels_encode`` with mode NEAREST_EVEN through a table of the rounding function:
+    the same status and, when it is 0, the same outputs (otherwise every output is
+    written, those at and after the first offender meaningless). With m = xbits[i] & mask
+    (the magnitude bits of x[i]): out_idx[i] = tab[_nearest_slot(m, ...)], out_neg[i] = 1
+    when x[i] < 0 and out_idx[i] > 0, else 0. nan_bits: the smallest NaN magnitude
+    pattern of the input dtype.
+
+    For non-NaN input the nearest-even index is a non-decreasing step function r(m); its
+    change points P_1 <= P_2 <= ... (r(m) = #{P_j <= m}) are what the table holds. Row q
+    covers the patterns with (m >> shift) == q + klo and contains at most one distinct
+    change point cut[q] (else cut[q] is the largest value of its dtype, above every
+    non-NaN pattern); tab[2q] = r just below cut[q] (or on the whole row), tab[2q + 1] =
+    r at cut[q]. Rows klo and khi hold the first and the last change point, so clamping
+    the key keeps the result exact. The tables come from ``refquant.formats.pow2``,
+    derived from ``levels_encode`` itself. The loop has no branch on the data (it
+    vectorises); NaN and negative input are detected by max-reductions on the bits."""
+    mx = np.int64(0)
+    ng = np.int64(0)
+    for i in range(x.size):
+        b = np.int64(xbits[i])
+        m = b & mask
+        j = np.int64(tab[_nearest_slot(m, cut, klo, khi, shift)])
+        out_idx[i] = j
+        out_neg[i] = np.int64(x[i] < 0) & np.int64(j > 0)
+        mx = max(mx, m)
+        ng = max(ng, m & (b >> 63))  # > 0 iff some x < 0 (or a negative NaN)
+    if mx >= nan_bits or (ng > 0 and not signed):
+        return _first_offender(x, signed)
+    return 0
+
+
+@njit(cache=True)
+def levels_quantize_nearest(x, xbits, cut, vals, klo, khi, shift, mask, nan_bits, signed,
+                            out):
+    """``levels_quantize`` with mode NEAREST_EVEN through the table of
+    ``levels_encode_nearest`` (same status, outputs as there): out[i] = -v when x[i] < 0
+    else v (+0.0 for a zero level), v = vals[_nearest_slot(m, ...)], vals = mags[tab]."""
+    mx = np.int64(0)
+    ng = np.int64(0)
+    for i in range(x.size):
+        b = np.int64(xbits[i])
+        m = b & mask
+        v = vals[_nearest_slot(m, cut, klo, khi, shift)]
+        out[i] = (0.0 - v) if x[i] < 0 else v
+        mx = max(mx, m)
+        ng = max(ng, m & (b >> 63))
+    if mx >= nan_bits or (ng > 0 and not signed):
+        return _first_offender(x, signed)
+    return 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -168,9 +168,9 @@ class _TableFormat(Format):
     def _nearest_table(self, dtype):
         """Table of the NEAREST_EVEN rounding function for inputs of ``dtype`` as
         ``levels_encode_nearest`` takes it: (cut, tab int32, vals = mags[tab], klo, khi,
-        shift, mask), or None when no shift gives <= 2^14 rows. The change points P_j
-        (smallest magnitude pattern with index >= j) are found by bisection on
-        ``levels_encode`` itself, so the table reproduces it exactly; shift is the
+        shift, mask, nan_bits), or None when no shift gives <= 2^14 rows. The change
+        points P_j (smallest magnitude pattern with index >= j) are found by bisection
+        on ``levels_encode`` itself, so the table reproduces it exactly; shift is the
         largest that puts every distinct change point in a row of its own."""
         from ..kernels.pow2 import levels_encode
         cache = self.__dict__.setdefault("_nearest_cache", {})
@@ -192,7 +192,8 @@ class _TableFormat(Format):
 
         want = np.arange(1, mags.size, dtype=np.int64)
         lo = np.zeros(want.size, np.int64)  # index(lo) < want <= index(hi)
-        hi = np.full(want.size, int(np.array(np.inf, ft).view(it)), np.int64)
+        inf_bits = int(np.array(np.inf, ft).view(it))
+        hi = np.full(want.size, inf_bits, np.int64)
         while np.any(hi - lo > 1):
             mid = lo + ((hi - lo) >> 1)  # lo + hi can pass 2^63 for float64
             ge = index(mid) >= want
@@ -213,10 +214,21 @@ class _TableFormat(Format):
                 tab = np.empty(2 * cut.size, np.int32)
                 tab[0::2] = np.searchsorted(hi, below, side="right")
                 tab[1::2] = np.searchsorted(hi, cut.astype(np.int64), side="right")
-                table = (cut, tab, mags[tab], klo, khi, shift, mask)
+                table = (cut, tab, mags[tab], klo, khi, shift, mask, inf_bits + 1)
                 break
         cache[key] = table
         return table
+
+    def _checked_codes(self, codes):
+        """codes as an int64 array; TypeError for a non-integer dtype, ValueError for a
+        code outside [0, 2^bits)."""
+        c = np.asarray(codes)
+        if c.dtype.kind not in "iu":
+            raise TypeError(f"codes must be integers, got dtype {c.dtype}")
+        c = c.astype(np.int64)
+        if c.size and (c.min() < 0 or c.max() >= (1 << self.bits)):
+            raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
+        return c
 
     def _kernel_args(self, x):
         """(flat input, its bit view, table arguments) for the level kernels."""
@@ -244,9 +256,9 @@ class _TableFormat(Format):
         neg = np.empty(flat.size, np.int64)
         near = self._nearest_table(flat.dtype) if mode == Rounding.NEAREST_EVEN else None
         if near is not None:
-            cut, tab, _, klo, khi, shift, mask = near
-            st = levels_encode_nearest(flat, args[1], cut, tab, klo, khi, shift, mask,
-                                       bool(self.signed), idx, neg)
+            cut, tab, _, *geom = near
+            st = levels_encode_nearest(flat, args[1], cut, tab, *geom, bool(self.signed),
+                                       idx, neg)
         else:
             st = levels_encode(*args, int(mode), int(seed), bool(self.signed), idx, neg)
         self._check_status(st, flat)
@@ -262,9 +274,9 @@ class _TableFormat(Format):
         out = np.empty(flat.size, np.float64)
         near = self._nearest_table(flat.dtype) if mode == Rounding.NEAREST_EVEN else None
         if near is not None:
-            cut, _, vals, klo, khi, shift, mask = near
-            st = levels_quantize_nearest(flat, args[1], cut, vals, klo, khi, shift, mask,
-                                         bool(self.signed), out)
+            cut, _, vals, *geom = near
+            st = levels_quantize_nearest(flat, args[1], cut, vals, *geom, bool(self.signed),
+                                         out)
         else:
             st = levels_quantize(*args, int(mode), int(seed), bool(self.signed), out)
         self._check_status(st, flat)
@@ -274,7 +286,16 @@ class _TableFormat(Format):
 
 class _SignIndexFormat(_TableFormat):
     """Tables coded as (sign << index_bits) | magnitude index, the sign bit only when
-    signed (logarithmic and APoT); subclasses provide ``index_bits``."""
+    signed (logarithmic and APoT, dataclasses with fields ``nbits`` and ``signed``)."""
+
+    @property
+    def bits(self) -> int:
+        return self.nbits
+
+    @property
+    def index_bits(self) -> int:
+        """Width of the magnitude-index field: bits - 1 when signed, else bits."""
+        return self.nbits - 1 if self.signed else self.nbits
 
     def encode(self, x, rounding=Rounding.NEAREST_EVEN, *, seed=0):
         """Codes of x: (sign << index_bits) | j with j the magnitude index chosen as in
@@ -292,14 +313,8 @@ class _SignIndexFormat(_TableFormat):
         return np.where(neg == 1, -v, v)
 
     def _split_codes(self, codes):
-        """(magnitude index, sign bit) of codes as int64 arrays; TypeError for
-        non-integer codes, ValueError outside [0, 2^bits)."""
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise TypeError(f"codes must be integers, got dtype {c.dtype}")
-        c = c.astype(np.int64)
-        if c.size and (c.min() < 0 or c.max() >= (1 << self.bits)):
-            raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
+        """(magnitude index, sign bit) of codes as int64 arrays (``_checked_codes``)."""
+        c = self._checked_codes(codes)
         idx = c & ((1 << self.index_bits) - 1)
         neg = (c >> self.index_bits) & 1 if self.signed else np.zeros_like(c)
         return idx, neg
@@ -338,15 +353,7 @@ class LogFormat(_SignIndexFormat):
                              f"normal float64 range; allowed exponents "
                              f"{-1022 * half}..{1023 * half}")
 
-    @property
-    def bits(self) -> int:
-        return self.nbits
-
-    @property
-    def exp_bits(self) -> int:
-        return self.nbits - 1 if self.signed else self.nbits
-
-    index_bits = exp_bits  # code = (sign << exp_bits) | exponent code
+    exp_bits = _SignIndexFormat.index_bits  # code = (sign << exp_bits) | exponent code
 
     @property
     def kmin(self) -> int:
@@ -501,15 +508,7 @@ class APoTFormat(_SignIndexFormat):
         lo, hi = (3, 7) if self.signed else (2, 6)
         _check_int(self.nbits, lo, hi, "bits")
 
-    @property
-    def bits(self) -> int:
-        return self.nbits
-
-    @property
-    def level_bits(self) -> int:
-        return self.nbits - 1 if self.signed else self.nbits
-
-    index_bits = level_bits  # code = (sign << level_bits) | level index
+    level_bits = _SignIndexFormat.index_bits  # code = (sign << level_bits) | level index
 
     @property
     def name(self) -> str:
@@ -741,13 +740,9 @@ class PWLQFormat(_TableFormat):
         return c.astype(self.code_dtype)
 
     def split(self, codes):
-        """(region, neg, k) of codes; invalid region numbers raise ValueError."""
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise TypeError(f"codes must be integers, got dtype {c.dtype}")
-        c = c.astype(np.int64)
-        if c.size and (c.min() < 0 or c.max() >= (1 << self.bits)):
-            raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
+        """(region, neg, k) of codes (``_checked_codes``); invalid region numbers raise
+        ValueError."""
+        c = self._checked_codes(codes)
         region = c >> self.b
         if c.size and region.max() >= self.nregions:
             raise ValueError(f"region field >= {self.nregions} in codes for {self.name}")

@@ -326,3 +326,68 @@ def test_quantize_scaling_uses_top_level():
     qt = rq.quantize(x, "log4")
     assert float(qt.scale) == 3.0
     assert qt.dequantize().tolist() == [0.0, 0.375, -3.0, 1.5]
+
+
+# ---------------------------------------------------------------------------------------
+# The NEAREST_EVEN table path (levels_*_nearest) against the general kernel
+# ---------------------------------------------------------------------------------------
+TABLE_FORMATS = ["log5", "log8", "ulog4", "log5_sqrt2", "log4_fsr-150", "log5_fsr200",
+                 "log5_lin", "apot5", "uapot6", "nhot2_8", "pwlq4", "pwlq3_p0.1_0.5"]
+
+
+def _general(f, x, mode):
+    from refquant.kernels.pow2 import levels_encode, levels_quantize
+    _, flat, args = f._kernel_args(x)
+    idx = np.empty(flat.size, np.int64)
+    neg = np.empty(flat.size, np.int64)
+    val = np.empty(flat.size, np.float64)
+    st1 = levels_encode(*args, mode, 0, bool(f.signed), idx, neg)
+    st2 = levels_quantize(*args, mode, 0, bool(f.signed), val)
+    assert st1 == st2
+    return st1, idx, neg, val
+
+
+@pytest.mark.parametrize("name", TABLE_FORMATS)
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nearest_table_equals_general_kernel(name, dt):
+    f = rq.format(name)
+    assert f._nearest_table(np.dtype(dt)) is not None
+    mags, thr, _ = f._tab
+    with np.errstate(over="ignore"):
+        c = np.concatenate([mags, thr]).astype(dt)
+    ulps = [c]
+    for _ in range(3):  # three floats either side of every level and decision point
+        ulps += [np.nextafter(ulps[-1], dt(np.inf))]
+    down = [c]
+    for _ in range(3):
+        down += [np.nextafter(down[-1], dt(0))]
+    rng = np.random.default_rng(5)
+    pats = rng.integers(0, 0x7F800001, 20000).astype(np.uint32).view(np.float32).astype(dt)
+    sp = np.array([0.0, np.inf, 1e-45, np.finfo(dt).tiny, np.finfo(dt).max], dt)
+    x = np.concatenate(ulps + down + [pats, sp, rng.standard_normal(20000).astype(dt)])
+    x = np.concatenate([x, -x]) if f.signed else np.abs(x)
+    st, idx, neg, val = _general(f, x, 0)
+    assert st == 0
+    codes = f.encode(x)
+    q = f.quantize(x)
+    assert np.array_equal(q.view(np.int64), val.view(np.int64))  # +0.0 / -0.0 included
+    e_idx, e_neg = f._round_table(x, 0, 0)
+    assert np.array_equal(e_idx, idx) and np.array_equal(e_neg, neg)
+    assert codes.shape == x.shape
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_nearest_table_status(dt):
+    from refquant.kernels.pow2 import levels_encode_nearest, levels_quantize_nearest
+    for name, x, want in [("log5", [0.5, np.nan, -1.0], 1), ("ulog4", [0.5, -1.0, np.nan], 2),
+                          ("ulog4", [0.5, -0.0, 1.0], 0), ("log5", [-np.nan, 1.0], 1),
+                          ("ulog4", [0.5, np.nan, -1.0], 1), ("log5", [-np.inf, np.inf], 0)]:
+        f = rq.format(name)
+        x = np.array(x, dt)
+        cut, tab, vals, *geom = f._nearest_table(x.dtype)
+        bits = x.view(np.int32 if dt == np.float32 else np.int64)
+        idx, neg, out = (np.empty(x.size, np.int64), np.empty(x.size, np.int64),
+                         np.empty(x.size))
+        assert levels_encode_nearest(x, bits, cut, tab, *geom, f.signed, idx, neg) == want
+        assert levels_quantize_nearest(x, bits, cut, vals, *geom, f.signed, out) == want
+        assert _general(f, x, 0)[0] == want
