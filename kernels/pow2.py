@@ -315,6 +315,29 @@ def _terms_of(m, enc, signs, exps):
 
 
 @njit(cache=True)
+def term_count(v, enc, out):
+    """out[i] = number of terms of v[i] (|v[i]| < 2^61) in encoding enc, without listing
+    them: 0 binary = popcount |v|; 2 NAF = popcount(((3|v|) XOR |v|) >> 1) (the non-zero
+    digits of the non-adjacent form); 1 HESE counts the terms _terms_of produces."""
+    s = np.zeros(64, np.int64)
+    e = np.zeros(64, np.int64)
+    for i in range(v.size):
+        m = v[i]
+        if m < 0:
+            m = -m
+        if enc == 1:
+            out[i] = _terms_of(m, enc, s, e)
+            continue
+        if enc == 2:
+            m = ((3 * m) ^ m) >> 1
+        c = 0
+        while m != 0:
+            m &= m - 1
+            c += 1
+        out[i] = c
+
+
+@njit(cache=True)
 def term_encode(v, enc, out_sign, out_exp, out_count):
     """Terms of each integer v[i] (|v[i]| < 2^61) in encoding enc (0 binary, 1 HESE,
     2 NAF), largest exponent first: v[i] == sum_t out_sign[i, t] * 2^out_exp[i, t] over

@@ -507,28 +507,3 @@ def ws_cc_gemm(S, P, mux, chan, R, C, lo, hi, policy, out, folds, trace, err):
             _fold_close(folds, f, t, macs, macs, reads_a, reads_b, written, psum_reads)
             f += 1
     return g
-
-
-@njit(cache=True)
-def term_counts(x, encoding, bits, out):
-    """Number of nonzero terms (signed powers of two) of each integer x[i] into out[i].
-
-    encoding 0 ("binary"): set bits of |x| (sign-magnitude); 1 ("csd"): nonzero digits
-    of the canonical signed-digit (non-adjacent) form of |x|, which equals
-    popcount(((3|x|) XOR |x|) >> 1); 2 ("bits"): ``bits`` for every value (a bit-serial
-    PE spends one cycle per operand bit). Requires |x| < 2^61.
-    """
-    for idx in range(x.size):
-        v = x[idx]
-        if v < 0:
-            v = -v
-        if encoding == 2:
-            out[idx] = bits
-            continue
-        if encoding == 1:
-            v = ((3 * v) ^ v) >> 1
-        c = 0
-        while v != 0:
-            v &= v - 1
-            c += 1
-        out[idx] = c

@@ -491,6 +491,48 @@ def _pair(v, param, n=2, lo=1):
     return t
 
 
+def im2col(x, kh, kw, *, stride=1, padding=0, dilation=1):
+    """Patches of x (N, C, H, W) for a kh x kw kernel, as a contiguous array of shape
+    (N, C * kh * kw, Ho, Wo): cols[n, (c * kh + u) * kw + v, i, j] =
+    xp[n, c, i * sh + u * dh, j * sw + v * dw], where xp is x padded with zeros, so the
+    rows follow ``w.reshape(O, -1)`` of an (O, C, kh, kw) kernel.
+
+    stride, dilation: an int or (h, w), each >= 1; padding: an int, (h, w) or ONNX order
+    (top, left, bottom, right), each >= 0. Ho = (H + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    (likewise Wo). Returns (cols, Ho, Wo); cols has x's dtype. Integer-exact (a copy).
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W); got shape {x.shape}")
+    kh, kw = _pair((kh, kw), "kernel size")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    if isinstance(padding, (int, np.integer)):
+        pt = pl = pb = pr = int(padding)
+    else:
+        p = tuple(int(u) for u in padding)
+        if len(p) == 2:
+            pt, pl = pb, pr = p
+        elif len(p) == 4:
+            pt, pl, pb, pr = p
+        else:
+            raise ValueError(f"padding={padding!r}; expected an int, (h, w) or (top, left, bottom, right)")
+    if min(pt, pl, pb, pr) < 0:
+        raise ValueError(f"padding={padding!r} must be >= 0")
+    N, C, H, W = x.shape
+    Ho = (H + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    Wo = (W + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"the kernel does not fit the padded input (output {Ho} x {Wo})")
+    xp = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=x.dtype)
+    xp[:, :, pt:pt + H, pl:pl + W] = x
+    st = xp.strides
+    cols = np.lib.stride_tricks.as_strided(
+        xp, (N, C, kh, kw, Ho, Wo),
+        (st[0], st[1], st[2] * dh, st[3] * dw, st[2] * sh, st[3] * sw), writeable=False)
+    return np.ascontiguousarray(cols).reshape(N, C * kh * kw, Ho, Wo), Ho, Wo
+
+
 def conv2d(x, w, x_zero=0, w_zero=0, *, stride=1, padding=0, dilation=1, groups=1,
            bias=None, acc_bits=32, overflow="wrap"):
     """Integer 2-D convolution (cross-correlation, NCHW) through im2col and ``gemm``.
@@ -517,35 +559,12 @@ def conv2d(x, w, x_zero=0, w_zero=0, *, stride=1, padding=0, dilation=1, groups=
         raise ValueError(f"groups={groups!r} must be an int >= 1 dividing C={C} and O={O}")
     if Cg != C // groups:
         raise ValueError(f"w has {Cg} input channels; expected C / groups = {C // groups}")
-    sh, sw = _pair(stride, "stride")
-    dh, dw = _pair(dilation, "dilation")
-    if isinstance(padding, (int, np.integer)):
-        pt = pl = pb = pr = int(padding)
-    else:
-        p = tuple(int(u) for u in padding)
-        if len(p) == 2:
-            pt, pl = pb, pr = p
-        elif len(p) == 4:
-            pt, pl, pb, pr = p
-        else:
-            raise ValueError(f"padding={padding!r}; expected an int, (h, w) or (top, left, bottom, right)")
-    if min(pt, pl, pb, pr) < 0:
-        raise ValueError(f"padding={padding!r} must be >= 0")
-    Ho = (H + pt + pb - dh * (kh - 1) - 1) // sh + 1
-    Wo = (W + pl + pr - dw * (kw - 1) - 1) // sw + 1
-    if Ho < 1 or Wo < 1:
-        raise ValueError(f"the kernel does not fit the padded input (output {Ho} x {Wo})")
     xz = _zero(x_zero, "x_zero", 1, "tensor")
     wz = _zero(w_zero, "w_zero", O, "output channel")
     xd = x.astype(np.int64) - int(xz[0])
-    xp = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=np.int64)
-    xp[:, :, pt:pt + H, pl:pl + W] = xd
-    s = xp.strides
-    cols = np.lib.stride_tricks.as_strided(
-        xp, (N, C, kh, kw, Ho, Wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw),
-        writeable=False)
+    cols, Ho, Wo = im2col(xd, kh, kw, stride=stride, padding=padding, dilation=dilation)
     G = groups
-    cols = np.ascontiguousarray(cols).reshape(N, G, Cg * kh * kw, Ho * Wo)
+    cols = cols.reshape(N, G, Cg * kh * kw, Ho * Wo)
     wd = w.astype(np.int64).reshape(O, -1) - wz[:, None]
     wm = wd.reshape(G, O // G, Cg * kh * kw)
     ma = int(np.abs(wd).max()) if wd.size else 0

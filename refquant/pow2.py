@@ -64,6 +64,12 @@ def _int_array(values, param):
     return a.astype(np.int64)
 
 
+def _check_term_range(v):
+    # compare both ends: np.abs(-2^63) wraps to a negative number
+    if v.size and (v.max() >= 2 ** 61 or v.min() <= -2 ** 61):
+        raise ValueError("values out of range; allowed |v| < 2^61")
+
+
 def _encoding(encoding):
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding={encoding!r}; allowed: {', '.join(ENCODINGS)}")
@@ -275,8 +281,7 @@ def term_encode(values, encoding="binary"):
     more ones become +2^(h+1) - 2^l), 'naf' (non-adjacent form, minimal count)."""
     from .kernels.pow2 import term_encode as _k
     v = _int_array(values, "values")
-    if v.size and np.abs(v).max() >= 2 ** 61:
-        raise ValueError("values out of range; allowed |v| < 2^61")
+    _check_term_range(v)
     enc = _encoding(encoding)
     flat = v.reshape(-1)
     T = 63
@@ -290,9 +295,15 @@ def term_encode(values, encoding="binary"):
 
 
 def term_counts(values, encoding="binary"):
-    """Number of non-zero terms of each integer in ``encoding`` (see term_encode);
-    the per-value cycle count of a term-serial processing element."""
-    return term_encode(values, encoding)[2]
+    """Number of non-zero terms of each integer in ``encoding`` (see term_encode), as
+    int64 of values' shape; the per-value cycle count of a term-serial processing element."""
+    from .kernels.pow2 import term_count as _k
+    v = _int_array(values, "values")
+    _check_term_range(v)
+    flat = np.ascontiguousarray(v, dtype=np.int64).reshape(-1)
+    out = np.empty(flat.size, np.int64)
+    _k(flat, _encoding(encoding), out)
+    return out.reshape(v.shape)
 
 
 @dataclass
@@ -323,8 +334,7 @@ def term_quantize(values, group_size, budget, encoding="binary", axis=-1, return
             raise TypeError(f"{name} must be an int, got {type(val).__name__}")
         if val < lo:
             raise ValueError(f"{name}={val} out of range; allowed >= {lo}")
-    if v.size and np.abs(v).max() >= 2 ** 61:
-        raise ValueError("values out of range; allowed |v| < 2^61")
+    _check_term_range(v)
     enc = _encoding(encoding)
     if v.ndim == 0:
         v = v.reshape(1)

@@ -77,6 +77,8 @@ import numpy as np
 
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("systolic")
+from .. import intops as _intops
+from .. import pow2 as _pow2
 from ..modes import Overflow, as_overflow
 
 __all__ = ["SystolicArray", "SystolicResult", "cycle_model", "scalesim_report", "im2col",
@@ -187,37 +189,26 @@ def scalesim_report(M, N, K, rows, cols, dataflow="os"):
 def term_counts(values, encoding="csd", bits=8):
     """Cycles a term-serial PE spends on each integer: "binary" the set bits of |v|,
     "csd" the nonzero digits of v's canonical signed-digit (non-adjacent) form,
-    "bits" ``bits`` for every value (bit-serial). Returns int64 of values' shape."""
+    "bits" ``bits`` for every value (bit-serial). Returns int64 of values' shape.
+    The counts are those of ``refquant.pow2.term_counts`` ("csd" is its "naf")."""
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding={encoding!r} unknown; allowed: {', '.join(ENCODINGS)}")
-    v = np.ascontiguousarray(values, dtype=np.int64)
-    out = np.empty(v.size, np.int64)
-    _k.term_counts(v.reshape(-1), ENCODINGS[encoding], int(bits), out)
-    return out.reshape(v.shape)
+    v = np.asarray(values)
+    if encoding == "bits":
+        return np.full(v.shape, int(bits), dtype=np.int64)
+    return _pow2.term_counts(v, "naf" if encoding == "csd" else "binary")
 
 
 def im2col(x, kh, kw, stride=1, padding=0):
-    """Patches of x (N, C, H, W) as rows: (N*OH*OW, C*kh*kw), columns ordered (c, i, j)
-    like ``w.reshape(F, -1)`` of a (F, C, kh, kw) kernel; zero padding on every side;
-    OH = (H + 2*padding - kh) // stride + 1 (the same for W). Returns (cols, OH, OW)."""
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}")
+    """Patches of x (N, C, H, W) as GEMM rows: (N*OH*OW, C*kh*kw), columns ordered
+    (c, i, j) like ``w.reshape(F, -1)`` of a (F, C, kh, kw) kernel; zero padding on every
+    side; OH = (H + 2*padding - kh) // stride + 1 (the same for W). Returns (cols, OH, OW).
+    The patches are ``refquant.intops.im2col``'s, transposed to one row per output pixel."""
     stride = _check_int(stride, "stride")
     padding = _check_int(padding, "padding", lo=0)
-    n, c, h, w = x.shape
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    oh = (h + 2 * padding - kh) // stride + 1
-    ow = (w + 2 * padding - kw) // stride + 1
-    if oh < 1 or ow < 1:
-        raise ValueError(f"kernel {kh}x{kw} larger than the padded input {h}x{w}")
-    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, :, i, j] = x[:, :, i:i + stride * oh:stride,
-                                       j:j + stride * ow:stride].transpose(0, 2, 3, 1)
-    return cols.reshape(n * oh * ow, c * kh * kw), oh, ow
+    cols, oh, ow = _intops.im2col(x, kh, kw, stride=stride, padding=padding)
+    n, ckk = cols.shape[:2]
+    return cols.transpose(0, 2, 3, 1).reshape(n * oh * ow, ckk), oh, ow
 
 
 @dataclass

@@ -104,3 +104,13 @@ def test_term_errors():
         term_quantize(np.array([1]), 1, 1, encoding="booth")
     with pytest.raises(TypeError, match="x"):
         term_pair_dot(np.array([1]), np.array([0.5]))
+
+
+@pytest.mark.parametrize("encoding", ["binary", "hese", "naf"])
+def test_term_counts_equal_the_listed_terms(encoding):
+    # the counting kernel agrees with term_encode on every 12-bit value, both signs,
+    # and on the extremes of the allowed range
+    v = np.concatenate([np.arange(-4096, 4097), [2 ** 61 - 1, -(2 ** 61 - 1)]]).astype(np.int64)
+    assert np.array_equal(rq.term_counts(v, encoding), rq.pow2.term_encode(v, encoding)[2])
+    with pytest.raises(ValueError, match="2\\^61"):
+        rq.term_counts(np.array([-2 ** 63], dtype=np.int64), encoding)
