@@ -26,7 +26,19 @@ import numpy as np
 
 from ..modes import Rounding
 
-__all__ = ["Format", "register", "register_pattern", "format", "formats", "as_format"]
+__all__ = ["Format", "register", "register_pattern", "format", "formats", "as_format",
+           "check_int"]
+
+
+def check_int(value, lo, hi, param):
+    """``value`` as a Python int, or TypeError (not an int; bool is refused) / ValueError
+    (outside lo..hi) naming ``param`` and the allowed range. Shared by every family's
+    parameter validation."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{param} must be an int, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{param}={value} out of range; allowed {lo}..{hi}")
+    return int(value)
 
 
 class Format:

@@ -57,7 +57,7 @@ from ..affine import as_real_array
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("floats")
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
-from .base import Format, format as _fmt, register
+from .base import Format, format as _fmt, register, check_int
 from .floats import FloatFormat
 from .integer import FixedFormat
 
@@ -223,11 +223,7 @@ class BlockFormat(Format):
 
 
 def _check_bits(bits):
-    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool):
-        raise TypeError(f"bits must be an int, got {type(bits).__name__}")
-    if not 1 <= bits <= 16:
-        raise ValueError(f"bits={bits} out of range; allowed 1..16")
-    return int(bits)
+    return check_int(bits, 1, 16, "bits")
 
 
 def pack(codes, bits) -> np.ndarray:

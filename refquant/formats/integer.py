@@ -13,7 +13,7 @@ import numpy as np
 
 from ..affine import as_real_array, decode_affine, encode_affine
 from ..modes import Overflow, Rounding
-from .base import Format, register, register_pattern
+from .base import Format, check_int, register, register_pattern
 
 __all__ = ["IntFormat", "FixedFormat"]
 
@@ -22,10 +22,7 @@ _ZERO = np.zeros((1, 1, 1), dtype=np.int64)
 
 
 def _check_bits(bits, lo=1, hi=32, param="bits"):
-    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool):
-        raise TypeError(f"{param} must be an int, got {type(bits).__name__}")
-    if not lo <= bits <= hi:
-        raise ValueError(f"{param}={bits} out of range; allowed {lo}..{hi}")
+    check_int(bits, lo, hi, param)
 
 
 class _ScaledInteger(Format):

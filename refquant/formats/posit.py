@@ -40,17 +40,9 @@ from ..affine import as_real_array
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("posit")
 from ..modes import Rounding, as_rounding
-from .base import Format, register, register_pattern
+from .base import Format, register, register_pattern, check_int
 
 __all__ = ["PositFormat", "as_posit", "check_codes"]
-
-
-def _check_int(value, lo, hi, param):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{param} must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{param}={value} out of range; allowed {lo}..{hi}")
-    return int(value)
 
 
 def check_codes(codes, bits, name, param="codes"):
@@ -162,8 +154,8 @@ class PositFormat(_Tapered):
     es: int = 2
 
     def __post_init__(self):
-        _check_int(self.n, 2, 32, "n")
-        _check_int(self.es, 0, 4, "es")
+        check_int(self.n, 2, 32, "n")
+        check_int(self.es, 0, 4, "es")
 
     @property
     def _rs(self):

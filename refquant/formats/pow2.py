@@ -59,18 +59,10 @@ import numpy as np
 
 from ..affine import as_real_array
 from ..modes import Rounding, as_rounding
-from .base import Format, register, register_pattern
+from .base import Format, register, register_pattern, check_int
 
 __all__ = ["LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "apot_level_terms",
            "naf_digits", "build_power_value_terms"]
-
-
-def _check_int(value, lo, hi, param):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{param} must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{param}={value} out of range; allowed {lo}..{hi}")
-    return int(value)
 
 
 def _largest_float_below(approx: float, below) -> float:
@@ -340,12 +332,12 @@ class LogFormat(_SignIndexFormat):
     domain: str = "log"
 
     def __post_init__(self):
-        _check_int(self.nbits, 2 if self.signed else 1, 11 if self.signed else 10, "bits")
+        check_int(self.nbits, 2 if self.signed else 1, 11 if self.signed else 10, "bits")
         if self.base not in (2, "sqrt2"):
             raise ValueError(f"base={self.base!r}; allowed: 2, 'sqrt2'")
         if self.domain not in ("log", "linear"):
             raise ValueError(f"domain={self.domain!r}; allowed: 'log', 'linear'")
-        _check_int(self.fsr, -2000, 2000, "fsr")
+        check_int(self.fsr, -2000, 2000, "fsr")
         eb, kmin, kmax = _log_params(self.nbits, self.fsr, self.base, self.signed)
         half = 2 if self.base == "sqrt2" else 1
         if kmin < -1022 * half or kmax > 1023 * half:
@@ -506,7 +498,7 @@ class APoTFormat(_SignIndexFormat):
 
     def __post_init__(self):
         lo, hi = (3, 7) if self.signed else (2, 6)
-        _check_int(self.nbits, lo, hi, "bits")
+        check_int(self.nbits, lo, hi, "bits")
 
     level_bits = _SignIndexFormat.index_bits  # code = (sign << level_bits) | level index
 
@@ -567,8 +559,8 @@ class NHotFormat(_TableFormat):
     grid_bits: int = 8
 
     def __post_init__(self):
-        _check_int(self.grid_bits, 2, 16, "bits")
-        _check_int(self.n, 1, self.grid_bits, "n")
+        check_int(self.grid_bits, 2, 16, "bits")
+        check_int(self.n, 1, self.grid_bits, "n")
         if self.bits > 32:
             raise ValueError(f"n={self.n} with bits={self.grid_bits} needs a "
                              f"{self.bits}-bit code; allowed n * (2 + ceil(log2 bits)) <= 32")
@@ -664,7 +656,7 @@ class PWLQFormat(_TableFormat):
     breakpoints: tuple = (0.25,)
 
     def __post_init__(self):
-        _check_int(self.b, 2, 8, "bits")
+        check_int(self.b, 2, 8, "bits")
         bp = tuple(float(p) for p in self.breakpoints)
         if not 1 <= len(bp) <= 3:
             raise ValueError(f"breakpoints has {len(bp)} entries; allowed 1..3")

@@ -63,8 +63,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import register, register_pattern
-from .posit import _check_int, _Tapered
+from .base import check_int, register, register_pattern
+from .posit import _Tapered
 
 __all__ = ["TentFormat"]
 
@@ -81,9 +81,9 @@ class TentFormat(_Tapered):
     scale_exp: int = 0
 
     def __post_init__(self):
-        _check_int(self.n, 2, 32, "n")
-        _check_int(self.rs, 1, self.n - 1, "rs")
-        _check_int(self.scale_exp, -64, 64, "scale_exp")
+        check_int(self.n, 2, 32, "n")
+        check_int(self.rs, 1, self.n - 1, "rs")
+        check_int(self.scale_exp, -64, 64, "scale_exp")
 
     @property
     def _rs(self):
@@ -123,7 +123,7 @@ class TentFormat(_Tapered):
         """The layer-wise parameter choice for the tensor ``x`` (module docstring):
         scale_exp = round(mean(log2|x|)) over nonzero finite x, rs = smallest bound whose
         maxpos covers max|x|. An all-zero tensor gives TentFormat(n, 1, 0)."""
-        _check_int(n, 2, 32, "n")
+        check_int(n, 2, 32, "n")
         a = np.abs(np.asarray(x, dtype=np.float64)).ravel()
         a = a[np.isfinite(a) & (a > 0)]
         if a.size == 0:
