@@ -35,7 +35,7 @@ Overflow policies (refquant.Overflow): 0 SATURATE, 2 RAISE, 3 INF, 4 NAN.
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import overload
 
 from .rounding import choose, round_real, sign_x_minus_ts
@@ -646,4 +646,40 @@ def decode_e8_to_f32(codes, M, out_bits):
         c = np.int64(codes[i])
         bad |= c >> nb
         out_bits[i] = np.int32(c << sh)
+    return bad
+
+
+# Parallel variants: the flat array is cut into blocks of PAR_BLOCK elements, each block
+# run through the serial kernel above by one thread, into its own slice of the output.
+# Every element is computed on its own, so the results do not depend on the thread count.
+# They pay off for large arrays on idle cores (the page faults of a fresh output and the
+# memory traffic spread over cores); a thread start waits for a free core, so on a busy
+# machine they can be slower. Call them from Python only (no nested parallelism).
+PAR_BLOCK = 1 << 16
+
+
+@njit(cache=True, parallel=True)
+def encode_f32_e8_rne_par(xi, M, out):
+    """encode_f32_e8_rne with blocks of PAR_BLOCK elements in parallel (same results)."""
+    n = xi.size
+    for b in prange((n + PAR_BLOCK - 1) // PAR_BLOCK):
+        i0 = b * PAR_BLOCK
+        i1 = min(i0 + PAR_BLOCK, n)
+        encode_f32_e8_rne(xi[i0:i1], M, out[i0:i1])
+
+
+@njit(cache=True, parallel=True)
+def decode_e8_to_f32_par(codes, M, out_bits):
+    """decode_e8_to_f32 with blocks of PAR_BLOCK elements in parallel (same out_bits and
+    the same returned flag: the OR of the blocks' flags)."""
+    n = codes.size
+    nblk = (n + PAR_BLOCK - 1) // PAR_BLOCK
+    bads = np.zeros(nblk, dtype=np.int64)
+    for b in prange(nblk):
+        i0 = b * PAR_BLOCK
+        i1 = min(i0 + PAR_BLOCK, n)
+        bads[b] = decode_e8_to_f32(codes[i0:i1], M, out_bits[i0:i1])
+    bad = np.int64(0)
+    for b in range(nblk):
+        bad |= bads[b]
     return bad

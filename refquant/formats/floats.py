@@ -77,20 +77,15 @@ from ..affine import as_real_array
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("floats")
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
-from .base import Format, register, register_pattern
+from .base import Format, check_int, register, register_pattern
 
 __all__ = ["FloatFormat", "SPECIALS", "p3109"]
 
 SPECIALS = ("ieee", "fn", "fnuz", "ext", "none")
 _LUT_CACHE: dict = {}
-
-
-def _int_param(v, name, lo, hi):
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if not lo <= v <= hi:
-        raise ValueError(f"{name}={v} out of range; allowed {lo}..{hi}")
-    return int(v)
+# From this many elements the float32 <-> bf16/tf32 fast paths run their parallel kernels
+# (the same results; below it the thread start-up costs more than it saves).
+PAR_MIN_SIZE = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -118,8 +113,8 @@ class FloatFormat(Format):
 
     def __init__(self, exp_bits, man_bits, bias=None, signed=True, subnormals=True,
                  specials="ieee", name=None):
-        E = _int_param(exp_bits, "exp_bits", 1, 31)
-        M = _int_param(man_bits, "man_bits", 0, 31)
+        E = check_int(exp_bits, 1, 31, "exp_bits")
+        M = check_int(man_bits, 0, 31, "man_bits")
         if not isinstance(signed, (bool, np.bool_)):
             raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
         if not isinstance(subnormals, (bool, np.bool_)):
@@ -131,7 +126,7 @@ class FloatFormat(Format):
             raise ValueError(f"signed + exp_bits + man_bits = {bits} bits; allowed 2..32")
         if bias is None:
             bias = (1 << (E - 1)) - (0 if specials in ("fnuz", "ext") else 1)
-        bias = _int_param(bias, "bias", -(1 << 40), 1 << 40)
+        bias = check_int(bias, -(1 << 40), 1 << 40, "bias")
         if specials == "ieee" and E < 2:
             raise ValueError("specials='ieee' needs exp_bits >= 2 (the all-ones exponent "
                              "is reserved for inf/NaN)")
@@ -337,14 +332,15 @@ class FloatFormat(Format):
         x = as_real_array(x)
         rnd = as_rounding(rounding)
         ov = self._resolve_overflow(overflow, saturate)
-        seed = _int_param(seed, "seed", -(1 << 63), (1 << 63) - 1)
+        seed = check_int(seed, -(1 << 63), (1 << 63) - 1, "seed")
         xf = np.ascontiguousarray(x).reshape(-1)
         out = np.empty(xf.size, dtype=self.code_dtype)
         p = self._kparams()
         nan_signed = int(self.specials in ("ieee", "fn") and self.signed)
         if (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self._is_e8_ieee
                 and ov == Overflow.INF and self.man_bits <= 22):
-            _k.encode_f32_e8_rne(xf.view(np.int32), self.man_bits, out)
+            kern = _k.encode_f32_e8_rne_par if xf.size >= PAR_MIN_SIZE else _k.encode_f32_e8_rne
+            kern(xf.view(np.int32), self.man_bits, out)
             stop = -1
         elif (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self.subnormals
                 and self.signed and self.man_bits <= 23):
@@ -368,7 +364,7 @@ class FloatFormat(Format):
         ov = self._resolve_overflow(overflow, saturate)
         xf = np.ascontiguousarray(x).reshape(-1)
         s = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
-        block = _int_param(block, "block", 1, 1 << 62)
+        block = check_int(block, 1, 1 << 62, "block")
         if s.size < -(-xf.size // block):
             raise ValueError(f"scale has {s.size} entries; {xf.size} elements in blocks of "
                              f"{block} need {-(-xf.size // block)}")
@@ -430,7 +426,8 @@ class FloatFormat(Format):
         cf = np.ascontiguousarray(c).reshape(-1)
         out = np.empty(cf.size, dtype=dtype)
         if e8:
-            bad = _k.decode_e8_to_f32(cf, self.man_bits, out.view(np.int32))
+            kern = _k.decode_e8_to_f32_par if cf.size >= PAR_MIN_SIZE else _k.decode_e8_to_f32
+            bad = kern(cf, self.man_bits, out.view(np.int32))
         elif self.bits <= 16:
             lut = _LUT_CACHE.get((self._key(), dt.str))
             if lut is None:
@@ -460,8 +457,8 @@ def p3109(k: int, p: int, signed: bool = True, extended: bool = True) -> FloatFo
     """The IEEE P3109 format binary{k}p{p} (see the module docstring): signed with
     E = k - p, or unsigned with E = k - p + 1; bias 2^(E-1); extended domain has
     infinities; one NaN. Name ``p3109_k{k}p{p}{s|u}{e|f}``."""
-    k = _int_param(k, "k", 2, 32)
-    p = _int_param(p, "p", 1, k - 1 if signed else k)
+    k = check_int(k, 2, 32, "k")
+    p = check_int(p, 1, k - 1 if signed else k, "p")
     E = k - p if signed else k - p + 1
     name = f"p3109_k{k}p{p}{'s' if signed else 'u'}{'e' if extended else 'f'}"
     if signed:

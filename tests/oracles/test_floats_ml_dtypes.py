@@ -105,3 +105,21 @@ def test_saturating_conversion_is_clamp_of_astype(rng):
         x = x[~np.isnan(x)]
         want = _raw(np.clip(x, -f.max, f.max).astype(np.float32).astype(t), 8)
         np.testing.assert_array_equal(f.encode(x, saturate=True).astype(np.int64), want)
+
+
+def test_large_bf16_arrays_match_astype(rng):
+    # arrays above refquant.formats.floats.PAR_MIN_SIZE run the parallel kernels
+    from refquant.formats.floats import PAR_MIN_SIZE
+    f = rq.format("bf16")
+    x = (rng.standard_normal(PAR_MIN_SIZE + 11) * np.exp(rng.uniform(-80, 80, PAR_MIN_SIZE + 11))
+         ).astype(np.float32)
+    x[::1000] = np.inf
+    x[1::1000] = -np.inf
+    x[2::1000] = np.nan
+    x[3::1000] = -np.nan
+    with np.errstate(over="ignore"):
+        want = x.astype(md.bfloat16)
+    codes = f.encode(x)
+    np.testing.assert_array_equal(codes, want.view(np.uint16))
+    np.testing.assert_array_equal(f.decode(codes, dtype=np.float32).view(np.int32),
+                                  want.astype(np.float32).view(np.int32))

@@ -276,3 +276,79 @@ def test_float32_fast_path_matches_generic_path():
         d32 = f.decode(a, dtype=np.float32)
         d64 = f.decode(a)
         np.testing.assert_array_equal(d32.view(np.int32), d64.astype(np.float32).view(np.int32))
+
+
+def _e8_inputs(rng, blk):
+    """float32 bit patterns: random (every class, NaN payloads included), ±inf, NaNs of both
+    signs and several payloads, the largest finite float32s (rounding to inf), zeros,
+    subnormals, every bf16 value and the midpoints between them ± 1, with the specials also
+    placed across a PAR_BLOCK boundary."""
+    spec = np.array([0x7F800000, 0xFF800000, 0x7F800001, 0xFF800001, 0x7FC00000, 0xFFC00000,
+                     0x7FBFFFFF, 0xFFFFFFFF, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F7F8000, 0x7F7F7FFF,
+                     0, 0x80000000, 1, 0x807FFFFF], dtype=np.uint32).view(np.int32)
+    r = rng.integers(-(1 << 31), 1 << 31, 2 * blk, dtype=np.int64).astype(np.int32)
+    r[blk - 8:blk + 8] = spec
+    every = np.arange(1 << 16, dtype=np.int64) << 16
+    mid = every | 0x8000
+    grid = np.concatenate([every, mid, mid - 1, mid + 1]).astype(np.uint32).view(np.int32)
+    return np.concatenate([spec, r, grid])
+
+
+def test_parallel_e8_kernels_equal_serial():
+    # the parallel float32 <-> bf16/tf32 kernels against the serial ones, bit for bit, at
+    # sizes that leave a block empty, partial, exactly full and straddled
+    from refquant.kernels import floats as k
+    rng = np.random.default_rng(17)
+    blk = k.PAR_BLOCK
+    xi = _e8_inputs(rng, blk)
+    sizes = (0, 1, 7, blk - 1, blk, blk + 1, 2 * blk + 12345, xi.size)
+    for name in ("bf16", "tf32"):
+        f = rq.format(name)
+        M = f.man_bits
+        for n in sizes:
+            a = np.empty(n, f.code_dtype)
+            b = np.empty(n, f.code_dtype)
+            k.encode_f32_e8_rne(xi[:n], M, a)
+            k.encode_f32_e8_rne_par(xi[:n], M, b)
+            np.testing.assert_array_equal(a, b)
+        codes = np.concatenate([np.arange(1 << f.bits, dtype=np.int64),
+                                rng.integers(0, 1 << f.bits, 3 * blk + 5)]).astype(f.code_dtype)
+        for n in sizes[:-1] + (codes.size,):
+            a = np.empty(n, np.int32)
+            b = np.empty(n, np.int32)
+            assert k.decode_e8_to_f32(codes[:n], M, a) == 0
+            assert k.decode_e8_to_f32_par(codes[:n], M, b) == 0
+            np.testing.assert_array_equal(a, b)
+    # the validation flag is the same OR over all blocks, wherever the bad code lies
+    codes = rng.integers(0, 1 << 19, 3 * blk + 5).astype(np.uint32)
+    for pos, bad in ((0, 1 << 19), (blk, 1 << 20), (3 * blk + 4, 0xFFFFFFFF)):
+        c = codes.copy()
+        c[pos] = bad
+        a = np.empty(c.size, np.int32)
+        b = np.empty(c.size, np.int32)
+        fa = k.decode_e8_to_f32(c, 10, a)
+        assert fa != 0 and k.decode_e8_to_f32_par(c, 10, b) == fa
+
+
+def test_large_bf16_arrays_take_the_parallel_path_with_the_same_results():
+    from refquant.formats.floats import PAR_MIN_SIZE
+    from refquant.kernels import floats as k
+    rng = np.random.default_rng(19)
+    xi = _e8_inputs(rng, PAR_MIN_SIZE // 2)[:PAR_MIN_SIZE + 3]
+    assert xi.size == PAR_MIN_SIZE + 3
+    for name in ("bf16", "tf32"):
+        f = rq.format(name)
+        want = np.empty(xi.size, f.code_dtype)
+        k.encode_f32_e8_rne(xi, f.man_bits, want)
+        codes = f.encode(xi.view(np.float32).reshape(-1, 1))
+        assert codes.shape == (xi.size, 1)
+        np.testing.assert_array_equal(codes.reshape(-1), want)
+        back = np.empty(xi.size, np.int32)
+        k.decode_e8_to_f32(want, f.man_bits, back)
+        np.testing.assert_array_equal(f.decode(codes, dtype=np.float32).reshape(-1).view(np.int32),
+                                      back)
+    f = rq.format("tf32")
+    bad = np.zeros(PAR_MIN_SIZE, np.uint32)
+    bad[-1] = 1 << 19
+    with pytest.raises(ValueError, match="outside"):
+        f.decode(bad, dtype=np.float32)
