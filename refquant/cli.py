@@ -205,8 +205,14 @@ def compare_tensor(x, fmt, *, granularity="tensor", axis=None, block_size=32,
       error             None, or "ExceptionType: message" when quantization raised (the
                         numeric fields are then None).
     All sums are formed in float64 from x converted exactly to float64.
+    A tensor of more than two dimensions is seen as (shape[0], rest) when no ``axis`` is
+    given: output channels by fan-in, as a weight is quantized, so per-axis scales follow
+    the output channels and blocks (block granularity, block formats) the fan-in.
     """
     fmt = _format(fmt)
+    x = np.asarray(x)
+    if x.ndim > 2 and axis is None:
+        x = x.reshape(x.shape[0], -1)
     row = {"format": fmt.name, "bits": int(fmt.bits), "bits_per_element": None,
            "sqnr_db": None, "mse": None, "max_abs_error": None, "clipped_pct": None,
            "error": None}

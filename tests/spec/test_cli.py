@@ -255,3 +255,17 @@ def test_progress_never_on_captured_stderr(npy):
     p = npy("a", [1.0, 2.0])
     rc, out, err = run(["compare", "--input", p, "--formats", "int8", "--progress", "always"])
     assert rc == 0 and err == ""  # quick work: the bar's delay is not reached
+
+
+def test_weights_of_more_than_two_dims_are_seen_as_channels_by_fan_in():
+    # a (64, 128, 3) conv weight: MX blocks of 32 run along the 384-long fan-in, so the
+    # scale overhead is exactly 8 / 32 bit per element, and the figures equal those of
+    # the explicit (64, 384) reshape
+    from refquant.cli import compare_tensor
+    w = refquant.data.load("silero_vad_conv2")
+    assert w.shape == (64, 128, 3)
+    row = compare_tensor(w, "mxfp4")
+    assert row["bits_per_element"] == 4.25
+    assert row == compare_tensor(w.reshape(64, 384), "mxfp4")
+    per_channel = compare_tensor(w, "int8", granularity="axis")
+    assert per_channel == compare_tensor(w.reshape(64, 384), "int8", granularity="axis")
