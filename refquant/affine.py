@@ -28,12 +28,14 @@ def as_real_array(x, param="x") -> np.ndarray:
 
 
 def check_compat(compat) -> str:
+    """``compat`` if it names a peer convention (exact, onnx, tflite, torch), else ValueError."""
     if compat not in COMPAT:
         raise ValueError(f"compat={compat!r}; allowed: {', '.join(COMPAT)}")
     return compat
 
 
 def check_nonfinite(nonfinite) -> int:
+    """Kernel flag of the NaN/inf policy: 'raise' -> 0, 'saturate' -> 1; else ValueError."""
     if nonfinite not in NONFINITE:
         raise ValueError(f"nonfinite={nonfinite!r}; allowed: 'raise' (NaN/inf raise ValueError) "
                          "or 'saturate' (NaN -> zero point, +-inf -> range ends)")

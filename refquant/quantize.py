@@ -41,6 +41,7 @@ class QTensor:
 
     @property
     def shape(self):
+        """Shape of the quantized tensor (that of ``codes``)."""
         return self.codes.shape
 
     def _view(self):

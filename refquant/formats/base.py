@@ -55,14 +55,18 @@ class Format:
 
     @property
     def bits(self) -> int:  # pragma: no cover - abstract
+        """Width of a code in bits (the storage of one element, scales excluded)."""
         raise NotImplementedError
 
     @property
     def name(self) -> str:  # pragma: no cover - abstract
+        """The registered name; ``refquant.format(fmt.name) == fmt``."""
         raise NotImplementedError
 
     @property
     def code_dtype(self) -> np.dtype:
+        """NumPy dtype of the codes: the narrowest unsigned integer holding ``bits``
+        (integer formats override it with their signed or unsigned integer type)."""
         b = self.bits
         for cand in (8, 16, 32, 64):
             if b <= cand:
@@ -77,9 +81,13 @@ class Format:
         return float(self.max_value)
 
     def encode(self, x, rounding=Rounding.NEAREST_EVEN, **options):  # pragma: no cover
+        """Codes of the representable values x rounds to under ``rounding``; each family
+        documents its overflow, NaN and infinity rules and its extra ``options``."""
         raise NotImplementedError
 
     def decode(self, codes):  # pragma: no cover - abstract
+        """Exact float64 values of ``codes`` (NaN codes -> NaN, infinity codes -> ±inf);
+        codes outside the format raise ValueError."""
         raise NotImplementedError
 
     def quantize(self, x, rounding=Rounding.NEAREST_EVEN, **options):

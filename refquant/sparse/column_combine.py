@@ -124,6 +124,7 @@ class ColumnCombining:
 
     @property
     def max_overlap(self) -> int:
+        """Conflicts allowed when merging two groups: int(gamma * rows), as the reference code."""
         return int(self.gamma * self.shape[0])
 
     def unpack(self) -> np.ndarray:

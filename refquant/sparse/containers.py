@@ -83,6 +83,7 @@ class _Quant:
 
     @property
     def dtype(self):
+        """dtype of the stored values (codes when quantized)."""
         return self.data.dtype
 
     def _set_quant(self, fmt, scale, zero_point, qaxis):
@@ -93,6 +94,7 @@ class _Quant:
 
     @property
     def is_quantized(self):
+        """True when the stored values are codes of ``fmt`` with scales and zero points."""
         return self.fmt is not None
 
     def _copy_quant(self, other):
@@ -314,6 +316,7 @@ class _Compressed(_Indexed):
 
     @property
     def nnz(self):
+        """Number of stored entries (explicit zeros are never stored in canonical form)."""
         return int(self.indices.size)
 
     def _dims(self):
@@ -374,6 +377,7 @@ class _Compressed(_Indexed):
         return cls(t.data, t.indices, t.indptr, t.shape)
 
     def tocoo(self):
+        """The same matrix as a canonical COO (entries in row-major order)."""
         r, c, v = self._triples()
         order = np.lexsort((c, r))
         return self._copy_quant(COO(v[order], r[order], c[order], self.shape, check=False))
@@ -427,6 +431,7 @@ class COO(_Quant):
 
     @property
     def nnz(self):
+        """Number of stored entries."""
         return int(self.row.size)
 
     def _triples(self):
@@ -473,11 +478,13 @@ class COO(_Quant):
         return CSR.from_scipy(m).tocoo()
 
     def to_scipy(self):
+        """A scipy.sparse.coo_array holding copies of the stored values and indices."""
         import scipy.sparse as sp
         return sp.coo_array((self.data.copy(), (self.row.copy(), self.col.copy())),
                             shape=self.shape)
 
     def tocsr(self):
+        """The same matrix as a CSR (the COO is canonical, so no sorting is needed)."""
         indptr = _indptr_of(self.row, self.shape[0])
         return self._copy_quant(CSR(self.data, self.col, indptr, self.shape, check=False))
 
@@ -498,6 +505,7 @@ class BSR(_Indexed):
 
     @property
     def blocksize(self):
+        """(rows, cols) of one stored block."""
         return tuple(int(s) for s in self.data.shape[1:3])
 
     @property

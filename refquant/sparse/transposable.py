@@ -139,10 +139,12 @@ class TransposableReport:
 
     @property
     def greedy_vs_optimal(self):
+        """Kept magnitude of the greedy mask over the at-most-N optimum (>= 1/2)."""
         return self.greedy / self.optimal_at_most if self.optimal_at_most else 1.0
 
     @property
     def optimal_vs_nm(self):
+        """Kept magnitude of the at-most-N transposable optimum over plain N:M."""
         return self.optimal_at_most / self.nm if self.nm else 1.0
 
 
