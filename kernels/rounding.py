@@ -213,7 +213,7 @@ def quotient_rounded(xv, sv, compat, mode, seed, index):
 
 
 @njit(cache=True)
-def quantize_affine(x, scale, zero, block, lo, hi, bits, mode, seed, compat, overflow,
+def quantize_affine(x, scale, zero, block, lo, hi, mode, seed, compat, overflow,
                     nonfinite, out):
     """Affine quantization of x viewed as (P, D, Q) with scales per block of D.
 
@@ -221,7 +221,7 @@ def quantize_affine(x, scale, zero, block, lo, hi, bits, mode, seed, compat, ove
     out[p, d, q] = OV(round(x / s) + z) where s, z = scale/zero[p', d // block, q'],
     ``round`` is ``quotient_rounded`` (compat, mode; STOCHASTIC uses the flat index) and
     OV applies the overflow policy to [lo, hi]: 0 clamp, 1 wrap modulo hi - lo + 1 into
-    [lo, hi] (2^bits for full-range formats; ``bits`` is unused), 2 stop. Non-finite x: nonfinite 0 stops; 1 maps NaN to z and ±inf to hi/lo.
+    [lo, hi] (2^bits for full-range formats), 2 stop. Non-finite x: nonfinite 0 stops; 1 maps NaN to z and ±inf to hi/lo.
     Returns -1, or the flat index of the element that stopped the kernel (out is then
     only partly written).
     """

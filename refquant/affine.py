@@ -42,7 +42,7 @@ def check_nonfinite(nonfinite) -> int:
     return NONFINITE[nonfinite]
 
 
-def encode_affine(x, scale3, zero3, block, lo, hi, bits, *, view, rounding, seed, compat,
+def encode_affine(x, scale3, zero3, block, lo, hi, *, view, rounding, seed, compat,
                   overflow, nonfinite, dtype):
     """Run ``kernels.rounding.quantize_affine`` on x seen as ``view`` = (P, D, Q).
 
@@ -65,7 +65,7 @@ def encode_affine(x, scale3, zero3, block, lo, hi, bits, *, view, rounding, seed
                              int(rnd), out.reshape(view))):
         return out
     stop = _k.quantize_affine(x.reshape(view), scale3, zero3, int(block), float(lo), float(hi),
-                              int(bits), int(rnd), int(seed), COMPAT[compat], int(ov), nf,
+                              int(rnd), int(seed), COMPAT[compat], int(ov), nf,
                               out.reshape(view))
     if stop >= 0:
         idx = np.unravel_index(stop, x.shape) if x.ndim else ()

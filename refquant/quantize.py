@@ -228,7 +228,7 @@ def quantize(x, fmt, *, granularity="tensor", axis=None, block_size=None,
         s3 = s3.reshape(gshape)
         z3 = z3.reshape(gshape)
     if fmt.is_integer:
-        codes = encode_affine(x, s3, z3, blk, qmin, qmax, fmt.bits, view=view, rounding=rounding,
+        codes = encode_affine(x, s3, z3, blk, qmin, qmax, view=view, rounding=rounding,
                               seed=seed, compat=compat, overflow=overflow, nonfinite=nonfinite,
                               dtype=fmt.code_dtype)
     else:

@@ -55,7 +55,7 @@ class _ScaledInteger(Format):
         Returns an array of ``code_dtype`` (the integers themselves)."""
         x = as_real_array(x)
         scale = np.full((1, 1, 1), 2.0 ** -self.frac_bits)
-        return encode_affine(x, scale, _ZERO, max(x.size, 1), self.qmin, self.qmax, self.bits,
+        return encode_affine(x, scale, _ZERO, max(x.size, 1), self.qmin, self.qmax,
                              view=(1, x.size, 1), rounding=rounding, seed=seed, compat="exact",
                              overflow=overflow, nonfinite=nonfinite, dtype=self.code_dtype)
 

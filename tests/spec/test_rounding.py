@@ -172,7 +172,7 @@ def _quant3(x, s, z, lo, hi, mode, compat=0, overflow=0, block=None, seed=0):
     s3 = np.full((1, 1, 1), float(s))
     z3 = np.full((1, 1, 1), int(z), dtype=np.int64)
     out = np.empty(x3.shape, dtype=np.int64)
-    stop = K.quantize_affine(x3, s3, z3, x3.shape[1], float(lo), float(hi), 8, mode, seed,
+    stop = K.quantize_affine(x3, s3, z3, x3.shape[1], float(lo), float(hi), mode, seed,
                              compat, overflow, 0, out)
     return stop, out.reshape(-1)
 
@@ -205,7 +205,7 @@ def test_quantize_affine_raise_and_nonfinite_stop_index():
 
 def _both(x3, s3, z3, block, lo, hi, mode):
     out_g = np.empty(x3.shape, dtype=np.int64)
-    assert K.quantize_affine(x3, s3, z3, block, lo, hi, 8, mode, 0, 0, 0, 0, out_g) == -1
+    assert K.quantize_affine(x3, s3, z3, block, lo, hi, mode, 0, 0, 0, 0, out_g) == -1
     return out_g
 
 
