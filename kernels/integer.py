@@ -94,8 +94,10 @@ def gemm_saturate(a, b, c, lo, hi, out):
     a: (T, M, K), b: (T, K, N), c: (T, M, N) initial accumulators, all int64; out (T, M, N).
     For each (t, i, j): acc = clamp(c[t, i, j]); for k = 0, 1, ..., K-1 in ascending
     order: acc = clamp(acc + a[t, i, k] * b[t, k, j]) with clamp to [lo, hi]. Each
-    product is exact (|a|, |b| < 2^31); only the running sum saturates. The result
-    depends on the order of k, which is ascending by definition.
+    product is exact (the caller guarantees |a[t, i, k] * b[t, k, j]| < 2^62); only the
+    running sum saturates, and the saturating addition never leaves int64 even for
+    [lo, hi] = [-2^63, 2^63 - 1]. The result depends on the order of k, which is
+    ascending by definition.
     """
     T, M, K = a.shape
     N = b.shape[2]
@@ -109,8 +111,50 @@ def gemm_saturate(a, b, c, lo, hi, out):
                 if aik == 0:
                     continue
                 for j in range(N):
-                    v = out[t, i, j] + aik * b[t, k, j]
-                    out[t, i, j] = lo if v < lo else (hi if v > hi else v)
+                    out[t, i, j] = sat_add(out[t, i, j], aik * b[t, k, j], lo, hi)
+
+
+@njit(cache=True)
+def sat_add(acc, p, lo, hi):
+    """clamp(acc + p) to [lo, hi] for lo <= acc <= hi and |p| < 2^63, computed without
+    leaving int64 (lo - p and hi - p are formed only where they cannot overflow)."""
+    if p > 0:
+        return hi if acc > hi - p else acc + p
+    if p < 0:
+        return lo if acc < lo - p else acc + p
+    return acc
+
+
+@njit(cache=True)
+def gemm_pair_saturate(a, b, c, plo, phi, lo, hi, out):
+    """Integer matrix product summing pairs of adjacent products, each pair saturated.
+
+    a: (T, M, K), b: (T, K, N), c: (T, M, N), all int64; out (T, M, N). For each
+    (t, i, j): acc = clamp(c[t, i, j]); for k = 0, 2, 4, ... (ascending):
+        pair = a[t, i, k] * b[t, k, j] + a[t, i, k + 1] * b[t, k + 1, j]
+    (the second product taken as 0 when k + 1 == K), pair = min(max(pair, plo), phi),
+    acc = clamp(acc + pair), with clamp to [lo, hi] (pass [-2^63, 2^63 - 1] for a plain
+    sum). This is x86's vpmaddubsw (pairs of u8 x s8 products summed into int16 with
+    signed saturation) followed by an accumulator. The caller guarantees
+    2 * |a| * |b| < 2^63 elementwise, plo <= 0 <= phi and lo <= 0 <= hi; the
+    accumulation saturates without leaving int64 (``sat_add``), so no step overflows.
+    """
+    T, M, K = a.shape
+    N = b.shape[2]
+    for t in range(T):
+        for i in range(M):
+            for j in range(N):
+                v = c[t, i, j]
+                out[t, i, j] = lo if v < lo else (hi if v > hi else v)
+            for k in range(0, K, 2):
+                a0 = a[t, i, k]
+                a1 = a[t, i, k + 1] if k + 1 < K else np.int64(0)
+                for j in range(N):
+                    pair = a0 * b[t, k, j]
+                    if k + 1 < K:
+                        pair += a1 * b[t, k + 1, j]
+                    pair = plo if pair < plo else (phi if pair > phi else pair)
+                    out[t, i, j] = sat_add(out[t, i, j], pair, lo, hi)
 
 
 @njit(cache=True)

@@ -1,6 +1,13 @@
 """onnxruntime as an oracle, bit for bit: QuantizeLinear / DequantizeLinear (per tensor,
 per axis, blocked; int4, uint4, int8, uint8, int16), QLinearMatMul, MatMulInteger and
-ConvInteger against refquant.quantize(compat="onnx") and refquant.intops."""
+ConvInteger against refquant.quantize(compat="onnx") and refquant.intops.
+
+uint8 x int8 MatMulInteger / QLinearMatMul depend on the CPU: with AVX512-VNNI or AVX-VNNI
+onnxruntime's products are exact; on other x86-64 CPUs it sums adjacent K-pairs of the
+raw code products with int16 saturation (vpmaddubsw), which refquant models as
+``pair_saturate=16``. Those tests use inputs on which the two models differ, require
+onnxruntime to equal one of them, and record which one as the user property
+``onnxruntime_u8s8_model`` ("exact" or "pair_saturate=16"; shown by ``pytest -rA``)."""
 import numpy as np
 import pytest
 
@@ -132,8 +139,7 @@ def _qlinear(a, sa, za, b, sb, zb, sy, zy):
     return _run([node], inputs, [out], dict(zip(names, vals)), opset=21)[0]
 
 
-@pytest.mark.parametrize("ta,tb,ty", [(np.uint8, np.uint8, np.uint8), (np.int8, np.int8, np.int8),
-                                      (np.uint8, np.int8, np.uint8)])
+@pytest.mark.parametrize("ta,tb,ty", [(np.uint8, np.uint8, np.uint8), (np.int8, np.int8, np.int8)])
 def test_qlinear_matmul(ta, tb, ty):
     rng = np.random.default_rng(20)
     ia, ib, iy = np.iinfo(ta), np.iinfo(tb), np.iinfo(ty)
@@ -158,7 +164,7 @@ def test_qlinear_matmul(ta, tb, ty):
             assert (ex == want).all()
 
 
-@pytest.mark.parametrize("ta,tb", [(np.uint8, np.uint8), (np.uint8, np.int8), (np.int8, np.int8)])
+@pytest.mark.parametrize("ta,tb", [(np.uint8, np.uint8), (np.int8, np.int8)])
 def test_matmul_integer(ta, tb):
     rng = np.random.default_rng(30)
     ia, ib = np.iinfo(ta), np.iinfo(tb)
@@ -178,6 +184,78 @@ def test_matmul_integer(ta, tb):
                     {"a": a, "b": b, "za": za, "zb": zb}, opset=21)[0]
         got = I.matmul_integer(a, b, za, zb)
         assert got.dtype == np.int32 and (got == want).all()
+
+
+# ----- uint8 x int8: exact on VNNI CPUs, pair-saturating (vpmaddubsw) elsewhere --------
+
+U8S8_TRIALS = [  # (a zero point, b zero point, a's shape, N)
+    (0, 0, (3, 17), 5), (128, 3, (4, 33), 6), (200, -5, (2, 64), 3), (0, -5, (2, 3, 33), 4),
+    (128, 0, (5, 64), 2), (200, 3, (1, 17), 7)]
+
+
+def _u8s8_operands(rng, a_shape, N):
+    """A codes near 255 and B codes near +-127 with one sign per K-pair, so that most pairs
+    of products leave int16 (2 * 255 * 127 = 64770 > 32767)."""
+    K = a_shape[-1]
+    a = rng.integers(200, 256, a_shape).astype(np.uint8)
+    sign = np.repeat(rng.choice([-1, 1], size=((K + 1) // 2, N)), 2, axis=0)[:K]
+    b = (sign * rng.integers(100, 128, (K, N))).astype(np.int8)
+    return a, b
+
+
+def _which(want, models):
+    """The names of the models whose output equals onnxruntime's."""
+    return [name for name, got in models.items() if got.dtype == want.dtype and (got == want).all()]
+
+
+def _record(record_property, request, matched):
+    record_property("onnxruntime_u8s8_model", ",".join(sorted(set(matched))))
+    print(f"{request.node.name}: onnxruntime matched {matched}")
+
+
+def test_matmul_integer_uint8_int8(record_property, request):
+    rng = np.random.default_rng(31)
+    matched = []
+    for za_v, zb_v, a_shape, N in U8S8_TRIALS:
+        a, b = _u8s8_operands(rng, a_shape, N)
+        za, zb = np.array(za_v, np.uint8), np.array(zb_v, np.int8)
+        node = helper.make_node("MatMulInteger", ["a", "b", "za", "zb"], ["y"])
+        ins = [helper.make_tensor_value_info("a", TensorProto.UINT8, a.shape),
+               helper.make_tensor_value_info("b", TensorProto.INT8, b.shape),
+               helper.make_tensor_value_info("za", TensorProto.UINT8, ()),
+               helper.make_tensor_value_info("zb", TensorProto.INT8, ())]
+        want = _run([node], ins, [helper.make_tensor_value_info("y", TensorProto.INT32, None)],
+                    {"a": a, "b": b, "za": za, "zb": zb}, opset=21)[0]
+        models = {"exact": I.matmul_integer(a, b, za, zb),
+                  "pair_saturate=16": I.matmul_integer(a, b, za, zb, pair_saturate=16)}
+        assert (models["exact"] != models["pair_saturate=16"]).any(), "inputs must tell the models apart"
+        found = _which(want, models)
+        assert len(found) == 1, (f"onnxruntime equals neither model (za={za_v}, zb={zb_v}, "
+                                 f"a {a.shape}): max |ort - exact| = "
+                                 f"{int(np.abs(want.astype(np.int64) - models['exact']).max())}")
+        matched.append(found[0])
+    _record(record_property, request, matched)
+
+
+def test_qlinear_matmul_uint8_int8_uint8(record_property, request):
+    rng = np.random.default_rng(21)
+    matched = []
+    for za_v, zb_v, a_shape, N in U8S8_TRIALS:
+        a, b = _u8s8_operands(rng, a_shape, N)
+        za, zb = np.array(za_v, np.uint8), np.array(zb_v, np.int8)
+        zy = np.array(rng.integers(100, 156), np.uint8)
+        sa, sb = np.array(0.05, np.float32), np.array(0.02, np.float32)
+        acc = I.gemm(a, b, za, zb, overflow="exact")
+        # y spans about +-100 around zy for the exact model: no saturation hides a difference
+        sy = np.array(sa * sb * max(1, int(np.abs(acc).max())) / 100, np.float32)
+        want = _qlinear(a, sa, za, b, sb, zb, sy, zy)
+        models = {name: I.qlinear_matmul(a, sa, za, b, sb, zb, sy, zy, pair_saturate=p)
+                  for name, p in (("exact", None), ("pair_saturate=16", 16))}
+        assert (models["exact"] != models["pair_saturate=16"]).any(), "inputs must tell the models apart"
+        found = _which(want, models)
+        assert len(found) == 1, f"onnxruntime equals neither model (za={za_v}, zb={zb_v}, a {a.shape})"
+        matched.append(found[0])
+    _record(record_property, request, matched)
 
 
 @pytest.mark.parametrize("stride,pads,dil,groups", [(1, (0, 0, 0, 0), 1, 1), (2, (1, 2, 1, 0), 1, 1),

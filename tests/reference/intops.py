@@ -87,9 +87,14 @@ def dyadic_requantize(acc: int, m: int, e: int, lo: int, hi: int, z: int = 0) ->
     return min(max(round_half_even(Fraction(acc * m, 1 << e)) + z, lo), hi)
 
 
-def gemm(a, b, az=0, bz=0, bias=None, acc_bits=32, overflow="wrap"):
+def gemm(a, b, az=0, bz=0, bias=None, acc_bits=32, overflow="wrap", pair_saturate=None):
     """a, b: nested lists (M x K, K x N) of ints; az per row or scalar, bz per column or
-    scalar; returns nested lists. Saturation is applied after every addition, k ascending."""
+    scalar; returns nested lists. Saturation is applied after every addition, k ascending.
+
+    pair_saturate=p: the terms added to the accumulator are, for k = 0, 2, 4, ...,
+    clamp_p(a[i][k] * b[k][j] + a[i][k+1] * b[k+1][j]) of the raw codes (the second
+    product 0 when k + 1 == K; clamp_p to [-2^(p-1), 2^(p-1) - 1]), followed by one term
+    -zj * sum_k a[i][k] - zi * sum_k b[k][j] + K * zi * zj (not clamped to p bits)."""
     M, K, N = len(a), len(b), len(b[0])
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
     out = []
@@ -101,8 +106,20 @@ def gemm(a, b, az=0, bz=0, bias=None, acc_bits=32, overflow="wrap"):
             acc = 0 if bias is None else bias[i][j]
             if overflow == "saturate":
                 acc = min(max(acc, lo), hi)
-            for k in range(K):
-                acc += (a[i][k] - zi) * (b[k][j] - zj)
+            if pair_saturate is None:
+                terms = [(a[i][k] - zi) * (b[k][j] - zj) for k in range(K)]
+            else:
+                plo, phi = -(1 << (pair_saturate - 1)), (1 << (pair_saturate - 1)) - 1
+                terms = []
+                for k in range(0, K, 2):
+                    pair = a[i][k] * b[k][j]
+                    if k + 1 < K:
+                        pair += a[i][k + 1] * b[k + 1][j]
+                    terms.append(min(max(pair, plo), phi))
+                terms.append(-zj * sum(a[i][k] for k in range(K))
+                             - zi * sum(b[k][j] for k in range(K)) + K * zi * zj)
+            for term in terms:
+                acc += term
                 if overflow == "saturate":
                     acc = min(max(acc, lo), hi)
             if overflow == "wrap":

@@ -57,11 +57,13 @@ def test_dyadic_ties_half_even_and_tiny_scales():
 
 # ----- gemm ---------------------------------------------------------------------------
 
-def _ref_gemm(a, b, az, bz, bias=None, acc_bits=32, overflow="wrap"):
+def _ref_gemm(a, b, az, bz, bias=None, acc_bits=32, overflow="wrap", pair_saturate=None):
     azl = az.tolist() if np.ndim(az) else int(az)
     bzl = bz.tolist() if np.ndim(bz) else int(bz)
+    if bias is not None:
+        bias = np.broadcast_to(np.asarray(bias, dtype=object), (len(a), np.shape(b)[1]))
     return ref.gemm(_lists(a), _lists(b), azl, bzl, None if bias is None else _lists(bias),
-                    acc_bits, overflow)
+                    acc_bits, overflow, pair_saturate)
 
 
 OPERANDS = [("int8", -128, 127), ("uint8", 0, 255), ("int4", -8, 7), ("uint2", 0, 3),
@@ -145,7 +147,7 @@ def test_saturating_kernel_python_and_compiled_agree():
     o1 = np.empty((1, 3, 4), np.int64)
     o2 = np.empty((1, 3, 4), np.int64)
     KI.gemm_saturate(a, b, c, -5000, 4999, o1)
-    KI.gemm_saturate.py_func(a, b, c, -5000, 4999, o2)
+    getattr(KI.gemm_saturate, "py_func", KI.gemm_saturate)(a, b, c, -5000, 4999, o2)
     assert (o1 == o2).all()
 
 
@@ -205,3 +207,155 @@ def test_conv2d_matches_direct_reference(stride, pads, dil, groups):
     dl = (dil, dil) if isinstance(dil, int) else dil
     exp = ref.conv2d(_lists(x), _lists(w), 11, wz.tolist(), st_, pads, dl, groups, bias.tolist())
     assert got.tolist() == exp
+
+
+# ----- pair saturation (onnxruntime's u8s8 GEMM on x86-64 without VNNI) ----------------
+
+@settings()
+@given(st.sampled_from(OPERANDS), st.sampled_from(OPERANDS), st.integers(1, 5), st.integers(1, 40),
+       st.integers(1, 5), st.sampled_from(["exact", "wrap", "saturate", "raise"]),
+       st.sampled_from([8, 16, 20, 32, 48, 64]), st.one_of(st.just(16), st.integers(2, 40)),
+       st.integers(0, 2**32), st.booleans(), st.booleans())
+def test_gemm_pair_saturate_matches_reference(ta, tb, M, K, N, overflow, acc_bits, pair, seed,
+                                               per_row, use_bias):
+    rng = np.random.default_rng(seed)
+    dt = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "uint16": np.uint16}
+    a = rng.integers(ta[1], ta[2] + 1, size=(M, K)).astype(dt.get(ta[0], np.int8 if ta[1] < 0 else np.uint8))
+    b = rng.integers(tb[1], tb[2] + 1, size=(K, N)).astype(dt.get(tb[0], np.int8 if tb[1] < 0 else np.uint8))
+    az = rng.integers(ta[1], ta[2] + 1, size=M if per_row else ())
+    bz = rng.integers(tb[1], tb[2] + 1, size=N if per_row else ())
+    bias = rng.integers(-1000, 1000, size=(M, N)) if use_bias else None
+    kw = dict(acc_bits=acc_bits, overflow=overflow, bias=bias, pair_saturate=pair)
+    if overflow == "raise":
+        exact = _ref_gemm(a, b, az, bz, bias, 64, "exact", pair)
+        lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+        if any(not lo <= v <= hi for row in exact for v in row):
+            with pytest.raises(OverflowError, match=f"{acc_bits}-bit range"):
+                I.gemm(a, b, az, bz, **kw)
+            return
+        got, want = I.gemm(a, b, az, bz, **kw), exact
+    else:
+        got = I.gemm(a, b, az, bz, **kw)
+        want = _ref_gemm(a, b, az, bz, bias, 64 if overflow == "exact" else acc_bits, overflow, pair)
+    assert got.dtype == (np.int64 if overflow == "exact" or acc_bits > 32 else np.int32)
+    assert got.tolist() == want
+
+
+@settings()
+@given(st.integers(1, 4), st.integers(1, 70), st.integers(1, 4), st.integers(0, 2**32),
+       st.booleans())
+def test_matmul_integer_pair_saturate_matches_reference(M, K, N, seed, batched):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(180, 256, size=(2, M, K) if batched else (M, K)).astype(np.uint8)
+    b = (rng.choice([-1, 1], size=(K, N)) * rng.integers(90, 128, size=(K, N))).astype(np.int8)
+    az = np.uint8(rng.integers(0, 256))
+    bz = np.int8(rng.integers(-128, 128))
+    got = I.matmul_integer(a, b, az, bz, pair_saturate=16)
+    assert got.dtype == np.int32
+    for t, at in enumerate(a if batched else [a]):
+        want = _ref_gemm(at, b, az, bz, None, 32, "wrap", 16)
+        assert (got[t] if batched else got).tolist() == want
+    assert (I.matmul_integer(a, b, az, bz) == I.gemm(a, b, az, bz)).all()
+
+
+def test_pair_saturate_known_values():
+    a = np.array([[255, 255, 255]], dtype=np.uint8)
+    b = np.array([[127], [127], [-128]], dtype=np.int8)
+    # raw pairs: 255*127 + 255*127 = 64770 -> 32767; the odd K pads with 0: -32640
+    assert I.gemm(a, b, overflow="exact").tolist() == [[64770 - 32640]]
+    assert I.gemm(a, b, overflow="exact", pair_saturate=16).tolist() == [[32767 - 32640]]
+    assert I.matmul_integer(a, b, pair_saturate=16).tolist() == [[127]]
+    # zero points are applied after the pair saturation, unsaturated:
+    # 127 - zb * rowsum(a) - za * colsum(b) + K * za * zb with za = 128, zb = 3
+    want = 127 - 3 * 765 - 128 * 126 + 3 * 128 * 3
+    assert I.matmul_integer(a, b, np.uint8(128), np.int8(3), pair_saturate=16).tolist() == [[want]]
+    # and not to (a - za) * (b - zb) pairs: those are (127 * 124) * 2 = 31496 < 2^15
+    assert want != I.gemm(a, b, 128, 3, overflow="exact").tolist()[0][0]
+    # other widths: 8 bits clamps each pair to [-128, 127]
+    assert I.gemm(a, b, pair_saturate=8, overflow="exact").tolist() == [[127 - 128]]
+    assert I.gemm(a, b, pair_saturate=62, overflow="exact").tolist() == [[64770 - 32640]]
+    # qlinear_matmul: the same accumulator, requantized
+    one, z8 = np.float32(1.0), np.int8(0)
+    y = I.qlinear_matmul(a, one, np.uint8(0), b, np.float32(2.0), z8, np.float32(1024.0),
+                         np.uint8(10), pair_saturate=16)
+    assert y.dtype == np.uint8 and y.tolist() == [[10]]  # 127 * 2 / 1024 = 0.248 -> 0
+    y = I.qlinear_matmul(a, one, np.uint8(0), b, np.float32(2.0), z8, np.float32(1024.0),
+                         np.uint8(10))
+    assert y.tolist() == [[10 + 63]]  # 32130 * 2 / 1024 = 62.75 -> 63
+
+
+def test_pair_saturate_with_saturating_accumulator_order():
+    # pairs ascending, then the zero-point term as one final saturating step
+    a = np.array([[255, 255, 255, 255]], dtype=np.uint8)
+    b = np.array([[127], [127], [127], [127]], dtype=np.int8)
+    # pairs 32767, 32767 -> acc 16 bits: 32767, 32767; then -za * colsum = -1 * 508
+    got = I.gemm(a, b, 1, 0, acc_bits=16, overflow="saturate", pair_saturate=16)
+    assert got.tolist() == [[32767 - 508]]
+    assert got.tolist() == _ref_gemm(a, b, 1, 0, None, 16, "saturate", 16)
+
+
+def test_pair_saturate_kernel_python_and_compiled_agree():
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (2, 3, 9))
+    b = rng.integers(-128, 128, (2, 9, 4))
+    c = rng.integers(-50, 50, (2, 3, 4))
+    for lo, hi in ((-(1 << 31), (1 << 31) - 1), (-70000, 69999), (-(1 << 63), (1 << 63) - 1)):
+        o1 = np.empty((2, 3, 4), np.int64)
+        o2 = np.empty((2, 3, 4), np.int64)
+        KI.gemm_pair_saturate(a, b, c, -32768, 32767, lo, hi, o1)
+        getattr(KI.gemm_pair_saturate, "py_func", KI.gemm_pair_saturate)(a, b, c, -32768, 32767, lo, hi, o2)
+        assert (o1 == o2).all()
+        assert o1.tolist()[1] == ref.gemm(_lists(a[1]), _lists(b[1]), 0, 0, _lists(c[1]),
+                                          64 if hi > 1 << 40 else 18, "saturate", 16)
+
+
+# ----- bias and zero points: exact means exact -------------------------------------------
+
+def test_gemm_bias_beyond_int64_is_exact_or_raises():
+    one = np.ones((1, 1), np.int8)
+    top = (1 << 63) - 1
+    # the exact sum 2^63 does not fit the int64 result: an error, never a wrapped value
+    with pytest.raises(OverflowError, match="int64"):
+        I.gemm(one, one, bias=[[top]], overflow="exact")
+    assert I.gemm(one, -one, bias=[[top]], overflow="exact").tolist() == [[top - 1]]
+    with pytest.raises(OverflowError, match="64-bit range"):
+        I.gemm(one, one, bias=[[top]], acc_bits=64, overflow="raise")
+    # wrap is modular arithmetic on the exact value
+    assert I.gemm(one, one, bias=[[top]], acc_bits=64, overflow="wrap").tolist() == [[-(1 << 63)]]
+    # unsigned biases by value
+    u = np.array([[(1 << 64) - 1]], dtype=np.uint64)
+    with pytest.raises(OverflowError, match="64-bit range"):
+        I.gemm(0 * one, one, bias=u, acc_bits=64, overflow="raise")
+    with pytest.raises(OverflowError, match="int64"):
+        I.gemm(0 * one, one, bias=u, overflow="exact")
+    assert I.gemm(0 * one, one, bias=u, acc_bits=32, overflow="saturate").tolist() == [[(1 << 31) - 1]]
+    assert I.gemm(0 * one, one, bias=u, acc_bits=32, overflow="wrap").tolist() == [[-1]]
+    big = np.array([[(1 << 63) + 5]], dtype=np.uint64)
+    assert I.gemm(one, one, bias=big, acc_bits=32, overflow="saturate").tolist() == [[(1 << 31) - 1]]
+    assert I.gemm(-one, 10 * one, bias=big, overflow="exact").tolist() == [[(1 << 63) - 5]]
+    # Python ints beyond int64 are biases too
+    assert I.gemm(-one, one, bias=[[1 << 63]], overflow="exact").tolist() == [[top]]
+    assert I.gemm(one, one, bias=[[1 << 70]], acc_bits=8, overflow="wrap").tolist() == [[1]]
+    # the most negative int64 bias is clamped, not negated
+    got = I.gemm(one, one, bias=[[-(1 << 63)]], acc_bits=32, overflow="saturate")
+    assert got.tolist() == [[-(1 << 31) + 1]]
+    # a 64-bit saturating accumulator saturates instead of refusing
+    a = np.full((1, 4), 1 << 30, np.int64)
+    got = I.gemm(a, a.T, bias=[[top - (1 << 61)]], acc_bits=64, overflow="saturate")
+    assert got.tolist() == [[top]]
+    got = I.gemm(a, -a.T, bias=[[-top + (1 << 61)]], acc_bits=64, overflow="saturate")
+    assert got.tolist() == [[-(1 << 63)]]
+
+
+def test_gemm_zero_points_by_value():
+    a = np.zeros((1, 1), np.uint8)
+    b = np.ones((1, 1), np.int8)
+    with pytest.raises(ValueError, match="a_zero"):
+        I.gemm(a, b, np.uint64((1 << 63) + 1), overflow="exact")
+    with pytest.raises(ValueError, match="b_zero"):
+        I.gemm(a, b, 0, np.array([(1 << 64) - 1], np.uint64), overflow="exact")
+    # a - a_zero beyond int64 is refused, not wrapped (2^63 - 1 + 2^63 - 4 wraps to -5)
+    with pytest.raises(ValueError, match="a - a_zero"):
+        I.gemm(np.array([[(1 << 63) - 1]]), b, -((1 << 63) - 4), overflow="exact")
+    # uint64 zero points below 2^63 are used by value
+    assert I.gemm(a, b, np.uint64(200), overflow="exact").tolist() == [[-200]]
