@@ -12,6 +12,11 @@ ships.
 - ``silero_vad_lstm_ih``: LSTM input-to-hidden weights, shape (512, 128).
 - ``silero_vad_conv2``: 1-D convolution weights, shape (64, 128, 3) (out, in, kernel).
 
+Recorded NVIDIA tensor-core outputs (``tensorcore_recorded.npz``, BSD-2, see
+``README-tensorcore.md`` and ``LICENSE-tensorcore-recordings.txt``): 250 rows per GPU,
+input format and output format of Khattak & Mikaitis' model-validation data, read with
+``tensorcore_recorded`` (not tensors for ``load``).
+
 Synthetic tensors, shape (512, 128), float32, drawn from ``numpy.random.default_rng``
 with a fixed seed each (identical on every call; NumPy documents the Generator streams
 as stable except for bug fixes):
@@ -26,7 +31,8 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["names", "load", "describe", "REAL", "SYNTHETIC", "SHAPE", "SEEDS"]
+__all__ = ["names", "load", "describe", "tensorcore_recorded", "tensorcore_recorded_cases",
+           "REAL", "SYNTHETIC", "SHAPE", "SEEDS"]
 
 _NPZ = "silero_vad_weights.npz"
 
@@ -92,3 +98,42 @@ def describe(name: str) -> str:
     """One line saying what the tensor is and where it comes from."""
     _check(name)
     return REAL[name][1] if name in REAL else SYNTHETIC[name]
+
+
+_TC_NPZ = "tensorcore_recorded.npz"
+_tc_cache: dict[str, np.ndarray] = {}
+
+
+def _tc_arrays():
+    if not _tc_cache:
+        ref = resources.files(__name__).joinpath(_TC_NPZ)
+        with ref.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
+            for key in npz.files:
+                _tc_cache[key] = np.asarray(npz[key])
+    return _tc_cache
+
+
+def tensorcore_recorded_cases() -> list[tuple[str, str, str]]:
+    """Every (gpu, format, out) recorded in the bundled tensor-core sample, format as the
+    recordings spell it (fp16, bf16, tf32, E4M3, E5M2), sorted."""
+    out = []
+    for key in _tc_arrays():
+        gpu, fmt, leaf = key.split("/")
+        if leaf.startswith("d_"):
+            out.append((gpu, fmt, leaf[2:]))
+    return sorted(out)
+
+
+def tensorcore_recorded(gpu: str, fmt: str, out: str):
+    """The bundled recorded rows of one GPU, input format and output format: (a, b, c, d)
+    as new uint32 arrays of fp32 bit patterns, a and b (rows, K), c and d (rows,), the
+    layout of ``refquant.sim.tensorcore_cli.read_recorded``. ``fmt`` as the recordings
+    spell it (see ``tensorcore_recorded_cases``). Raises ValueError naming the recorded
+    cases for one that is not in the sample."""
+    arrays = _tc_arrays()
+    key = f"{gpu}/{fmt}"
+    if f"{key}/d_{out}" not in arrays:
+        cases = ", ".join("/".join(c) for c in tensorcore_recorded_cases())
+        raise ValueError(f"{gpu}/{fmt}/{out} is not recorded in the bundled sample; "
+                         f"recorded: {cases}")
+    return tuple(arrays[f"{key}/{x}"].copy() for x in ("a", "b", "c", f"d_{out}"))

@@ -70,7 +70,9 @@ import csv
 import io
 import math
 import os
+import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,21 +84,46 @@ from .. import pow2 as _pow2
 from ..modes import Overflow, as_overflow
 
 __all__ = ["SystolicArray", "SystolicResult", "cycle_model", "scalesim_report", "im2col",
-           "load_layers", "term_counts", "DATAFLOWS", "ENCODINGS"]
+           "load_layers", "term_counts", "conv_output_size", "FoldCycles", "DATAFLOWS",
+           "ENCODINGS", "MAX_BYTES", "MAX_WORK"]
 
 DATAFLOWS = ("os", "ws", "is")
 ENCODINGS = {"binary": 0, "csd": 1, "bits": 2}
 PE_KINDS = ("mac", "term_serial", "bit_serial")
-TRACE_LIMIT = 20_000_000   # elements per trace plane
+MAX_DIM = 2 ** 62          # largest GEMM dimension or array side (int64 arithmetic)
+MAX_BYTES = 2 ** 32        # default memory limit of a register-level run (4 GiB)
+MAX_WORK = 10 ** 10        # default work limit of a register-level run (``estimate``)
+CYCLE_COST = 100           # fixed cost of a simulated cycle, in PE-cycle units (about 5 ns each)
+FOLD_COST = 10_000         # fixed cost of a simulated fold, in PE-cycle units
 
 
 def _check_int(value, name, lo=1, hi=None):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < lo or (hi is not None and value > hi):
-        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        top = "2**62" if hi == MAX_DIM else hi
+        rng = f"{lo}..{top}" if hi is not None else f">= {lo}"
         raise ValueError(f"{name}={value} out of range; allowed {rng}")
     return int(value)
+
+
+def _size(nbytes, exact=True):
+    """A byte count for messages: '7.28 TiB (8000000000000 bytes)' ('7.28 TiB' with
+    exact=False)."""
+    v, unit = float(nbytes), "bytes"
+    for u in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if v < 1024:
+            break
+        v, unit = v / 1024, u
+    if unit == "bytes":
+        return f"{nbytes} bytes"
+    return f"{v:.3g} {unit} ({nbytes} bytes)" if exact else f"{v:.3g} {unit}"
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _check_dataflow(dataflow):
@@ -111,66 +138,141 @@ def _mapping(dataflow, M, N, K):
     return {"os": (M, N, K), "ws": (K, N, M), "is": (K, M, N)}[dataflow]
 
 
-def _fold_dims(Sr, Sc, R, C):
-    """(rows_used, cols_used) of every fold, column folds outer."""
-    out = []
-    for fc in range(-(-Sc // C)):
-        for fr in range(-(-Sr // R)):
-            out.append((min(R, Sr - fr * R), min(C, Sc - fc * C)))
-    return out
+def _fold_groups(Sr, Sc, R, C):
+    """The folds of an Sr x Sc spatial mapping on an R x C array as at most four groups
+    ((rows_used, cols_used), count): full folds, the short last row fold, the short last
+    column fold and their corner. Memory and time do not depend on the number of folds."""
+    nfr, nfc = -(-Sr // R), -(-Sc // C)
+    rl, cl = Sr - (nfr - 1) * R, Sc - (nfc - 1) * C   # rows / cols of the last folds
+    groups = {}
+    for r, nr in ((R, nfr - 1), (rl, 1)):
+        for c, nc in ((C, nfc - 1), (cl, 1)):
+            if nr * nc:
+                groups[(r, c)] = groups.get((r, c), 0) + nr * nc
+    return list(groups.items())
+
+
+class FoldCycles(Sequence):
+    """Per-fold cycle counts of a GEMM in fold order (column folds outer, row folds
+    inner), computed on access: a read-only sequence of ints whose memory does not grow
+    with the number of folds. Compares equal to any sequence of the same ints; slicing
+    gives a list."""
+
+    def __init__(self, nfr, nfc, R, C, Sr, Sc, cycles_of):
+        self._nfr, self._nfc, self._R, self._C, self._Sr, self._Sc = nfr, nfc, R, C, Sr, Sc
+        self._f = cycles_of
+
+    def __len__(self):
+        return self._nfr * self._nfc
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"fold index must be an int, got {type(i).__name__}")
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"fold index out of range (there are {n} folds)")
+        fc, fr = divmod(int(i), self._nfr)
+        return self._f(min(self._R, self._Sr - fr * self._R), min(self._C, self._Sc - fc * self._C))
+
+    def __eq__(self, other):
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
+
+    def __repr__(self):
+        head = ", ".join(str(v) for v in self[:8])
+        return f"FoldCycles([{head}{', ...' if len(self) > 8 else ''}], folds={len(self)})"
 
 
 def _layout(M, N, K, rows, cols, dataflow):
-    """Validated (M, N, K, R, C, dataflow, Sr, Sc, T, fold dims) of a GEMM on an array."""
-    M, N, K = (_check_int(v, n) for v, n in ((M, "M"), (N, "N"), (K, "K")))
-    R = _check_int(rows, "rows")
-    C = _check_int(cols, "cols")
+    """Validated (M, N, K, R, C, dataflow, Sr, Sc, T, fold groups) of a GEMM on an array."""
+    M, N, K = (_check_int(v, n, hi=MAX_DIM) for v, n in ((M, "M"), (N, "N"), (K, "K")))
+    R = _check_int(rows, "rows", hi=MAX_DIM)
+    C = _check_int(cols, "cols", hi=MAX_DIM)
     df = _check_dataflow(dataflow)
     Sr, Sc, T = _mapping(df, M, N, K)
-    return M, N, K, R, C, df, Sr, Sc, T, _fold_dims(Sr, Sc, R, C)
+    return M, N, K, R, C, df, Sr, Sc, T, _fold_groups(Sr, Sc, R, C)
+
+
+def _check_beats(beats, nfolds, df):
+    """beats as None (all 1), an int, or a list with one int >= 1 per fold."""
+    def one(b, what):
+        if not isinstance(b, (int, np.integer)) or isinstance(b, (bool, np.bool_)):
+            raise TypeError(f"{what} must be an int >= 1, got {type(b).__name__}")
+        if b < 1:
+            raise ValueError(f"{what}={int(b)} out of range; allowed >= 1")
+        return int(b)
+    if beats is None:
+        return None
+    if np.ndim(beats) == 0:
+        b = one(beats, "beats")
+        if df == "os" and b != 1:
+            raise ValueError("beats other than 1 apply to the 'ws' and 'is' dataflows only")
+        return b
+    beats = [one(b, "beats[i]") for b in beats]
+    if len(beats) != nfolds:
+        raise ValueError(f"beats has {len(beats)} entries; the GEMM has {nfolds} folds")
+    if df == "os" and any(b != 1 for b in beats):
+        raise ValueError("beats other than 1 apply to the 'ws' and 'is' dataflows only")
+    return beats
 
 
 def cycle_model(M, N, K, rows, cols, dataflow="os", beats=None):
     """Analytical cycle count of ``SystolicArray.run`` (see the module's timing convention).
 
-    Returns (total cycles, list of per-fold cycles). ``beats``: cycles per systolic beat,
-    an int or one per fold (term-serial PEs; WS/IS only); default 1.
+    Returns (total cycles, per-fold cycles in fold order). ``beats``: cycles per systolic
+    beat (ints >= 1), one int for every fold or a list with one per fold (term-serial
+    PEs; WS/IS only); default 1. Without a per-fold list the per-fold cycles come as a
+    ``FoldCycles`` sequence and the total is formed from the (at most four) distinct fold
+    shapes, so time and memory do not depend on the number of folds.
     OS fold: K + rows + cols - 2 + R. WS fold: R + beat * (M + R + cols - 2).
     IS fold: R + beat * (N + R + cols - 2).
     """
-    M, N, K, R, C, df, Sr, Sc, T, dims = _layout(M, N, K, rows, cols, dataflow)
-    if beats is None:
-        beats = [1] * len(dims)
-    elif np.ndim(beats) == 0:
-        beats = [int(beats)] * len(dims)
-    elif len(beats) != len(dims):
-        raise ValueError(f"beats has {len(beats)} entries; the GEMM has {len(dims)} folds")
+    M, N, K, R, C, df, Sr, Sc, T, groups = _layout(M, N, K, rows, cols, dataflow)
+    nf = sum(n for _, n in groups)
+    beats = _check_beats(beats, nf, df)
     if df == "os":
-        if any(b != 1 for b in beats):
-            raise ValueError("beats other than 1 apply to the 'ws' and 'is' dataflows only")
-        per = [T + r + c - 2 + R for r, c in dims]
+        def per(r, c, b=1):
+            return T + r + c - 2 + R
     else:
-        per = [R + int(b) * (T + R + c - 2) for (r, c), b in zip(dims, beats)]
-    return sum(per), per
+        def per(r, c, b=1):
+            return R + b * (T + R + c - 2)
+    if isinstance(beats, list):
+        nfr = -(-Sr // R)
+        out = []
+        for i, b in enumerate(beats):
+            fc, fr = divmod(i, nfr)
+            out.append(per(min(R, Sr - fr * R), min(C, Sc - fc * C), b))
+        return sum(out), out
+    b = 1 if beats is None else beats
+    total = sum(n * per(r, c, b) for (r, c), n in groups)
+    return total, FoldCycles(-(-Sr // R), -(-Sc // C), R, C, Sr, Sc, lambda r, c: per(r, c, b))
 
 
 def scalesim_report(M, N, K, rows, cols, dataflow="os"):
     """The figures SCALE-Sim (scalesim 3.0.0, no stalls) reports for a GEMM layer
     "name, M, N, K," on a rows x cols array; formulas and quirks in the module docstring.
+    (For a convolution layer pass SCALE-Sim's M, ``load_layers``' "scalesim_M".)
 
     Keys: compute_cycles, per_fold_cycles, folds, overall_util, mapping_efficiency,
     compute_util (percent), ifmap_sram_reads, filter_sram_reads, ofmap_sram_writes,
     avg_ifmap_sram_bw, avg_filter_sram_bw, avg_ofmap_sram_bw (words per cycle),
     paper_compute_cycles (folds * (2R + C + T - 2) - 1, the paper's per-fold formula).
+    Ratios are formed from exact integer sums (one rounding each).
     """
-    M, N, K, R, C, df, Sr, Sc, T, dims = _layout(M, N, K, rows, cols, dataflow)
-    nf = len(dims)
+    M, N, K, R, C, df, Sr, Sc, T, groups = _layout(M, N, K, rows, cols, dataflow)
+    nf = sum(n for _, n in groups)
+    used = sum(r * c * n for (r, c), n in groups)   # PEs used, summed over folds
     fr, fcn = -(-Sr // R), -(-Sc // C)
     per = R + C + T - 2 if df == "os" else 2 * R + C + T - 2
     cf = R + C + T - 2 if df == "os" else 2 * R + 2 * C + T - 3
     cycles = nf * per - 1
-    map_eff = sum(r * c for r, c in dims) / (R * C) / nf
-    comp_util = sum(r * c * T / (R * C * cf) for r, c in dims) / nf
     if df == "os":
         ifr, flr, ofw = fcn * M * K, fr * K * N, M * N + nf * (R + C)
     elif df == "ws":
@@ -178,8 +280,9 @@ def scalesim_report(M, N, K, rows, cols, dataflow="os"):
     else:
         ifr, flr, ofw = M * K, fcn * K * N, fr * M * N
     return {"compute_cycles": cycles, "per_fold_cycles": per, "folds": nf,
-            "overall_util": 100.0 * M * N * K / (cycles * R * C),
-            "mapping_efficiency": 100.0 * map_eff, "compute_util": 100.0 * comp_util,
+            "overall_util": 100 * M * N * K / (cycles * R * C),
+            "mapping_efficiency": 100 * used / (R * C * nf),
+            "compute_util": 100 * used * T / (R * C * cf * nf),
             "ifmap_sram_reads": ifr, "filter_sram_reads": flr, "ofmap_sram_writes": ofw,
             "avg_ifmap_sram_bw": ifr / cycles, "avg_filter_sram_bw": flr / cycles,
             "avg_ofmap_sram_bw": ofw / cycles,
@@ -275,15 +378,25 @@ class SystolicArray:
     sum width. overflow: "wrap", "saturate" or "raise" (see the module docstring).
     pe: "mac" (single-cycle MAC), "term_serial" (one cycle per nonzero term of the
     stationary operand in ``encoding`` "csd" or "binary"; dataflows ws/is) or
-    "bit_serial" (one cycle per bit of the stationary operand's width).
+    "bit_serial" (one cycle per bit of the stationary operand's width). encoding
+    applies to pe="term_serial" only (default "csd"); giving it with another pe raises
+    ValueError.
     Timing, statistics and SCALE-Sim conventions: module docstring of
     ``refquant.sim.systolic``.
+
+    Register-level runs (``run``, ``run_conv``, ``run_column_combined``,
+    ``run_layers(simulate=True)``) first estimate what they need (``estimate``) and
+    raise ValueError, naming the estimate, when it exceeds ``max_bytes`` (default
+    ``MAX_BYTES``, 4 GiB: operands, output, trace) or ``max_work`` (default
+    ``MAX_WORK`` = 10^10 PE-cycle units of about 5 ns, under a minute); pass larger
+    values to allow such runs. ``model`` and ``scalesim_report`` are analytical: constant time and
+    memory for any size.
     """
 
     def __init__(self, rows, cols, dataflow="os", a_bits=8, b_bits=8, signed=True,
-                 acc_bits=32, overflow="wrap", pe="mac", encoding="csd"):
-        self.rows = _check_int(rows, "rows")
-        self.cols = _check_int(cols, "cols")
+                 acc_bits=32, overflow="wrap", pe="mac", encoding=None):
+        self.rows = _check_int(rows, "rows", hi=MAX_DIM)
+        self.cols = _check_int(cols, "cols", hi=MAX_DIM)
         self.dataflow = _check_dataflow(dataflow)
         self.a_bits = _check_int(a_bits, "a_bits", 1, 32)
         self.b_bits = _check_int(b_bits, "b_bits", 1, 32)
@@ -302,10 +415,13 @@ class SystolicArray:
             raise ValueError(f"pe={pe!r} unknown; allowed: {', '.join(PE_KINDS)}")
         if pe != "mac" and self.dataflow == "os":
             raise ValueError(f"pe={pe!r} needs a stationary operand; allowed dataflows 'ws', 'is'")
-        if encoding not in ("csd", "binary"):
+        if encoding is not None and encoding not in ("csd", "binary"):
             raise ValueError(f"encoding={encoding!r} unknown; allowed: 'csd', 'binary'")
+        if encoding is not None and pe != "term_serial":
+            raise ValueError(f"encoding={encoding!r} applies to pe='term_serial' only "
+                             f"(pe={pe!r})")
         self.pe = pe
-        self.encoding = "bits" if pe == "bit_serial" else encoding
+        self.encoding = {"mac": None, "bit_serial": "bits"}.get(pe, encoding or "csd")
 
     def __repr__(self):
         return (f"SystolicArray({self.rows}, {self.cols}, dataflow={self.dataflow!r}, "
@@ -354,10 +470,55 @@ class SystolicArray:
     def _trace_buf(self, ncycles, trace):
         if not trace:
             return np.zeros((0, 3, 1, 1), np.int64)
-        if ncycles * self.rows * self.cols > TRACE_LIMIT:
-            raise ValueError(f"trace=True needs cycles * rows * cols <= {TRACE_LIMIT}; "
-                             f"this run has {ncycles} cycles on {self.rows}x{self.cols}")
         return np.zeros((ncycles, 3, self.rows, self.cols), np.int64)
+
+    def estimate(self, M, N, K, trace=False, cycles=None):
+        """What a register-level run of an (M x K) by (K x N) GEMM needs, from the
+        analytical model, allocating nothing: a dict with "cycles" (``cycle_model`` with
+        one cycle per beat, or ``cycles`` if given), "folds", "pe_cycles" (cycles x rows
+        x cols), "work" (the simulation's cost in PE-cycle units of about 5 ns: pe_cycles
+        + CYCLE_COST x cycles + FOLD_COST x folds, the kernels' fixed costs per cycle and
+        per fold), "trace_bytes" (trace=True: cycles x 3 planes x rows x cols int64
+        registers, else 0) and "bytes" (16 (M K + K N) for the operand copies, 16 M N
+        for the output, 128 per fold for the fold table, plus trace_bytes)."""
+        total = self.cycle_model(M, N, K) if cycles is None else int(cycles)
+        R, C = self.rows, self.cols
+        Sr, Sc, _ = _mapping(self.dataflow, M, N, K)
+        folds = -(-Sr // R) * -(-Sc // C)
+        trace_bytes = 24 * total * R * C if trace else 0
+        nbytes = 16 * (M * K + K * N) + 16 * M * N + 128 * folds + trace_bytes
+        return {"cycles": total, "folds": folds, "pe_cycles": total * R * C,
+                "work": total * (R * C + CYCLE_COST) + FOLD_COST * folds,
+                "trace_bytes": trace_bytes, "bytes": nbytes}
+
+    def check_run(self, M, N, K, trace=False, max_bytes=None, max_work=None,
+                  cycles=None, what=None, extra_bytes=0):
+        """Raise ValueError if a register-level run of this GEMM would need more than
+        ``max_bytes`` (default ``MAX_BYTES``) or ``max_work`` (default
+        ``MAX_WORK``) by ``estimate`` (plus ``extra_bytes`` the caller allocates
+        for it); the message names the estimate and the keyword that allows it.
+        Returns the estimate."""
+        max_bytes = MAX_BYTES if max_bytes is None else _check_int(max_bytes, "max_bytes")
+        max_work = MAX_WORK if max_work is None else _check_int(max_work, "max_work")
+        est = self.estimate(M, N, K, trace=trace, cycles=cycles)
+        est["bytes"] += int(extra_bytes)
+        what = what or f"a register-level run of the GEMM M={M}, N={N}, K={K}"
+        R, C = self.rows, self.cols
+        if est["bytes"] > max_bytes:
+            part = (f", of which the trace {_size(est['trace_bytes'])}"
+                    if est["trace_bytes"] else "")
+            raise ValueError(
+                f"{what} needs about {_size(est['bytes'])}{part}, above "
+                f"max_bytes={max_bytes} ({_size(max_bytes, False)}); pass a larger max_bytes "
+                f"(--max-bytes) to allow it")
+        if est["work"] > max_work:
+            raise ValueError(
+                f"{what} takes {est['cycles']} cycles in {est['folds']} folds on the {R}x{C} "
+                f"array, an estimated work of {est['work']:.3g} PE-cycle units (about "
+                f"{est['work'] * 5e-9:.3g} s), above max_work={max_work:.3g}; pass a larger "
+                f"max_work (--max-work) to allow it, or use the analytical model for the "
+                f"statistics")
+        return est
 
     def _raise(self, err, what="A @ B"):
         m, n, k = int(err[3]), int(err[4]), int(err[5])
@@ -389,11 +550,14 @@ class SystolicArray:
 
     def model(self, M, N, K):
         """Analytical statistics of a dense run with single-cycle PEs (no zero operand
-        skipped): the same keys as ``run(...).stats`` except per_fold's start times."""
+        skipped): the same keys as ``run(...).stats`` except per_fold, whose cycles come
+        as "per_fold_cycles" (a ``FoldCycles`` sequence). Constant time and memory for
+        any M, N, K (closed forms over the at most four distinct fold shapes)."""
         total, per = cycle_model(M, N, K, self.rows, self.cols, self.dataflow)
         R, C = self.rows, self.cols
         Sr, Sc, T = _mapping(self.dataflow, M, N, K)
-        dims = _fold_dims(Sr, Sc, R, C)
+        groups = _fold_groups(Sr, Sc, R, C)
+        nfold = sum(n for _, n in groups)
         nfr, nfc = -(-Sr // R), -(-Sc // C)
         macs = M * N * K
         if self.dataflow == "os":
@@ -405,9 +569,9 @@ class SystolicArray:
         else:
             reads = {"A": M * K, "B": nfc * K * N, "psum": (nfr - 1) * M * N}
             writes = nfr * M * N
-        return {"cycles": total, "macs": macs, "folds": len(dims), "pe_cycles": total * R * C,
+        return {"cycles": total, "macs": macs, "folds": nfold, "pe_cycles": total * R * C,
                 "utilization": macs / (total * R * C),
-                "mapping_efficiency": sum(r * c for r, c in dims) / (R * C * len(dims)),
+                "mapping_efficiency": sum(r * c * n for (r, c), n in groups) / (R * C * nfold),
                 "busy_pe_cycles": macs, "sram_reads": reads, "sram_writes": {"out": writes},
                 "per_fold_cycles": per}
 
@@ -416,16 +580,20 @@ class SystolicArray:
         return scalesim_report(M, N, K, self.rows, self.cols, self.dataflow)
 
     # ---------------------------------------------------------------- runs
-    def run(self, A, B, trace=False):
+    def run(self, A, B, trace=False, *, max_bytes=None, max_work=None):
         """Simulate out = A @ B (A: M x K, B: K x N integer matrices) cycle by cycle.
 
         Returns a ``SystolicResult``; ``trace=True`` also records every register
-        (small arrays: cycles * rows * cols <= 2e7)."""
+        (cycles x 3 planes x rows x cols int64). Before allocating, the run's needs are
+        checked against ``max_bytes`` and ``max_work`` (``check_run``; defaults
+        ``MAX_BYTES``, ``MAX_WORK``): ValueError naming the estimate if exceeded."""
+        trace = _check_bool(trace, "trace")
         A, B = self._operands(A, B)
         M, K = A.shape
         N = B.shape[1]
         beats = self.beats(A, B)
         total = self.cycle_model(M, N, K, beats)
+        self.check_run(M, N, K, trace, max_bytes, max_work, cycles=total)
         lo, hi, pol = self._acc()
         R, C = self.rows, self.cols
         err = np.zeros(6, np.int64)
@@ -461,22 +629,39 @@ class SystolicArray:
             trd = {p: tr[:cyc, i].copy() for i, p in enumerate(planes)}
         return SystolicResult(out, int(cyc), stats, trd, self.dataflow, R, C)
 
-    def run_conv(self, x, w, stride=1, padding=0, trace=False):
+    def run_conv(self, x, w, stride=1, padding=0, trace=False, *, max_bytes=None,
+                 max_work=None):
         """Convolution (cross-correlation, as in deep-learning frameworks) of x (N, C, H, W)
         with w (F, C, kh, kw) through im2col: A = im2col(x) (N*OH*OW x C*kh*kw),
-        B = w.reshape(F, -1).T; output reshaped to (N, F, OH, OW). Zero padding."""
+        B = w.reshape(F, -1).T; output reshaped to (N, F, OH, OW). Zero padding. The
+        GEMM's needs (and the im2col matrix's 8 N OH OW C kh kw bytes) are checked as in
+        ``run`` before anything is allocated."""
+        trace = _check_bool(trace, "trace")
         x = np.asarray(x)
         w = np.asarray(w)
         if w.ndim != 4:
             raise ValueError(f"w must be (F, C, kh, kw), got shape {w.shape}")
         if x.ndim != 4 or x.shape[1] != w.shape[1]:
             raise ValueError(f"x must be (N, C, H, W) with C = {w.shape[1]} (w's channels), got {x.shape}")
-        cols, oh, ow = im2col(x, w.shape[2], w.shape[3], stride, padding)
-        res = self.run(cols, w.reshape(w.shape[0], -1).T, trace=trace)
+        stride = _check_int(stride, "stride")
+        padding = _check_int(padding, "padding", lo=0)
+        F, ch, kh, kw = w.shape
+        oh = (x.shape[2] + 2 * padding - kh) // stride + 1
+        ow = (x.shape[3] + 2 * padding - kw) // stride + 1
+        if min(oh, ow, x.shape[0], F, ch * kh * kw) >= 1:
+            M, K = x.shape[0] * oh * ow, ch * kh * kw
+            if self.pe == "mac":   # term-serial cycles need the operands; run checks them
+                self.check_run(M, F, K, trace, max_bytes, max_work, extra_bytes=8 * M * K,
+                               what=f"the convolution as GEMM M={M}, N={F}, K={K} "
+                                    f"(im2col matrix included)")
+        cols, oh, ow = im2col(x, kh, kw, stride, padding)
+        res = self.run(cols, w.reshape(w.shape[0], -1).T, trace=trace, max_bytes=max_bytes,
+                       max_work=max_work)
         res.output = res.output.reshape(x.shape[0], oh, ow, w.shape[0]).transpose(0, 3, 1, 2).copy()
         return res
 
-    def run_column_combined(self, A, packed, select=None, trace=False):
+    def run_column_combined(self, A, packed, select=None, trace=False, *, max_bytes=None,
+                            max_work=None):
         """Column-combined weight-stationary run (dataflow "ws", pe "mac").
 
         ``packed``: (N filters x G groups) packed weights, or an object with ``.packed``
@@ -486,8 +671,10 @@ class SystolicArray:
         channels its column selects, ascending; at most alpha of them), cell (g, n) holds
         packed[n, g] and its multiplexer picks channel select[n, g]. The result equals
         A @ W.T with W the (N x K) pruned dense matrix W[n, select[n, g]] = packed[n, g].
-        Statistics as ``run``; "macs" counts non-empty cells with a valid input.
+        Statistics as ``run``; "macs" counts non-empty cells with a valid input. Limits
+        (``max_bytes``, ``max_work``) as in ``run``.
         """
+        trace = _check_bool(trace, "trace")
         if self.dataflow != "ws" or self.pe != "mac":
             raise ValueError("run_column_combined needs dataflow='ws' and pe='mac'")
         if select is None:
@@ -518,6 +705,8 @@ class SystolicArray:
         Pt = np.ascontiguousarray(np.where(sel >= 0, P, 0).T)
         R, C = self.rows, self.cols
         total = cycle_model(A.shape[0], n, G, R, C, "ws")[0]
+        self.check_run(A.shape[0], n, G, trace, max_bytes, max_work, cycles=total,
+                       what=f"the column-combined run (M={A.shape[0]}, N={n}, G={G})")
         tr = self._trace_buf(total, trace)
         nf = -(-G // R) * -(-n // C)
         folds = np.zeros((nf, _k.NFOLD), np.int64)
@@ -535,81 +724,228 @@ class SystolicArray:
         return SystolicResult(out, int(cyc), stats, trd, "ws", R, C)
 
     # ---------------------------------------------------------------- networks
-    def run_layers(self, layers, simulate=False, seed=0, progress=True, stream=None):
-        """Run a network's layers (``load_layers`` input: a CSV path/text or a list) and
-        return one dict per layer: name, M, N, K, cycles, macs, utilization,
-        mapping_efficiency, sram_reads, sram_writes, and "scalesim" (SCALE-Sim's figures).
+    def vcd_width(self):
+        """Bits per register wire in this array's VCD files: one more than the widest of
+        the operands and the accumulator (so every register value fits), at most 64."""
+        return min(64, max(self.acc_bits, self.a_bits, self.b_bits) + 1)
 
-        simulate=False uses the analytical model (``model``); simulate=True runs the
-        cycle-accurate kernels on seeded random operands of the declared widths (uniform
-        over each width's range); both give the same figures for MAC PEs. A progress bar
-        (``refquant.cli.Progress``) is drawn on stderr (or ``stream``) when ``progress``.
+    def run_layers(self, layers, simulate=False, seed=0, progress=True, stream=None, *,
+                   vcd=None, max_bytes=None, max_work=None):
+        """Run a network's layers (``load_layers`` input: a CSV path/text or a list) and
+        return one dict per layer: name, M, N, K, scalesim_M, cycles, macs, utilization,
+        mapping_efficiency, sram_reads, sram_writes, and "scalesim": SCALE-Sim's figures
+        for the layer, which for a strided convolution use SCALE-Sim's output size
+        (``load_layers``' scalesim_M, ``conv_output_size(..., rule="scalesim")``) while
+        every other figure uses the frameworks' rule (M).
+
+        simulate=False uses the analytical model (``model``: MAC PEs only, constant time
+        for any layer size; term-serial PEs raise ValueError, their cycles depend on the
+        operand values); simulate=True runs the cycle-accurate kernels on seeded random
+        operands of the declared widths (uniform over each width's range); both give the
+        same figures for MAC PEs. A progress bar (``refquant.cli.Progress``) is drawn on
+        stderr (or ``stream``) when ``progress``.
+
+        vcd: None, or a path such as "run.vcd" (needs simulate=True): every layer runs
+        with a register trace written to its own VCD file (``write_vcd``, width
+        ``vcd_width()``), named by inserting "_" and the layer's name before the suffix
+        (run_fc1.vcd; characters other than letters, digits, ".", "-" and "_" become
+        "_", and a name met again gets "_2", "_3", ...). The row's "vcd" key holds the
+        path written.
+
+        Before anything runs, each simulated layer's needs (``check_run``, the random
+        operands and, with vcd, the trace and the VCD file's estimated size) are checked
+        against ``max_bytes`` and ``max_work``; ValueError names the layer and the
+        estimate.
         """
+        simulate = _check_bool(simulate, "simulate")
+        progress = _check_bool(progress, "progress")
+        seed = _check_int(seed, "seed", lo=0)
         specs = load_layers(layers)
+        if vcd is not None and not simulate:
+            raise ValueError("vcd= needs simulate=True (a VCD holds the registers of a "
+                             "cycle-accurate run)")
+        if not simulate and self.pe != "mac":
+            raise ValueError(f"pe={self.pe!r}: the cycles depend on the operand values; "
+                             "run the layers with simulate=True")
+        paths = _vcd_paths(vcd, [sp["name"] for sp in specs]) if vcd is not None else None
+        if simulate:
+            width = self.vcd_width()
+            for spec in specs:
+                M, N, K = spec["M"], spec["N"], spec["K"]
+                est = self.check_run(M, N, K, vcd is not None, max_bytes, max_work,
+                                     extra_bytes=8 * (M * K + K * N),
+                                     what=f"layer {spec['name']!r} (M={M}, N={N}, K={K})")
+                if vcd is not None:
+                    vbytes = vcd_size_estimate(est["cycles"], 3 * self.rows * self.cols, width)
+                    lim = MAX_BYTES if max_bytes is None else max_bytes
+                    if vbytes > lim:
+                        raise ValueError(f"the VCD of layer {spec['name']!r} would be up to "
+                                         f"{_size(vbytes)}, above max_bytes={lim}; pass a "
+                                         f"larger max_bytes (--max-bytes) to allow it")
         from ..cli import Progress
         bar = Progress(len(specs), stream=stream, enabled=progress, delay=0.0)
         rng = np.random.default_rng(seed)
         rows = []
-        for spec in specs:
-            M, N, K = spec["M"], spec["N"], spec["K"]
-            if simulate:
-                alo, ahi = self._range(self.a_bits)
-                blo, bhi = self._range(self.b_bits)
-                A = rng.integers(alo, ahi, (M, K), endpoint=True)
-                B = rng.integers(blo, bhi, (K, N), endpoint=True)
-                st = self.run(A, B).stats
-            else:
-                st = self.model(M, N, K)
-            row = {"name": spec["name"], "M": M, "N": N, "K": K, "cycles": st["cycles"],
-                   "macs": st["macs"], "utilization": st["utilization"],
-                   "mapping_efficiency": st["mapping_efficiency"],
-                   "sram_reads": st["sram_reads"], "sram_writes": st["sram_writes"],
-                   "scalesim": self.scalesim_report(M, N, K)}
-            rows.append(row)
-            bar.step(spec["name"])
-        bar.close()
+        try:
+            for i, spec in enumerate(specs):
+                M, N, K = spec["M"], spec["N"], spec["K"]
+                path = None
+                if simulate:
+                    alo, ahi = self._range(self.a_bits)
+                    blo, bhi = self._range(self.b_bits)
+                    A = rng.integers(alo, ahi, (M, K), endpoint=True)
+                    B = rng.integers(blo, bhi, (K, N), endpoint=True)
+                    res = self.run(A, B, trace=vcd is not None, max_bytes=max_bytes,
+                                   max_work=max_work)
+                    st = res.stats
+                    if vcd is not None:
+                        from .vcd import write_vcd
+                        path = paths[i]
+                        write_vcd(path, res.trace, width=self.vcd_width(),
+                                  comment=f"layer {spec['name']} M={M} N={N} K={K} {self!r}")
+                    del A, B, res
+                else:
+                    st = self.model(M, N, K)
+                row = {"name": spec["name"], "M": M, "N": N, "K": K,
+                       "scalesim_M": spec["scalesim_M"], "cycles": st["cycles"],
+                       "macs": st["macs"], "utilization": st["utilization"],
+                       "mapping_efficiency": st["mapping_efficiency"],
+                       "sram_reads": st["sram_reads"], "sram_writes": st["sram_writes"],
+                       "scalesim": self.scalesim_report(spec["scalesim_M"], N, K)}
+                if path is not None:
+                    row["vcd"] = path
+                rows.append(row)
+                bar.step(spec["name"])
+        finally:
+            bar.close()
         return rows
+
+
+def vcd_size_estimate(cycles, signals, width):
+    """Upper bound in bytes of a ``write_vcd`` file of ``signals`` register wires of
+    ``width`` bits over ``cycles`` cycles: every value written every cycle (the file
+    holds only changes, so it is usually much smaller)."""
+    from .vcd import vcd_identifier
+    ident = len(vcd_identifier(int(signals) + 1))
+    line = int(width) + ident + 3                     # "b<bits> <id>\n"
+    header = 200 + int(signals) * (40 + ident)
+    return header + int(cycles) * (int(signals) * line + 64)
+
+
+def _vcd_paths(vcd, names):
+    """One VCD path per layer: stem + "_" + sanitised name + suffix (see run_layers)."""
+    path = os.fspath(vcd)
+    if not isinstance(path, str) or not path:
+        raise TypeError(f"vcd must be a path, got {vcd!r}")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"vcd={path!r}: no such folder {folder!r}")
+    stem, suffix = os.path.splitext(path)
+    seen, out = {}, []
+    for name in names:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(name)) or "layer"
+        n = seen.get(safe, 0) + 1
+        seen[safe] = n
+        out.append(f"{stem}_{safe}{'' if n == 1 else f'_{n}'}{suffix}")
+    return out
+
+
+def conv_output_size(size, kernel, stride=1, rule="floor"):
+    """Output length along one axis of an unpadded convolution of ``size`` inputs with a
+    ``kernel``-long window moved by ``stride``.
+
+    rule="floor": (size - kernel) // stride + 1, the windows that fit entirely (the rule
+    of deep-learning frameworks, of ``im2col`` and ``SystolicArray.run_conv``).
+    rule="scalesim": ceil((size - kernel + stride) / stride), the rule of SCALE-Sim 3.0's
+    topology reader (ofmap height and width), which also counts a last window that
+    overhangs the input when stride does not divide size - kernel. The two agree when
+    it does. All arguments are ints >= 1 with kernel <= size.
+    """
+    size = _check_int(size, "size", hi=MAX_DIM)
+    kernel = _check_int(kernel, "kernel", hi=MAX_DIM)
+    stride = _check_int(stride, "stride", hi=MAX_DIM)
+    if kernel > size:
+        raise ValueError(f"kernel={kernel} is larger than size={size}")
+    if rule == "floor":
+        return (size - kernel) // stride + 1
+    if rule == "scalesim":
+        return -(-(size - kernel + stride) // stride)
+    raise ValueError(f"rule={rule!r} unknown; allowed: 'floor', 'scalesim'")
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _int_field(v, lineno, fields):
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    if not _is_number(v):
+        raise ValueError(f"layer line {lineno}: non-numeric field {v!r} in {fields!r}")
+    f = float(v)
+    if not math.isfinite(f) or f != math.floor(f):
+        raise ValueError(f"layer line {lineno}: field {v!r} is not an integer (in {fields!r})")
+    return int(f)
 
 
 def _layer_from_fields(fields, lineno):
     name = fields[0]
-    try:
-        nums = [int(float(v)) for v in fields[1:]]
-    except ValueError:
-        raise ValueError(f"layer line {lineno}: non-numeric field in {fields!r}") from None
+    nums = [_int_field(v, lineno, fields) for v in fields[1:]]
     if len(nums) in (3, 4):   # GEMM: name, M, N, K[, sparsity ratio dropped above]
         M, N, K = nums[:3]
+        sM = M
         kind = "gemm"
     elif len(nums) >= 7:      # conv: name, H, W, fh, fw, C, F, stride
         H, Wd, fh, fw, ch, nf, st = nums[:7]
         if min(H, Wd, fh, fw, ch, nf, st) < 1 or fh > H or fw > Wd:
-            raise ValueError(f"layer line {lineno}: invalid conv dimensions {nums[:7]}")
-        M = ((H - fh) // st + 1) * ((Wd - fw) // st + 1)
+            raise ValueError(f"layer line {lineno}: invalid conv dimensions {nums[:7]} "
+                             "(all >= 1, filter no larger than the input)")
+        M = conv_output_size(H, fh, st) * conv_output_size(Wd, fw, st)
+        sM = conv_output_size(H, fh, st, "scalesim") * conv_output_size(Wd, fw, st, "scalesim")
         N, K = nf, fh * fw * ch
         kind = "conv"
     else:
         raise ValueError(f"layer line {lineno}: expected 'name, M, N, K' or "
                          f"'name, H, W, fh, fw, C, F, stride', got {fields!r}")
-    if min(M, N, K) < 1:
-        raise ValueError(f"layer line {lineno}: M, N, K must be >= 1, got {M}, {N}, {K}")
-    return {"name": name, "M": M, "N": N, "K": K, "kind": kind}
+    if min(M, N, K) < 1 or max(M, N, K) > MAX_DIM:
+        raise ValueError(f"layer line {lineno}: M, N, K must be in 1..2**62, got {M}, {N}, {K}")
+    return {"name": name, "M": M, "N": N, "K": K, "kind": kind, "scalesim_M": sM}
 
 
 def load_layers(layers):
-    """Layers as dicts {name, M, N, K, kind}.
+    """Layers as dicts {name, M, N, K, kind, scalesim_M}.
 
-    ``layers``: a path to a CSV file, CSV text, or a list of dicts (keys name, M, N, K)
-    or tuples. CSV rows follow SCALE-Sim's topology files: GEMM "name, M, N, K," (a fifth
-    N:M sparsity field is ignored) or conv "name, IFMAP H, IFMAP W, filter H, filter W,
-    channels, filters, stride," (no padding: M = OH*OW with OH = (H - fh) // stride + 1,
-    N = filters, K = fh*fw*channels). A first line whose numeric fields do not parse is a
-    header; empty fields (trailing commas) are dropped.
+    ``layers``: a path (str or os.PathLike) to a CSV file, CSV text, or a list of dicts
+    (keys M, N, K, optional name) or tuples (name, M, N, K) / (name, H, W, fh, fw, C, F,
+    stride). A str is read as a file when such a file exists; a str without a newline
+    and without a comma is a path, and FileNotFoundError says when it does not exist;
+    any other str is CSV text. CSV rows follow SCALE-Sim's topology files: GEMM
+    "name, M, N, K," (a fifth N:M sparsity field is ignored) or conv "name, IFMAP H,
+    IFMAP W, filter H, filter W, channels, filters, stride," (no padding). Fields are
+    integers (an integer-valued float such as 6.0 is accepted). A conv layer's M is
+    OH * OW by ``conv_output_size(..., rule="floor")`` (the frameworks' rule) and its
+    scalesim_M by rule="scalesim" (SCALE-Sim's), N = filters, K = fh*fw*channels; for
+    a GEMM layer scalesim_M = M. The first non-empty row is a header when one of its
+    fields after the name is not a number; empty fields (trailing commas) are dropped.
+    Any other malformed row raises ValueError naming its line.
     """
-    if isinstance(layers, (str, os.PathLike)):
-        text = str(layers)
-        if "\n" not in text and os.path.exists(text):
-            with open(text) as fh:
+    if isinstance(layers, os.PathLike) or isinstance(layers, str):
+        if isinstance(layers, os.PathLike) or ("\n" not in layers and os.path.isfile(layers)):
+            path = os.fspath(layers)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"layers={path!r}: no such file")
+            with open(path) as fh:
                 text = fh.read()
+        elif "\n" not in layers and "," not in layers:
+            raise FileNotFoundError(f"layers={layers!r}: no such file")
+        else:
+            text = layers
         out = []
         for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
             fields = [f.strip() for f in row if f.strip()]
@@ -617,21 +953,27 @@ def load_layers(layers):
                 continue
             if len(fields) == 5 and ":" in fields[4]:
                 fields = fields[:4]
-            try:
-                out.append(_layer_from_fields(fields, n))
-            except ValueError:
-                if n == 1 or not out and all(not f.replace(".", "").isdigit() for f in fields[1:]):
-                    continue   # header
-                raise
+            if not out and not any(_is_number(f) for f in fields[1:]) and len(fields) > 1:
+                continue   # header
+            out.append(_layer_from_fields(fields, n))
         if not out:
             raise ValueError("layers holds no layer rows")
         return out
+    if isinstance(layers, (bytes, dict)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"layers must be a path, CSV text or a list of layers, got "
+                        f"{type(layers).__name__}")
     out = []
     for n, item in enumerate(layers, 1):
         if isinstance(item, dict):
+            missing = [k for k in ("M", "N", "K") if k not in item]
+            if missing:
+                raise ValueError(f"layer {n}: missing key {missing[0]!r} (a dict layer needs "
+                                 f"M, N, K and optionally name)")
             fields = [str(item.get("name", f"layer{n}"))] + [str(item[k]) for k in ("M", "N", "K")]
-        else:
+        elif isinstance(item, (list, tuple)):
             fields = [str(v) for v in item]
+        else:
+            raise TypeError(f"layer {n} must be a dict or a tuple, got {type(item).__name__}")
         out.append(_layer_from_fields(fields, n))
     if not out:
         raise ValueError("layers holds no layer rows")

@@ -36,7 +36,7 @@ H100/H200/B200 fp16/bf16 n=16, tf32 n=8, neab=2.  min_exp_limit is -133 (fp32 ou
 V100 (spec table; no recorded row reaches these limits, so the data neither confirms
 nor contradicts them).
 
-fp8 (e4m3, e5m2), three modes, each validated on every recorded row:
+fp8 (e4m3fn, e5m2), three modes, each validated on every recorded row:
 
 * ``instruction="mma.sync"`` on Ada/L40S (sm_89): n=16 with a 13-bit window
   (neab = -10); fp32 output truncated to 13 fraction bits, fp16 output rounded to
@@ -49,12 +49,16 @@ fp8 (e4m3, e5m2), three modes, each validated on every recorded row:
   neab=2, the fp16 preset's output rounding) over the interleaved halves k % 4 in
   {0, 1} then k % 4 in {2, 3}, starting from 0; C is then added in a separate
   operation rounded once to nearest even (fp32 or fp16). This reproduces all 5000
-  rows of H100, H200 (fp16 out) and B200 (fp32 and fp16 out) for e4m3 and e5m2.
+  rows of H100, H200 (fp16 out) and B200 (fp32 and fp16 out) for e4m3fn and e5m2.
 
 Operand and output formats are refquant's FloatFormat objects (``refquant.format``:
-fp16, bf16, tf32, e4m3fn for NVIDIA's e4m3, e5m2, e3m2, e2m3, e2m1; fp32/fp16 for C and
-D; e8m0 and ue4m3fn for block scales): a value is accepted iff the format's quantisation
-returns it unchanged, and decomposition takes the fraction bits and emin from them.
+fp16, bf16, tf32, e4m3fn, e5m2, e3m2, e2m3, e2m1; fp32/fp16 for C and D; e8m0 and
+ue4m3fn for block scales): a value is accepted iff the format's quantisation returns it
+unchanged, and decomposition takes the fraction bits and emin from them. Format names
+are the registry's, with one meaning each: NVIDIA's FP8 "E4M3" is the OCP E4M3FN
+("e4m3fn", max 448, no infinities), while refquant's "e4m3" is the IEEE-like E4M3
+(max 240), which tensor cores do not take: "e4m3" raises ValueError saying to use
+"e4m3fn".
 
 Integer MMA (s8/u8, s4/u4) sums each instruction's chunk of K exactly and accumulates
 in int32, wrapping or clamping (.satfinite) after each chunk; b1 uses XOR or AND and
@@ -76,10 +80,10 @@ from ..modes import Rounding, as_rounding
 __all__ = ["TensorCore", "BlockFMAModel", "GPUS", "INPUT_FORMATS", "PTX_SHAPES",
            "decompress_sparse"]
 
-# Input format name -> refquant format (refquant.formats.floats): NVIDIA's e4m3 is the
-# OCP E4M3 without infinities (max 448, "e4m3fn"); e3m2/e2m3/e2m1 are the OCP MX element
-# formats. Every bit width, exponent range and rounding comes from these objects.
-_IN = {"fp16": "fp16", "bf16": "bf16", "tf32": "tf32", "e4m3": "e4m3fn", "e5m2": "e5m2",
+# Input format name -> refquant format (refquant.formats.floats): NVIDIA's FP8 E4M3 is
+# the OCP E4M3 without infinities (max 448, "e4m3fn"); e3m2/e2m3/e2m1 are the OCP MX
+# element formats. Every bit width, exponent range and rounding comes from these objects.
+_IN = {"fp16": "fp16", "bf16": "bf16", "tf32": "tf32", "e4m3fn": "e4m3fn", "e5m2": "e5m2",
        "e3m2": "e3m2", "e2m3": "e2m3", "e2m1": "e2m1"}
 
 
@@ -89,10 +93,13 @@ def _fmt(name):
 
 
 _ALIASES = {"half": "fp16", "binary16": "fp16", "float16": "fp16", "bfloat16": "bf16",
-            "tensorfloat32": "tf32", "fp8-e4m3": "e4m3", "fp8-e5m2": "e5m2",
-            "e4m3fn": "e4m3", "fp4": "e2m1", "single": "fp32", "binary32": "fp32",
+            "tensorfloat32": "tf32", "fp8-e5m2": "e5m2", "float8_e4m3fn": "e4m3fn",
+            "float8_e5m2": "e5m2", "fp4": "e2m1", "single": "fp32", "binary32": "fp32",
             "float32": "fp32", "f32": "fp32", "f16": "fp16"}
-INPUT_FORMATS = ("fp16", "bf16", "tf32", "e4m3", "e5m2")
+INPUT_FORMATS = ("fp16", "bf16", "tf32", "e4m3fn", "e5m2")
+FP8_FORMATS = ("e4m3fn", "e5m2")
+# names whose E4M3 is ambiguous: refquant.format("e4m3") is the IEEE-like E4M3
+_AMBIGUOUS = ("e4m3", "fp8-e4m3", "fp8_e4m3", "float8_e4m3")
 _OUT = {"fp32": (-126, 127, 23), "fp16": (-14, 15, 10)}
 _INT = {"s8": (-128, 127, 32), "u8": (0, 255, 32), "s4": (-8, 7, 64), "u4": (0, 15, 64)}
 
@@ -115,7 +122,7 @@ PTX_SHAPES = {
     "fp16": ((16, 8, 16), (16, 8, 8), (8, 8, 4)),
     "bf16": ((16, 8, 16), (16, 8, 8)),
     "tf32": ((16, 8, 8), (16, 8, 4)),
-    "e4m3": ((16, 8, 32),),
+    "e4m3fn": ((16, 8, 32),),
     "e5m2": ((16, 8, 32),),
     "s8": ((16, 8, 32), (16, 8, 16), (8, 8, 16)),
     "u8": ((16, 8, 32), (16, 8, 16), (8, 8, 16)),
@@ -129,10 +136,19 @@ def _fmt_name(name, param, table):
     if not isinstance(name, str):
         raise TypeError(f"{param} must be a string naming a format, got {type(name).__name__}")
     key = name.strip().lower()
+    if key in _AMBIGUOUS:
+        raise ValueError(f"{param}={name!r} is ambiguous: refquant.format('e4m3') is the "
+                         "IEEE-like E4M3 (max 240), which tensor cores do not take; NVIDIA's "
+                         "FP8 E4M3 is the OCP E4M3FN: use 'e4m3fn'")
     key = _ALIASES.get(key, key)
     if key not in table:
         raise ValueError(f"{param}={name!r} is not supported; allowed: {', '.join(table)}")
     return key
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
 
 def _check_representable(x, fmt, param):
@@ -187,7 +203,7 @@ class BlockFMAModel:
     n          terms per block FMA (K is zero padded to a multiple of n).
     neab       extra alignment bits kept below the 24-bit fp32 significand (may be
                negative: -10 keeps a 13-bit window as the fp8 paths of Ada/Hopper).
-    in_format  operand format (fp16, bf16, tf32, e4m3, e5m2, or e3m2/e2m3/e2m1).
+    in_format  operand format (fp16, bf16, tf32, e4m3fn, e5m2, or e3m2/e2m3/e2m1).
     out_format fp32 or fp16 (C and D).
     rounding   rounding of the normalised sum (a ``Rounding``; hardware: TOWARD_ZERO
                for fp32 output, NEAREST_EVEN for fp16 output).
@@ -411,9 +427,12 @@ class TensorCore:
     def model(self, in_format="fp16", out_format="fp32", instruction=None) -> BlockFMAModel:
         """The BlockFMAModel this GPU uses for in_format -> out_format.
 
-        instruction (fp8 only): "wgmma" (H100/H200, the default there) or "mma.sync"
-        (the default elsewhere). bf16 and tf32 accumulate in fp32 only (PTX).
-        """
+        instruction (fp8 only, None otherwise): "wgmma" (H100/H200, the default there)
+        or "mma.sync" (the default elsewhere). bf16 and tf32 accumulate in fp32 only (PTX).
+        Format names as in ``INPUT_FORMATS`` ("e4m3fn" for NVIDIA's FP8 E4M3; the
+        ambiguous "e4m3" raises ValueError)."""
+        if instruction is not None and not isinstance(instruction, str):
+            raise TypeError(f"instruction must be a str or None, got {type(instruction).__name__}")
         n16, ntf, nf8, neab, me32, me16, fmts, instrs, _ = self._p
         fin = _fmt_name(in_format, "in_format", _IN)
         fout = _fmt_name(out_format, "out_format", _OUT)
@@ -424,7 +443,7 @@ class TensorCore:
             raise ValueError(f"out_format={fout!r}: {fin} MMA accumulates in fp32 only")
         rnd = Rounding.TOWARD_ZERO if fout == "fp32" else Rounding.NEAREST_EVEN
         lim = me32 if fout == "fp32" else me16
-        if fin in ("e4m3", "e5m2"):
+        if fin in FP8_FORMATS:
             if instruction is None:
                 instruction = "wgmma" if "wgmma" in instrs else "mma.sync"
             if instruction not in instrs:
@@ -433,8 +452,9 @@ class TensorCore:
             if instruction == "wgmma" or self.gpu in ("Ada", "L40S"):
                 return BlockFMAModel(nf8, -10, fin, fout, rnd, None, lim)
             return BlockFMAModel(32, neab, fin, fout, rnd, None, lim, fp8_sync=True)
-        if instruction not in (None, "mma.sync", "wgmma"):
-            raise ValueError(f"instruction={instruction!r} must be 'mma.sync' or 'wgmma'")
+        if instruction is not None:
+            raise ValueError(f"instruction={instruction!r} applies to fp8 formats only "
+                             f"({', '.join(FP8_FORMATS)}); {fin} has one model on {self.gpu}")
         n = ntf if fin == "tf32" else n16
         return BlockFMAModel(n, neab, fin, fout, rnd, None, lim)
 
@@ -476,6 +496,8 @@ class TensorCore:
         (PTX .satfinite) is clamped to [-2^31, 2^31 - 1]. tile=True also checks that
         the shape is a PTX mma shape. Returns int32. Not available on V100.
         """
+        _check_flag(saturate, "saturate")
+        _check_flag(tile, "tile")
         if self.gpu == "V100":
             raise ValueError("V100 tensor cores have no integer MMA (in_format)")
         fin = _fmt_name(in_format, "in_format", _INT)
@@ -492,6 +514,7 @@ class TensorCore:
     def bmma(self, A, B, C=None, op="xor", tile=False):
         """Binary MMA: D = C + popc(A op B) over K with A, B of 0/1 bits, op "xor" or
         "and"; int32 accumulation wrapping modulo 2^32. Returns int32."""
+        _check_flag(tile, "tile")
         if self.gpu == "V100":
             raise ValueError("V100 tensor cores have no binary MMA (in_format b1)")
         if op not in ("xor", "and"):
@@ -546,11 +569,11 @@ class TensorCore:
         return self.gemm(A, B, C, in_format, out_format, instruction)
 
     # ---------------------------------------------------------------- block scaled
-    def mma_block_scaled(self, A, B, C=None, scale_a=None, scale_b=None, in_format="e4m3",
+    def mma_block_scaled(self, A, B, C=None, scale_a=None, scale_b=None, in_format="e4m3fn",
                          kind="mxf8f6f4"):
         """Block-scaled MMA (B200): D = C + sum_k (A[i,k] sa[i,k//s]) (B[k,j] sb[k//s,j]).
 
-        kind "mxf8f6f4": operands e4m3/e5m2/e3m2/e2m3/e2m1 with ue8m0 scales (powers of
+        kind "mxf8f6f4": operands e4m3fn/e5m2/e3m2/e2m3/e2m1 with ue8m0 scales (powers of
         two 2^-127 .. 2^127) per s = 32 elements of K; kind "nvf4": e2m1 operands with
         ue4m3 scales (positive e4m3 values) per s = 16. scale_a has shape (M, K/s),
         scale_b (K/s, N); fp32 C and D.
@@ -563,7 +586,7 @@ class TensorCore:
         if self.gpu != "B200":
             raise ValueError(f"block-scaled MMA needs sm_100 (B200), not {self.gpu}")
         if kind == "mxf8f6f4":
-            blk, fmts = 32, ("e4m3", "e5m2", "e3m2", "e2m3", "e2m1")
+            blk, fmts = 32, ("e4m3fn", "e5m2", "e3m2", "e2m3", "e2m1")
         elif kind == "nvf4":
             blk, fmts = 16, ("e2m1",)
         else:
@@ -582,6 +605,9 @@ class TensorCore:
             raise ValueError(f"K={K} must be a multiple of the scale block {blk}")
         _check_representable(A, fin, "A")
         _check_representable(B, fin, "B")
+        if scale_a is None or scale_b is None:
+            raise ValueError(f"block-scaled MMA needs scale_a of shape {(M, K // blk)} and "
+                             f"scale_b of shape {(K // blk, N)}")
         sa = _as_float(scale_a, "scale_a")
         sb = _as_float(scale_b, "scale_b")
         if sa.shape != (M, K // blk):

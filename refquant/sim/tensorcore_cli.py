@@ -1,133 +1,272 @@
 """``refquant tensorcore``: replay recorded tensor-core outputs, or compare an emulated
 GEMM with float64.
 
-    refquant tensorcore replay DIR --gpu H100 --format fp16 --out fp32
-        DIR holds a_GPU_FORMAT.txt, b_GPU_FORMAT.txt (hex fp32 words, K per row),
+    refquant tensorcore replay [DIR] --gpu H100 --format fp16 --out fp32
+        Replays recorded GPU rows through the model and prints how many it reproduces
+        bit for bit and the first mismatches. Without DIR: the sample bundled with the
+        package (250 rows of every GPU, format and output recorded; refquant.data).
+        DIR holds a_GPU_FMT.txt, b_GPU_FMT.txt (hex fp32 words, K per row),
         c_GPU_fp32.txt and d_GPU_OUT.txt (32-character binary fp32 strings), the layout
-        of the MATLAB-tensor-core model_validation data. Prints how many rows the model
-        reproduces bit for bit and the first mismatches; exit status 1 if any differ.
-    refquant tensorcore gemm --gpu H100 --format e4m3 --out fp32 -m 64 -n 64 -k 4096
-        Random operands of the format (seeded); prints the emulated GEMM's error
-        |D - AB| / (|A||B|) against float64 at growing K, showing where the hardware rounding bites.
+        of the MATLAB-tensor-core model_validation data, where FMT is the recordings'
+        spelling (fp16, bf16, tf32, E4M3, E5M2) of --format.
+    refquant tensorcore gemm --gpu H100 --format e4m3fn --out fp32 -m 64 -n 64 -k 4096
+        Random operands of the format (seeded standard normal values rounded to it,
+        nearest even); prints the emulated GEMM's error |D - AB| / (|A||B|) against
+        float64 at growing K, showing where the hardware rounding bites.
+
+--format takes refquant's format names: fp16, bf16, tf32, e4m3fn (NVIDIA's FP8 E4M3, the
+OCP E4M3FN, max 448) and e5m2. "e4m3" is an error: refquant's e4m3 is the IEEE-like
+E4M3 (max 240), which tensor cores do not take.
+
+The fp8 instruction (--instruction, fp8 formats only) defaults to how the
+model_validation recordings were made: on H100/H200, wgmma for fp32 output and mma.sync
+for fp16 output; mma.sync on Ada/L40S/B200. Those wgmma recordings ran with C = 0 (their
+c file holds the C of the other runs), so replay uses C = 0 for wgmma and the c file
+otherwise; --zero-c / --no-zero-c override that for other recordings.
+
+Exit status: 0 every row reproduced (replay) or the table printed (gemm); 1 rows differ;
+2 a usage or input error (unknown or ambiguous names, a missing folder or file, a
+malformed file, an option that does not apply), one line on stderr.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from .tensorcore import GPUS, TensorCore
+from .tensorcore import FP8_FORMATS, GPUS, TensorCore, _fmt, _fmt_name, _IN
+
+__all__ = ["tensorcore_main", "read_recorded", "RECORDED_NAME", "default_instruction"]
+
+PROG = "refquant tensorcore"
+# refquant format name -> the recordings' spelling in file and folder names
+RECORDED_NAME = {"fp16": "fp16", "bf16": "bf16", "tf32": "tf32", "e4m3fn": "E4M3",
+                 "e5m2": "E5M2"}
+MAX_BYTES = 2 ** 32      # default --max-bytes of gemm
+MAX_MACS = 10 ** 10      # default --max-macs of gemm
 
 
 def _read_words(path, base):
-    """uint32 words of a text file, one row per non-blank line (whitespace-separated)."""
+    """uint32 words of a text file, one row per non-blank line (whitespace-separated);
+    ValueError naming the file and line of a word that is not a base-``base`` uint32 or
+    of a row whose length differs from the first."""
+    rows = []
+    what = "hex" if base == 16 else "binary"
     with open(path) as fh:
-        return np.array([[int(w, base) for w in line.split()] for line in fh if line.strip()],
-                        dtype=np.uint32)
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            row = []
+            for w in line.split():
+                try:
+                    v = int(w, base)
+                except ValueError:
+                    v = -1
+                if not 0 <= v < 2 ** 32:
+                    raise ValueError(f"{Path(path).name} line {n}: {w[:40]!r} is not a "
+                                     f"{what} 32-bit word")
+                row.append(v)
+            if rows and len(row) != len(rows[0]):
+                raise ValueError(f"{Path(path).name} line {n}: {len(row)} words, the first "
+                                 f"row has {len(rows[0])}")
+            rows.append(row)
+    if not rows:
+        raise ValueError(f"{Path(path).name}: no rows")
+    return np.array(rows, dtype=np.uint32)
 
 
 def read_recorded(folder, gpu, fmt, out):
     """One recording of the model_validation layout as uint32 fp32 bit patterns
     (a, b, c, d): a and b (rows, K) from a_GPU_FMT.txt and b_GPU_FMT.txt (hex words),
     c and d (rows,) from c_GPU_fp32.txt and d_GPU_OUT.txt (32-character binary strings).
-    Raises FileNotFoundError naming the first file that is missing."""
+    ``fmt`` as the file names spell it (fp16, bf16, tf32, E4M3, E5M2). Raises
+    FileNotFoundError naming the first file that is missing, ValueError naming the file
+    and line of a malformed word, or files whose row counts or widths disagree."""
     d = Path(folder)
     files = [d / f"a_{gpu}_{fmt}.txt", d / f"b_{gpu}_{fmt}.txt", d / f"c_{gpu}_fp32.txt",
              d / f"d_{gpu}_{out}.txt"]
     for p in files:
         if not p.is_file():
             raise FileNotFoundError(f"missing {p}")
-    return (_read_words(files[0], 16), _read_words(files[1], 16),
-            _read_words(files[2], 2).reshape(-1), _read_words(files[3], 2).reshape(-1))
+    a, b = _read_words(files[0], 16), _read_words(files[1], 16)
+    c, dd = _read_words(files[2], 2), _read_words(files[3], 2)
+    if a.shape != b.shape:
+        raise ValueError(f"{files[0].name} is {a.shape[0]} x {a.shape[1]} words but "
+                         f"{files[1].name} is {b.shape[0]} x {b.shape[1]}")
+    for p, x in ((files[2], c), (files[3], dd)):
+        if x.shape[1:] not in ((1,), (0,)) or x.shape[0] != a.shape[0]:
+            raise ValueError(f"{p.name} must hold one word per row for each of the "
+                             f"{a.shape[0]} rows of {files[0].name}; it holds {x.shape[0]} "
+                             f"rows of {x.shape[1] if x.ndim > 1 else 0} words")
+    return a, b, c.reshape(-1), dd.reshape(-1)
 
 
-def _replay(args):
-    g, f, o = args.gpu, args.format, args.out
-    try:
-        a, b, c, want = read_recorded(args.dir, g, f, o)
-    except FileNotFoundError as exc:
-        raise SystemExit(f"refquant tensorcore: {exc}") from None
+def default_instruction(gpu, fmt, out):
+    """The instruction the model_validation recordings used for an fp8 format (None for
+    other formats): on H100/H200 "wgmma" for fp32 output and "mma.sync" for fp16
+    output; elsewhere the GPU's fp8 instruction."""
+    if fmt not in FP8_FORMATS:
+        return None
+    if gpu in ("H100", "H200"):
+        return "wgmma" if out == "fp32" else "mma.sync"
+    instrs = GPUS[gpu][7]
+    return instrs[0] if instrs else None
+
+
+def _usage(msg):
+    from ..cli import UsageError
+    return UsageError(msg)
+
+
+def _format_arg(name):
+    """A --format value as a tensor-core input format name (ValueError as the model's)."""
+    return _fmt_name(name, "--format", {k: v for k, v in _IN.items() if k in RECORDED_NAME})
+
+
+def _replay(args, out):
+    gpu = args.gpu
+    fmt = _format_arg(args.format)
+    tc = TensorCore(gpu)
+    if args.instruction is not None and fmt not in FP8_FORMATS:
+        raise _usage(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
+                     f"--format {fmt}")
+    instruction = args.instruction or default_instruction(gpu, fmt, args.out)
+    tc.model(fmt, args.out, instruction)   # unsupported combinations fail here
+    zero_c = (instruction == "wgmma") if args.zero_c is None else args.zero_c
+    if args.show < 0:
+        raise _usage(f"--show={args.show} out of range; allowed >= 0")
+    token = RECORDED_NAME[fmt]
+    if args.dir is None:
+        from .. import data
+        a, b, c, want = data.tensorcore_recorded(gpu, token, args.out)
+        source = "bundled sample"
+    else:
+        folder = Path(args.dir)
+        if not folder.is_dir():
+            raise _usage(f"{args.dir}: no such folder")
+        a, b, c, want = read_recorded(folder, gpu, token, args.out)
+        source = str(folder)
     c = c.view(np.float32).astype(np.float64)
-    if o == "fp16":
+    if args.out == "fp16":   # the GPU rounded C to fp16 (nearest even)
         c = c.astype(np.float16).astype(np.float64)
-    if args.zero_c:
+    if zero_c:
         c = np.zeros_like(c)
-    got = TensorCore(g).mma_rows(a.view(np.float32), b.view(np.float32), c, f.lower(), o,
-                                 args.instruction).astype(np.float32).view(np.uint32)
+    got = tc.mma_rows(a.view(np.float32), b.view(np.float32), c, fmt, args.out,
+                      instruction).astype(np.float32).view(np.uint32)
     bad = np.nonzero(got != want)[0]
     n = want.size
-    print(f"{g} {f} -> {o}: {n - bad.size} of {n} rows bit-exact "
-          f"({100.0 * (n - bad.size) / n:.2f}%)")
+    how = (f"instruction {instruction}, " if instruction else "") + \
+        ("C = 0" if zero_c else "C from the recording")
+    pct = 100.0 * (n - bad.size) / n if n else 100.0
+    print(f"{gpu} {fmt} -> {args.out} ({source}; {how}): {n - bad.size} of {n} rows "
+          f"bit-exact ({pct:.2f}%)", file=out)
     for i in bad[:args.show]:
-        print(f"  row {i}: model {got[i]:08x}  GPU {want[i]:08x}")
+        print(f"  row {i}: model {got[i]:08x}  GPU {want[i]:08x}", file=out)
     return 0 if bad.size == 0 else 1
 
 
 def _random(fmt, shape, rng):
-    x = rng.standard_normal(shape)
-    if fmt == "fp16":
-        return x.astype(np.float16).astype(np.float64)
-    if fmt in ("bf16", "tf32"):
-        keep = 16 if fmt == "bf16" else 13
-        u = x.astype(np.float32).view(np.uint32)
-        u = (u + (np.uint32(1) << np.uint32(keep - 1))) & ~np.uint32((1 << keep) - 1)
-        return u.view(np.float32).astype(np.float64)
-    import ml_dtypes
-    dt = ml_dtypes.float8_e4m3fn if fmt == "e4m3" else ml_dtypes.float8_e5m2
-    return x.astype(dt).astype(np.float64)
+    """Seeded standard normal values rounded to the format (nearest even)."""
+    return np.asarray(_fmt(fmt).quantize(rng.standard_normal(shape)), dtype=np.float64)
 
 
-def _gemm(args):
-    rng = np.random.default_rng(args.seed)
+def _gemm(args, out):
+    fmt = _format_arg(args.format)
     tc = TensorCore(args.gpu)
-    A = _random(args.format, (args.m, args.k), rng)
-    B = _random(args.format, (args.k, args.n), rng)
-    print(f"{args.gpu} {args.format} -> {args.out}, M={args.m} N={args.n}, "
-          f"instruction={args.instruction or 'default'}")
-    print("error |D - AB| / (|A||B|) against float64")
-    print(f"{'K':>8} {'max err':>14} {'mean err':>14}")
-    k = 32
+    if args.instruction is not None and fmt not in FP8_FORMATS:
+        raise _usage(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
+                     f"--format {fmt}")
+    tc.model(fmt, args.out, args.instruction)
+    for opt in ("m", "n", "k", "max_bytes", "max_macs"):
+        v = getattr(args, opt)
+        if v < 1:
+            name = f"-{opt}" if len(opt) == 1 else "--" + opt.replace("_", "-")
+            raise _usage(f"{name}={v} out of range; allowed >= 1")
+    if args.seed < 0:
+        raise _usage(f"--seed={args.seed} out of range; allowed >= 0")
+    m, n, k = args.m, args.n, args.k
+    # A, B and their copies as float64 and decomposed int64 significands / exponents
+    need = 48 * (m * k + k * n) + 48 * m * n
+    if need > args.max_bytes:
+        raise _usage(f"-m {m} -n {n} -k {k} needs about {need} bytes, above "
+                     f"--max-bytes={args.max_bytes}; pass a larger --max-bytes to allow it")
+    ks = []
+    kk = 32
     while True:
-        kk = min(k, args.k)
-        D = tc.gemm(A[:, :kk], B[:kk], None, args.format, args.out, args.instruction)
+        ks.append(min(kk, k))
+        if ks[-1] == k:
+            break
+        kk *= 4
+    macs = m * n * sum(ks)
+    if macs > args.max_macs:
+        raise _usage(f"-m {m} -n {n} -k {k} emulates {macs:.3g} multiply-adds, above "
+                     f"--max-macs={args.max_macs:.3g}; pass a larger --max-macs to allow it")
+    rng = np.random.default_rng(args.seed)
+    A = _random(fmt, (m, k), rng)
+    B = _random(fmt, (k, n), rng)
+    print(f"{args.gpu} {fmt} -> {args.out}, M={m} N={n}, "
+          f"instruction={args.instruction or 'default'}", file=out)
+    print("error |D - AB| / (|A||B|) against float64", file=out)
+    print(f"{'K':>8} {'max err':>14} {'mean err':>14}", file=out)
+    for kk in ks:
+        D = tc.gemm(A[:, :kk], B[:kk], None, fmt, args.out, args.instruction)
         exact = A[:, :kk] @ B[:kk]
         scale = np.abs(A[:, :kk]) @ np.abs(B[:kk])
         err = np.abs(D.astype(np.float64) - exact) / np.maximum(scale, 1e-300)
-        print(f"{kk:>8} {err.max():>14.3e} {err.mean():>14.3e}")
-        if kk == args.k:
-            break
-        k *= 4
+        print(f"{kk:>8} {err.max():>14.3e} {err.mean():>14.3e}", file=out)
     return 0
 
 
-def tensorcore_main(argv=None) -> int:
-    """Entry point of ``refquant tensorcore``; returns the exit status."""
-    ap = argparse.ArgumentParser(prog="refquant tensorcore", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+def _parser():
+    from ..cli import ArgumentParser
+    ap = ArgumentParser(prog=PROG, description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{replay,gemm}")
+    common = ArgumentParser(add_help=False)
     common.add_argument("--gpu", required=True, choices=list(GPUS))
     common.add_argument("--out", default="fp32", choices=["fp32", "fp16"])
     common.add_argument("--instruction", default=None, choices=["wgmma", "mma.sync"],
-                        help="fp8 path (default: wgmma on H100/H200, mma.sync elsewhere)")
-    r = sub.add_parser("replay", parents=[common], help="replay a recorded data folder")
-    r.add_argument("dir")
+                        help="fp8 formats only (default: see above)")
+    r = sub.add_parser("replay", parents=[common], help="replay recorded GPU rows",
+                       description="Replay recorded tensor-core rows (DIR, or the bundled "
+                       "sample) through the model; exit 1 if any row differs.")
+    r.add_argument("dir", nargs="?", default=None,
+                   help="recording folder (default: the bundled sample)")
     r.add_argument("--format", required=True,
-                   help="input format as in the file names (fp16, bf16, tf32, E4M3, E5M2)")
-    r.add_argument("--zero-c", action="store_true", help="C = 0 (WGMMA recordings)")
+                   help="input format: fp16, bf16, tf32, e4m3fn, e5m2")
+    r.add_argument("--zero-c", action=argparse.BooleanOptionalAction, default=None,
+                   help="C = 0 instead of the c file (default: exactly for wgmma)")
     r.add_argument("--show", type=int, default=5, help="mismatching rows to print")
     g = sub.add_parser("gemm", parents=[common], help="emulated GEMM vs float64")
-    g.add_argument("--format", default="fp16", choices=["fp16", "bf16", "tf32", "e4m3", "e5m2"])
+    g.add_argument("--format", default="fp16",
+                   help="input format: fp16 (default), bf16, tf32, e4m3fn, e5m2")
     g.add_argument("-m", type=int, default=16)
     g.add_argument("-n", type=int, default=16)
     g.add_argument("-k", type=int, default=4096)
     g.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    g.add_argument("--max-bytes", type=int, default=MAX_BYTES,
+                   help=f"memory limit (default {MAX_BYTES}, 4 GiB)")
+    g.add_argument("--max-macs", type=int, default=MAX_MACS,
+                   help=f"work limit in emulated multiply-adds (default {MAX_MACS:.0e})")
+    return ap
+
+
+def tensorcore_main(argv=None, stdout=None, stderr=None) -> int:
+    """Entry point of ``refquant tensorcore``; returns the exit status (0 done, 1 rows
+    that differ from the recording, 2 a usage or input error: one line on stderr)."""
+    from ..cli import UsageError, report_error
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
     try:
-        return _replay(args) if args.cmd == "replay" else _gemm(args)
-    except ValueError as exc:
-        ap.error(str(exc))
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:   # --help
+            return 0 if exc.code in (0, None) else 2
+        return _replay(args, out) if args.cmd == "replay" else _gemm(args, out)
+    except (UsageError, ValueError, TypeError, OSError) as exc:
+        return report_error(err, PROG, exc)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ as the standard allows. Only changes are dumped after the initial $dumpvars bloc
 from __future__ import annotations
 
 import datetime
+import re
 
 import numpy as np
 
@@ -48,10 +49,22 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
     """
     if not isinstance(trace, dict) or not trace:
         raise ValueError("trace must be a non-empty dict of per-cycle register planes")
+    if not isinstance(width, (int, np.integer)) or isinstance(width, (bool, np.bool_)):
+        raise TypeError(f"width must be an int, got {type(width).__name__}")
     if not 1 <= int(width) <= 64:
         raise ValueError(f"width={width} out of range; allowed 1..64")
+    width = int(width)
+    if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
+                                                          timescale.strip()):
+        raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
+                         "s, ms, us, ns, ps or fs (IEEE 1364 18.2.3.8)")
+    if comment is not None and (not isinstance(comment, str) or "$end" in comment):
+        raise ValueError("comment must be a str without '$end' (it ends the VCD $comment)")
     planes = {k: np.asarray(v) for k, v in trace.items()}
-    ncyc = {v.shape[0] for v in planes.values()}
+    for k, v in planes.items():
+        if v.dtype.kind not in "iub":
+            raise TypeError(f"trace plane {k!r} must hold integers, got dtype {v.dtype}")
+    ncyc = {v.shape[0] if v.ndim else -1 for v in planes.values()}
     if len(ncyc) != 1 or any(v.ndim != 3 for v in planes.values()):
         raise ValueError("every trace plane must be (cycles, rows, cols) with the same cycles")
     ncyc = ncyc.pop()
@@ -60,6 +73,8 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
                    for i in range(v.shape[1]) for j in range(v.shape[2])]
     sigs = []
     for s in signals:
+        if not isinstance(s, (tuple, list)) or len(s) != 3:
+            raise ValueError(f"signals entries must be (plane, row, col), got {s!r}")
         p, i, j = s
         if p not in planes:
             raise ValueError(f"signals names plane {p!r}; trace has {sorted(planes)}")
@@ -71,35 +86,38 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
         if col.size and (col.min() < lo or col.max() > hi):
             raise ValueError(f"{p}[{i}, {j}] holds values that do not fit width={width} bits")
         sigs.append((f"{p}_r{i}_c{j}", col))
-    lines = [f"$date {datetime.date.today().isoformat()} $end",
-             "$version refquant systolic simulator $end"]
+    head = [f"$date {datetime.date.today().isoformat()} $end",
+            "$version refquant systolic simulator $end"]
     if comment:
-        lines.append(f"$comment {comment} $end")
-    lines += [f"$timescale {timescale} $end", "$scope module systolic $end",
-              f"$var wire 1 {vcd_identifier(0)} clk $end",
-              f"$var wire 32 {vcd_identifier(1)} cycle $end"]
+        head.append(f"$comment {comment} $end")
+    head += [f"$timescale {timescale} $end", "$scope module systolic $end",
+             f"$var wire 1 {vcd_identifier(0)} clk $end",
+             f"$var wire 32 {vcd_identifier(1)} cycle $end"]
+    ids = [vcd_identifier(n + 2) for n in range(len(sigs))]
     for n, (name, _) in enumerate(sigs):
-        lines.append(f"$var wire {width} {vcd_identifier(n + 2)} {name} $end")
-    lines += ["$upscope $end", "$enddefinitions $end"]
+        head.append(f"$var wire {width} {ids[n]} {name} $end")
+    head += ["$upscope $end", "$enddefinitions $end"]
+    sep = "" if width == 1 else " "
+    clk, cyc = vcd_identifier(0), vcd_identifier(1)
     prev = [None] * len(sigs)
-    for t in range(ncyc):
-        lines.append(f"#{2 * t}")
-        changes = []
-        if t == 0:
-            changes.append("$dumpvars")
-        changes.append(f"1{vcd_identifier(0)}")
-        changes.append(f"{_bin(t, 32)} {vcd_identifier(1)}")
-        for n, (_, col) in enumerate(sigs):
-            v = int(col[t])
-            if v != prev[n]:
-                changes.append(f"{_bin(v, width)}" + ("" if width == 1 else " ") + vcd_identifier(n + 2))
-                prev[n] = v
-        if t == 0:
-            changes.append("$end")
-        lines += changes
-        lines.append(f"#{2 * t + 1}")
-        lines.append(f"0{vcd_identifier(0)}")
-    lines.append(f"#{2 * ncyc}")
+    # written cycle by cycle: memory does not grow with the number of cycles
     with open(path, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+        fh.write("\n".join(head) + "\n")
+        for t in range(ncyc):
+            lines = [f"#{2 * t}"]
+            if t == 0:
+                lines.append("$dumpvars")
+            lines.append(f"1{clk}")
+            lines.append(f"{_bin(t, 32)} {cyc}")
+            for n, (_, col) in enumerate(sigs):
+                v = int(col[t])
+                if v != prev[n]:
+                    lines.append(f"{_bin(v, width)}{sep}{ids[n]}")
+                    prev[n] = v
+            if t == 0:
+                lines.append("$end")
+            lines.append(f"#{2 * t + 1}")
+            lines.append(f"0{clk}")
+            fh.write("\n".join(lines) + "\n")
+        fh.write(f"#{2 * ncyc}\n")
     return ["clk", "cycle"] + [name for name, _ in sigs]

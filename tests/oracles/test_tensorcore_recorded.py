@@ -37,8 +37,9 @@ def _replay(gpu, fmt, out, a, b, c):
             instruction, c = "wgmma", np.zeros_like(c)
         else:
             instruction = "mma.sync"
+    in_format = {"E4M3": "e4m3fn", "E5M2": "e5m2"}.get(fmt, fmt)  # recordings' spelling
     d = TensorCore(gpu).mma_rows(a.view(np.float32), b.view(np.float32), c,
-                                 in_format=fmt.lower(), out_format=out, instruction=instruction)
+                                 in_format=in_format, out_format=out, instruction=instruction)
     return d.astype(np.float32).view(np.uint32)
 
 
@@ -91,7 +92,19 @@ def test_fp8_mma_sync_differs_from_wgmma_on_recorded_rows(subset):
     c = subset["H100/E4M3/c"].view(np.float32).astype(np.float16).astype(np.float64)
     want = subset["H100/E4M3/d_fp16"]
     tc = TensorCore("H100")
-    wg = tc.mma_rows(a, b, c, "e4m3", "fp16", instruction="wgmma")
-    ms = tc.mma_rows(a, b, c, "e4m3", "fp16", instruction="mma.sync")
+    wg = tc.mma_rows(a, b, c, "e4m3fn", "fp16", instruction="wgmma")
+    ms = tc.mma_rows(a, b, c, "e4m3fn", "fp16", instruction="mma.sync")
     assert (ms.astype(np.float32).view(np.uint32) == want).all()
     assert (wg.astype(np.float32).view(np.uint32) != want).sum() > 25
+
+
+def test_replay_defaults_match_how_the_data_was_recorded():
+    """The CLI's default instruction and C for each recorded case are those used above."""
+    from refquant.sim.tensorcore_cli import default_instruction
+    for gpu, fmt, out in CASES:
+        f = {"E4M3": "e4m3fn", "E5M2": "e5m2"}.get(fmt, fmt)
+        want = None
+        if fmt.startswith("E"):
+            want = ("wgmma" if out == "fp32" else "mma.sync") if gpu in ("H100", "H200") \
+                else "mma.sync"
+        assert default_instruction(gpu, f, out) == want

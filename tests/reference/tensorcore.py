@@ -9,7 +9,7 @@ import math
 from fractions import Fraction
 
 # fraction bits, emin of the input formats
-IN = {"fp16": (10, -14), "bf16": (7, -126), "tf32": (10, -126), "e4m3": (3, -6),
+IN = {"fp16": (10, -14), "bf16": (7, -126), "tf32": (10, -126), "e4m3fn": (3, -6),
       "e5m2": (2, -14)}
 OUT = {"fp32": (-126, 127, 23), "fp16": (-14, 15, 10)}
 

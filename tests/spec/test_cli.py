@@ -161,7 +161,7 @@ def test_figures_match_direct_quantize():
 
 
 def test_bits_selects_registered_widths(npy):
-    doc = run_json(["compare", "--bits", "8", "--input", npy("v", [1.0, -2.0, 0.5])])
+    doc = run_json(["compare", "--bits", "8", "--input", npy("v", [1.0, 2.0, 0.5])])
     names = doc["settings"]["formats"]
     assert "int8" in names and "uint8" in names
     assert all(refquant.format(n).bits == 8 for n in names)
@@ -176,18 +176,19 @@ def test_default_formats_cross_family():
     assert len(fams) == len(set(fams)) and all(b in (4, 8) for b, _ in fams)
 
 
-def test_errors_reported_in_row_not_fatal(npy, tmp_path):
+def test_errors_reported_in_row_exit_1(npy, tmp_path):
     p_nan = npy("n", [1.0, np.nan])
     p0 = tmp_path / "s.npy"
     np.save(p0, np.float64(3.0))  # 0-d: axis granularity is impossible
     rc, out, err = run(["compare", "--input", p_nan, "--input", str(p0), "--formats", "int8",
                         "--granularity", "axis"])
-    assert rc == 0
+    assert rc == 1 and err == "refquant compare: 2 of 2 rows failed\n"
     lines = out.splitlines()[3:]
     assert lines[0].startswith("n  int8  error: ValueError: x contains NaN or inf")
     assert lines[1].startswith("s  int8  error: ValueError: granularity='axis' needs an array")
-    doc = run_json(["compare", "--input", p_nan, "--formats", "int8"])
-    (r,) = doc["results"]
+    rc, out, err = run(["compare", "--input", p_nan, "--formats", "int8", "--json"])
+    assert rc == 1
+    (r,) = json.loads(out)["results"]
     assert r["error"].startswith("ValueError: x contains NaN") and r["sqnr_db"] is None
 
 
@@ -200,7 +201,7 @@ def test_unknown_format_message():
 
 @pytest.mark.parametrize("argv, msg", [
     (["--calibration", "bogus"], "--calibration='bogus'; allowed: minmax, percentile"),
-    (["--block-size", "0"], "--block-size=0; allowed: an integer >= 1"),
+    (["--granularity", "block", "--block-size", "0"], "--block-size=0; allowed: an integer >= 1"),
     (["--input", "/nonexistent/x.npy"], "--input '/nonexistent/x.npy': no such file"),
     (["--tensors", "nope"], "name='nope' unknown; allowed: silero_vad_lstm_ih"),
     (["--percentile", "50"], "--percentile applies to --calibration percentile only"),

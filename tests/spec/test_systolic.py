@@ -2,6 +2,7 @@
 overflow rules, traces, PE variants and SCALE-Sim figures."""
 import importlib.util
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from refquant.sim import SystolicArray, cycle_model, scalesim_report
-from refquant.sim.systolic import im2col, load_layers, term_counts
+from refquant.sim.systolic import conv_output_size, im2col, load_layers, term_counts
 
 _spec = importlib.util.spec_from_file_location(
     "systolic_reference", Path(__file__).resolve().parents[1] / "reference" / "systolic.py")
@@ -353,8 +354,9 @@ def test_layers_csv_and_runner():
             "fc1, 6, 5, 7,\n"
             "Conv1, 8, 7, 3, 2, 2, 4, 1,\n")
     layers = load_layers(text)
-    assert layers[0] == {"name": "fc1", "M": 6, "N": 5, "K": 7, "kind": "gemm"}
-    assert layers[1] == {"name": "Conv1", "M": 6 * 6, "N": 4, "K": 3 * 2 * 2, "kind": "conv"}
+    assert layers[0] == {"name": "fc1", "M": 6, "N": 5, "K": 7, "kind": "gemm", "scalesim_M": 6}
+    assert layers[1] == {"name": "Conv1", "M": 6 * 6, "N": 4, "K": 3 * 2 * 2, "kind": "conv",
+                         "scalesim_M": 6 * 6}
     sa = SystolicArray(3, 4, "os")
     err = io.StringIO()
     rows = sa.run_layers(text, simulate=True, stream=err)
@@ -393,3 +395,81 @@ def test_bad_input():
         sa.run([[0.5]], [[1]])
     with pytest.raises(ValueError, match="M"):
         cycle_model(0, 1, 1, 2, 2)
+
+
+def test_strided_conv_output_size_frameworks_and_scalesim():
+    # (H - R) // S + 1 (frameworks, run_conv) vs SCALE-Sim 3.0's ceil((H - R + S) / S)
+    assert conv_output_size(5, 2, 2) == 2 and conv_output_size(5, 2, 2, "scalesim") == 3
+    assert conv_output_size(30, 3, 2) == 14 and conv_output_size(30, 3, 2, "scalesim") == 15
+    assert conv_output_size(7, 3, 2) == 3 == conv_output_size(7, 3, 2, "scalesim")  # S | H - R
+    assert conv_output_size(3, 3, 5) == 1 == conv_output_size(3, 3, 5, "scalesim")
+    for H in range(1, 30):
+        for R in range(1, H + 1):
+            for S in range(1, 7):
+                fl = conv_output_size(H, R, S)
+                sc = conv_output_size(H, R, S, "scalesim")
+                assert fl == len(range(0, H - R + 1, S))             # windows that fit
+                assert sc == len(range(0, H - R + S, S)) == math.ceil((H - R + S) / S)
+                assert sc - fl == (1 if (H - R) % S else 0)
+    # the frameworks' rule is what run_conv computes
+    x = np.ones((1, 1, 5, 5), np.int64)
+    w = np.ones((1, 1, 2, 2), np.int64)
+    assert SystolicArray(2, 2).run_conv(x, w, stride=2).output.shape == (1, 1, 2, 2)
+
+
+def test_layers_report_scalesim_figures_with_scalesim_output_size():
+    # conv2 of the notebook: 30 x 30 input, 3 x 3 filter, stride 2
+    text = "conv2, 30, 30, 3, 3, 16, 32, 2,\nfc, 16, 10, 64,\n"
+    (conv, fc) = load_layers(text)
+    assert (conv["M"], conv["scalesim_M"], conv["N"], conv["K"]) == (14 * 14, 15 * 15, 32, 144)
+    assert fc["scalesim_M"] == fc["M"] == 16
+    sa = SystolicArray(16, 16, "ws")
+    rows = sa.run_layers(text, progress=False)
+    assert rows[0]["M"] == 196 and rows[0]["scalesim_M"] == 225
+    assert rows[0]["cycles"] == sa.model(196, 32, 144)["cycles"]
+    assert rows[0]["scalesim"] == scalesim_report(225, 32, 144, 16, 16, "ws")
+    assert rows[1]["scalesim"] == scalesim_report(16, 10, 64, 16, 16, "ws")
+
+
+def test_analytical_paths_are_constant_time_for_huge_layers():
+    # 10^12 MACs on a 1 x 1 array: 10^8 folds, computed from at most four fold shapes
+    sa = SystolicArray(1, 1, "os")
+    m = sa.model(10**4, 10**4, 10**4)
+    assert m["folds"] == 10**8 and m["cycles"] == 10**8 * (10**4 + 1 + 1 - 2 + 1)
+    assert len(m["per_fold_cycles"]) == 10**8 and m["per_fold_cycles"][-1] == 10**4 + 1
+    (row,) = sa.run_layers("big, 10000, 10000, 10000,\n", progress=False)
+    assert row["macs"] == 10**12 and row["cycles"] == m["cycles"]
+    rep = scalesim_report(10**6, 10**6, 10**6, 3, 5, "ws")
+    assert rep["folds"] == -(-10**6 // 3) * -(-10**6 // 5)
+    # per-fold cycles equal the explicit fold-by-fold list on small shapes
+    for df in ("os", "ws", "is"):
+        total, per = cycle_model(7, 5, 3, 2, 3, df)
+        explicit = []
+        Sr, Sc, T = {"os": (7, 5, 3), "ws": (3, 5, 7), "is": (3, 7, 5)}[df]
+        for fc in range(-(-Sc // 3)):
+            for fr in range(-(-Sr // 2)):
+                r, c = min(2, Sr - 2 * fr), min(3, Sc - 3 * fc)
+                explicit.append(T + r + c - 2 + 2 if df == "os" else 2 + (T + 2 + c - 2))
+        assert per == explicit and list(per) == explicit and total == sum(explicit)
+        assert per[1:3] == explicit[1:3] and per[-1] == explicit[-1]
+
+
+def test_register_level_runs_check_their_size_first():
+    sa = SystolicArray(4, 4)
+    A = np.ones((64, 64), np.int64)
+    # work = 18944 cycles x (16 PEs + 100) + 256 folds x 10^4 = 4757504 PE-cycle units
+    with pytest.raises(ValueError, match=r"M=64, N=64, K=64 takes 18944 cycles in 256 folds on "
+                                         r"the 4x4 array, an estimated work of 4.76e\+06 "
+                                         r"PE-cycle units \(about 0.0238 s\), above "
+                                         r"max_work=1e\+05; pass a larger max_work"):
+        sa.run(A, A, max_work=10**5)
+    with pytest.raises(ValueError, match=r"needs about .*, of which the trace .*above "
+                                         r"max_bytes=100000 .*pass a larger max_bytes"):
+        sa.run(A, A, trace=True, max_bytes=100_000)
+    assert sa.run(A, A, max_work=4757504).cycles == 18944
+    assert sa.estimate(64, 64, 64)["work"] == 4757504
+    est = sa.estimate(10**6, 10**6, 10**6)
+    assert est["bytes"] > 2**44 and est["pe_cycles"] == est["cycles"] * 16
+    with pytest.raises(ValueError, match="max_bytes"):
+        sa.run_conv(np.ones((1, 1, 64, 64), np.int64), np.ones((2, 1, 3, 3), np.int64),
+                    trace=True, max_bytes=10**5)

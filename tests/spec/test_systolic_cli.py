@@ -32,3 +32,32 @@ def test_layers_table_and_vcd(tmp_path):
                          stdout=io.StringIO()) == 0
     assert "$enddefinitions $end" in vcd.read_text()
     assert systolic_main(["--rows", "0", "--gemm", "1", "1", "1"], stdout=io.StringIO()) == 2
+
+
+def test_reference_gemm_accumulator_rules():
+    import numpy as np
+    from refquant.sim.systolic_cli import reference_gemm
+    rng = np.random.default_rng(1)
+    A = rng.integers(-128, 128, (3, 9))
+    B = rng.integers(-128, 128, (9, 4))
+    exact = A @ B
+    for bits in (6, 12, 20):
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        want = np.zeros((3, 4), np.int64)
+        for i in range(3):
+            for j in range(4):
+                acc = 0
+                for k in range(9):
+                    acc = min(max(acc + int(A[i, k]) * int(B[k, j]), lo), hi)
+                want[i, j] = acc
+        sat, ex = reference_gemm(A, B, bits, "saturate")
+        assert np.array_equal(sat, want) and np.array_equal(ex, exact)
+        wrap, _ = reference_gemm(A, B, bits, "wrap")
+        assert np.array_equal(wrap, ((exact - lo) % (1 << bits)) + lo)
+        sim = SystolicArray(2, 3, "ws", acc_bits=bits, overflow="saturate").run(A, B).output
+        assert np.array_equal(sim, want)
+    # 32-bit operands: the exact product needs more than int64
+    A = np.full((1, 4), -2**31, np.int64)
+    B = np.full((4, 1), -2**31, np.int64)
+    _, ex = reference_gemm(A, B, 62, "raise")
+    assert ex[0, 0] == 4 * 2**62

@@ -20,14 +20,14 @@ _spec = importlib.util.spec_from_file_location(
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
 
-_DT = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "e4m3": ml_dtypes.float8_e4m3fn,
+_DT = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "e4m3fn": ml_dtypes.float8_e4m3fn,
        "e5m2": ml_dtypes.float8_e5m2}
 
 
 def all_values(fmt):
     """Every finite value of a <= 16-bit input format, as float64."""
     dt = _DT[fmt]
-    bits = 8 if fmt in ("e4m3", "e5m2") else 16
+    bits = 8 if fmt in ("e4m3fn", "e5m2") else 16
     codes = np.arange(2 ** bits, dtype=np.uint16 if bits == 16 else np.uint8)
     with np.errstate(invalid="ignore"):
         v = codes.view(dt).astype(np.float64)
@@ -52,7 +52,7 @@ def combos():
         for f in p[6]:
             outs = ("fp32",) if f in ("bf16", "tf32") else ("fp32", "fp16")
             for o in outs:
-                instrs = p[7] if f in ("e4m3", "e5m2") else (None,)
+                instrs = p[7] if f in ("e4m3fn", "e5m2") else (None,)
                 for ins in instrs:
                     out.append((gpu, f, o, ins))
     return out
@@ -125,7 +125,7 @@ def test_single_product_is_the_rounded_float64_product(gpu, fmt, out, instr):
     assert same(got, want)
 
 
-@pytest.mark.parametrize("fmt", ["fp16", "bf16", "e4m3", "e5m2"])
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "e4m3fn", "e5m2"])
 def test_exhaustive_identity_products(fmt):
     """Every finite code x of the format: x * 1 + 0 == x exactly (fp32 output on each
     GPU that has the format), and x * 1 + 0 == fp16(x) for fp16 output."""
@@ -143,9 +143,9 @@ def test_exhaustive_identity_products(fmt):
 
 
 def test_exhaustive_fp8_pairs():
-    """All 2^16 e4m3 x e4m3 and e5m2 x e5m2 code pairs (finite): the single product
+    """All 2^16 e4m3fn x e4m3fn and e5m2 x e5m2 code pairs (finite): the single product
     through each fp8 path equals the float64 product truncated to fp32."""
-    for fmt in ("e4m3", "e5m2"):
+    for fmt in ("e4m3fn", "e5m2"):
         v = all_values(fmt)
         a = np.repeat(v, v.size)[:, None]
         b = np.tile(v, v.size)[:, None]
@@ -351,11 +351,11 @@ def test_sparse_metadata_layout_and_tf32():
 
 def test_sparse_against_refquant_sparse():
     """mma.sp on refquant.sparse.compress_2_4's output equals the dense MMA of the pruned
-    operand (fp16 2:4 with int16 words, e4m3 2:4 with int32 words, tf32 1:2)."""
+    operand (fp16 2:4 with int16 words, e4m3fn 2:4 with int32 words, tf32 1:2)."""
     from refquant.sparse import compress_2_4, nm_mask
     rng = np.random.default_rng(3)
     tc = TensorCore("H100")
-    for fmt, bits, k in (("fp16", 16, 32), ("e4m3", 8, 64), ("tf32", 32, 16)):
+    for fmt, bits, k in (("fp16", 16, 32), ("e4m3fn", 8, 64), ("tf32", 32, 16)):
         dense = random_values(fmt, (16, k), rng)
         if fmt == "tf32":
             dense[:, 1::2] *= rng.random((16, k // 2)) < 0.3
@@ -374,18 +374,18 @@ def test_sparse_against_refquant_sparse():
 def test_block_scaled_semantics():
     tc = TensorCore("B200")
     rng = np.random.default_rng(7)
-    A = random_values("e4m3", (2, 64), rng)
-    B = random_values("e4m3", (64, 3), rng)
+    A = random_values("e4m3fn", (2, 64), rng)
+    B = random_values("e4m3fn", (64, 3), rng)
     one_a, one_b = np.ones((2, 2)), np.ones((2, 3))
-    base = tc.mma_block_scaled(A, B, None, one_a, one_b, "e4m3")
+    base = tc.mma_block_scaled(A, B, None, one_a, one_b, "e4m3fn")
     # a uniform power-of-two scale moves the whole computation: exact scaling of D
-    s = tc.mma_block_scaled(A, B, None, one_a * 2.0 ** 5, one_b * 2.0 ** -3, "e4m3")
+    s = tc.mma_block_scaled(A, B, None, one_a * 2.0 ** 5, one_b * 2.0 ** -3, "e4m3fn")
     assert np.array_equal(s, base * np.float32(4.0))
     # per-block scales equal pre-scaled operands in the same model
     sa = 2.0 ** rng.integers(-3, 4, (2, 2))
-    want = BlockFMAModel(32, 2, "e4m3", "fp32", "toward_zero", min_exp_limit=-133)
-    got = tc.mma_block_scaled(A, B, None, sa, one_b, "e4m3")
-    ref_rows = [[ref.chain(list(A[i] * np.repeat(sa[i], 32)), list(B[:, j]), 0.0, "e4m3", 32, 2,
+    want = BlockFMAModel(32, 2, "e4m3fn", "fp32", "toward_zero", min_exp_limit=-133)
+    got = tc.mma_block_scaled(A, B, None, sa, one_b, "e4m3fn")
+    ref_rows = [[ref.chain(list(A[i] * np.repeat(sa[i], 32)), list(B[:, j]), 0.0, "e4m3fn", 32, 2,
                            "fp32", "rz", -133) for j in range(3)] for i in range(2)]
     assert np.array_equal(got, np.array(ref_rows, dtype=np.float32)) and want.n == 32
     # nvf4: e2m1 values with ue4m3 scales per 16; worked example 6 * 1.5 * (0.5 * 3) * 16
@@ -398,15 +398,15 @@ def test_block_scaled_semantics():
 @pytest.mark.parametrize("call,match", [
     (lambda: TensorCore("P100"), "gpu='P100' is unknown"),
     (lambda: TensorCore("V100").model("bf16"), "bf16.*not supported by V100"),
-    (lambda: TensorCore("A100").model("e4m3"), "e4m3.*not supported by A100"),
+    (lambda: TensorCore("A100").model("e4m3fn"), "e4m3fn.*not supported by A100"),
     (lambda: TensorCore("H100").model("fp64"), "in_format='fp64' is not supported"),
     (lambda: TensorCore("H100").model("fp16", "bf16"), "out_format='bf16' is not supported"),
     (lambda: TensorCore("H100").model("tf32", "fp16"), "accumulates in fp32 only"),
-    (lambda: TensorCore("B200").model("e4m3", instruction="wgmma"), "instruction='wgmma'"),
+    (lambda: TensorCore("B200").model("e4m3fn", instruction="wgmma"), "instruction='wgmma'"),
     (lambda: TensorCore("H100").mma_rows([[1.0, 2.0]], [[1.0]], None), "equal shape"),
     (lambda: TensorCore("H100").gemm(np.ones((2, 3)), np.ones((4, 2))), "shapes do not match"),
     (lambda: TensorCore("H100").mma_rows([[1.0 + 2.0 ** -11]], [[1.0]], None), "a holds.*fp16"),
-    (lambda: TensorCore("H100").mma_rows([[1.0]], [[500.0]], None, "e4m3"), "beyond the largest"),
+    (lambda: TensorCore("H100").mma_rows([[1.0]], [[500.0]], None, "e4m3fn"), "beyond the largest"),
     (lambda: TensorCore("H100").mma_rows([[1.0]], [[1.0]], [0.1], "fp16", "fp16"), "C holds"),
     (lambda: TensorCore("V100").imma(np.ones((1, 4), int), np.ones((4, 1), int)), "V100"),
     (lambda: TensorCore("A100").imma(np.full((1, 4), 300), np.ones((4, 1), int)), "outside"),
@@ -419,7 +419,7 @@ def test_block_scaled_semantics():
                                                  [[1.0]], [[0.3]], "e2m1", "nvf4"), "ue4m3"),
     (lambda: TensorCore("B200").mma_block_scaled(np.full((1, 32), np.nan), np.ones((32, 1)),
                                                  None, [[1.0]], [[1.0]], "e2m1"), "A holds NaN"),
-    (lambda: TensorCore("H100").mma_rows([[1.0]], [[np.inf]], None, "e4m3"), "b holds inf"),
+    (lambda: TensorCore("H100").mma_rows([[1.0]], [[np.inf]], None, "e4m3fn"), "b holds inf"),
     (lambda: BlockFMAModel(0, 1, "fp16"), "n=0"),
     (lambda: BlockFMAModel(8, 99, "fp16"), "neab=99"),
 ])
