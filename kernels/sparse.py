@@ -14,6 +14,12 @@ factor within [-2^31, 2^31]). Stored zeros contribute p = 0 (clamp(acc + 0) == a
 sparse product equals the dense product under all three modes.
 Float products accumulate in float64, one rounding per multiply and per add, in
 ascending stored order (ascending k) -- the order scipy.sparse uses.
+
+Bounds: the product kernels (``*_spmm_*``, ``packed_gemm_*``) follow indices that come
+from users' structures, so they check every indptr entry, index and operand size they
+rely on and return a status (OK = 0, BAD_SHAPE, BAD_INDPTR, BAD_INDEX) instead of
+reading or writing out of bounds; the callers raise ValueError on a non-zero status.
+The other kernels take arrays their callers build and size.
 """
 import numpy as np
 from numba import njit
@@ -80,56 +86,123 @@ def axpy_float(acc, av, b, k):
         acc[j] += av * b[k, j]
 
 
+# Status returned by the product kernels: they check every index they follow, so an
+# inconsistent structure is reported instead of read or written out of bounds.
+OK = 0
+BAD_SHAPE = 1       # operand sizes disagree (indptr length, a_zero, b / out widths)
+BAD_INDPTR = 2      # an indptr entry outside [0, stored entries] or decreasing
+BAD_INDEX = 3       # a stored index outside its dimension
+
+
 @njit(cache=True)
 def csr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
     """out[i, j] = ACC_k (data[p] - a_zero[i]) * b[k, j] over the stored entries p of row
-    i (k = indices[p], ascending), with the accumulation ``mode``/``bits`` of the module
-    docstring. b is int64 with its zero point already subtracted; out is int64 (rows, n).
-    """
+    i (k = indices[p], in stored order: ascending for canonical input), with the
+    accumulation ``mode``/``bits`` of the module docstring. b is int64 with its zero
+    point already subtracted; out is int64 (rows, n).
+    Returns OK (0), or BAD_SHAPE (indptr.size != rows + 1, a_zero shorter than rows,
+    b and out of different widths), BAD_INDPTR (0 <= indptr[i] <= indptr[i + 1] <=
+    min(indices.size, data.size) violated) or BAD_INDEX (an index outside
+    [0, b.shape[0])) before touching memory out of bounds; out is then incomplete."""
+    rows = out.shape[0]
+    if indptr.size != rows + 1 or a_zero.size < rows or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.size)
+    kdim = b.shape[0]
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
-    for i in range(indptr.size - 1):
+    for i in range(rows):
+        s = indptr[i]
+        e = indptr[i + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
         z = np.int64(a_zero[i])
         acc[:] = 0
-        for p in range(indptr[i], indptr[i + 1]):
-            axpy_int(acc, np.int64(data[p]) - z, b, indices[p], mode, lo, hi)
+        for p in range(s, e):
+            k = indices[p]
+            if k < 0 or k >= kdim:
+                return BAD_INDEX
+            axpy_int(acc, np.int64(data[p]) - z, b, k, mode, lo, hi)
         store_int(acc, mode, bits, out[i])
+    return OK
 
 
 @njit(cache=True)
 def csr_spmm_float(indptr, indices, data, b, out):
     """out[i, j] = sum over stored p of row i, in stored (ascending k) order, of
-    float64(data[p]) * b[k, j], starting from +0.0; float64 throughout."""
-    for i in range(indptr.size - 1):
+    float64(data[p]) * b[k, j], starting from +0.0; float64 throughout. Returns a
+    status as csr_spmm_int."""
+    rows = out.shape[0]
+    if indptr.size != rows + 1 or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.size)
+    kdim = b.shape[0]
+    for i in range(rows):
+        s = indptr[i]
+        e = indptr[i + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
         acc = out[i]
         acc[:] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            axpy_float(acc, np.float64(data[p]), b, indices[p])
+        for p in range(s, e):
+            k = indices[p]
+            if k < 0 or k >= kdim:
+                return BAD_INDEX
+            axpy_float(acc, np.float64(data[p]), b, k)
+    return OK
 
 
 @njit(cache=True)
 def csc_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
     """CSC A (column k holds rows indices[indptr[k]:indptr[k+1]]) times b: the same
     result as csr_spmm_int on the same matrix (columns are visited in ascending k, so
-    each out[i, j] receives its products in ascending k). out must be (rows, n)."""
+    each out[i, j] receives its products in ascending k). out must be (rows, n).
+    Returns a status as csr_spmm_int (indptr.size must be b.shape[0] + 1; row indices
+    must lie in [0, out.shape[0]))."""
+    rows = out.shape[0]
+    ncols = b.shape[0]
+    if indptr.size != ncols + 1 or a_zero.size < rows or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.size)
     lo, hi = acc_limits(bits)
     out[:, :] = 0
-    for k in range(indptr.size - 1):
-        for p in range(indptr[k], indptr[k + 1]):
+    for k in range(ncols):
+        s = indptr[k]
+        e = indptr[k + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
+        for p in range(s, e):
             i = indices[p]
+            if i < 0 or i >= rows:
+                return BAD_INDEX
             axpy_int(out[i], np.int64(data[p]) - np.int64(a_zero[i]), b, k, mode, lo, hi)
     if mode == 1:
-        for i in range(out.shape[0]):
+        for i in range(rows):
             store_int(out[i], mode, bits, out[i])
+    return OK
 
 
 @njit(cache=True)
 def csc_spmm_float(indptr, indices, data, b, out):
-    """CSC A times b in float64; each out[i, j] sums its products in ascending k."""
+    """CSC A times b in float64; each out[i, j] sums its products in ascending k.
+    Returns a status as csc_spmm_int."""
+    rows = out.shape[0]
+    ncols = b.shape[0]
+    if indptr.size != ncols + 1 or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.size)
     out[:, :] = 0.0
-    for k in range(indptr.size - 1):
-        for p in range(indptr[k], indptr[k + 1]):
-            axpy_float(out[indices[p]], np.float64(data[p]), b, k)
+    for k in range(ncols):
+        s = indptr[k]
+        e = indptr[k + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
+        for p in range(s, e):
+            i = indices[p]
+            if i < 0 or i >= rows:
+                return BAD_INDEX
+            axpy_float(out[i], np.float64(data[p]), b, k)
+    return OK
 
 
 @njit(cache=True)
@@ -137,37 +210,66 @@ def bsr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
     """BSR A (block row I holds blocks data[p] of shape (R, C) at block column
     indices[p], ascending) times b. Row i = I*R + r receives, in ascending k = J*C + c,
     the products (data[p, r, c] - a_zero[i]) * b[k, j]; zeros stored inside a block
-    contribute 0. Accumulation as csr_spmm_int; out is int64 (rows, n)."""
+    contribute 0. Accumulation as csr_spmm_int; out is int64 (rows, n). Returns a status
+    as csr_spmm_int ((indptr.size - 1) * R must equal out.shape[0]; block columns must
+    lie in [0, b.shape[0] // C))."""
     R = data.shape[1]
     C = data.shape[2]
+    nbr = indptr.size - 1
+    if nbr < 0 or nbr * R != out.shape[0] or a_zero.size < out.shape[0] \
+            or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.shape[0])
+    nbc = b.shape[0] // C if C > 0 else 0
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
-    for I in range(indptr.size - 1):
+    for I in range(nbr):
+        s = indptr[I]
+        e = indptr[I + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
+        for p in range(s, e):
+            if indices[p] < 0 or indices[p] >= nbc:
+                return BAD_INDEX
         for r in range(R):
             i = I * R + r
             z = np.int64(a_zero[i])
             acc[:] = 0
-            for p in range(indptr[I], indptr[I + 1]):
+            for p in range(s, e):
                 for c in range(C):
                     av = np.int64(data[p, r, c]) - z
                     if av != 0:
                         axpy_int(acc, av, b, indices[p] * C + c, mode, lo, hi)
             store_int(acc, mode, bits, out[i])
+    return OK
 
 
 @njit(cache=True)
 def bsr_spmm_float(indptr, indices, data, b, out):
     """BSR A times b in float64; row i sums every stored block entry (zeros inside
-    blocks included) in ascending k."""
+    blocks included) in ascending k. Returns a status as bsr_spmm_int."""
     R = data.shape[1]
     C = data.shape[2]
-    for I in range(indptr.size - 1):
+    nbr = indptr.size - 1
+    if nbr < 0 or nbr * R != out.shape[0] or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
+    nnz = min(indices.size, data.shape[0])
+    nbc = b.shape[0] // C if C > 0 else 0
+    for I in range(nbr):
+        s = indptr[I]
+        e = indptr[I + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
+        for p in range(s, e):
+            if indices[p] < 0 or indices[p] >= nbc:
+                return BAD_INDEX
         for r in range(R):
             acc = out[I * R + r]
             acc[:] = 0.0
-            for p in range(indptr[I], indptr[I + 1]):
+            for p in range(s, e):
                 for c in range(C):
                     axpy_float(acc, np.float64(data[p, r, c]), b, indices[p] * C + c)
+    return OK
 
 
 @njit(cache=True)
@@ -406,32 +508,57 @@ def cc_group(row_ptr, row_cols, col_ptr, col_rows, nrows, alpha, max_overlap, gr
 
 
 @njit(cache=True)
-def cc_pack(w, group_of, packed, select):
+def cc_pack(w, mag, group_of, packed, select):
     """Column-combine pruning and packing: for every row r and group g, keep the member
-    column c (group_of[c] == g) with the largest |w[r, c]| among non-zero w[r, c], ties
-    to the lowest c; packed[r, g] = w[r, c], select[r, g] = c. Cells with no non-zero
-    member get packed = 0, select = -1."""
+    column c (group_of[c] == g) with the largest mag[r, c] (the exact |w[r, c]|: uint64
+    for integer w, so |-2^63| is not negative) among non-zero w[r, c], ties to the
+    lowest c; packed[r, g] = w[r, c], select[r, g] = c. Cells with no non-zero member
+    get packed = 0, select = -1. group_of holds -1 or group numbers below
+    packed.shape[1] (the caller builds it)."""
     rows, cols = w.shape
     packed[:, :] = 0
     select[:, :] = -1
     for r in range(rows):
         for c in range(cols):
             g = group_of[c]
-            v = w[r, c]
-            if g < 0 or v == 0:
+            if g < 0 or w[r, c] == 0:
                 continue
             s = select[r, g]
-            if s < 0 or abs(v) > abs(w[r, s]):
-                packed[r, g] = v
+            if s < 0 or mag[r, c] > mag[r, s]:
+                packed[r, g] = w[r, c]
                 select[r, g] = c
+
+
+@njit(cache=True)
+def _packed_ok(packed, select, order, kdim, out):
+    """Status of a packed operand: BAD_SHAPE unless select and order have packed's
+    shape, out has its rows and the b width matches; BAD_INDEX when an order entry lies
+    outside [0, G) or a select entry at or beyond kdim (negative select = empty cell)."""
+    rows, G = packed.shape
+    if select.shape[0] != rows or select.shape[1] != G or order.shape[0] != rows \
+            or order.shape[1] != G or out.shape[0] != rows:
+        return BAD_SHAPE
+    for r in range(rows):
+        for q in range(G):
+            g = order[r, q]
+            if g < 0 or g >= G or select[r, q] >= kdim:
+                return BAD_INDEX
+    return OK
 
 
 @njit(cache=True)
 def packed_gemm_int(packed, select, order, a_zero, b, mode, bits, out):
     """out[r, j] = ACC over cells g of row r with select[r, g] >= 0, visited in the
     order order[r, :] (ascending select, so ascending reduction index k = select), of
-    (packed[r, g] - a_zero[r]) * b[select[r, g], j]. Accumulation as csr_spmm_int."""
+    (packed[r, g] - a_zero[r]) * b[select[r, g], j]. Accumulation as csr_spmm_int.
+    Returns a status (see _packed_ok; BAD_SHAPE also for a short a_zero or b / out of
+    different widths) before reading anything out of bounds."""
     rows, G = packed.shape
+    st = _packed_ok(packed, select, order, b.shape[0], out)
+    if st != OK:
+        return st
+    if a_zero.size < rows or b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
     for r in range(rows):
@@ -442,12 +569,19 @@ def packed_gemm_int(packed, select, order, a_zero, b, mode, bits, out):
             if select[r, g] >= 0:
                 axpy_int(acc, np.int64(packed[r, g]) - z, b, select[r, g], mode, lo, hi)
         store_int(acc, mode, bits, out[r])
+    return OK
 
 
 @njit(cache=True)
 def packed_gemm_float(packed, select, order, b, out):
-    """Float64 version of packed_gemm_int: products added in ascending k from +0.0."""
+    """Float64 version of packed_gemm_int: products added in ascending k from +0.0.
+    Returns a status as packed_gemm_int."""
     rows, G = packed.shape
+    st = _packed_ok(packed, select, order, b.shape[0], out)
+    if st != OK:
+        return st
+    if b.shape[1] != out.shape[1]:
+        return BAD_SHAPE
     for r in range(rows):
         acc = out[r]
         acc[:] = 0.0
@@ -455,3 +589,4 @@ def packed_gemm_float(packed, select, order, b, out):
             g = order[r, q]
             if select[r, g] >= 0:
                 axpy_float(acc, np.float64(packed[r, g]), b, select[r, g])
+    return OK

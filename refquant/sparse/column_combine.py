@@ -38,14 +38,16 @@ import numpy as np
 
 from .._lazy import kernels as _lazy_kernels
 K = _lazy_kernels("sparse")
-from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
-                      dense_rhs, finish_int, int_rhs, kernel_mode, row_zero)
+from ._common import (absmax, as_int64, check_acc, check_exact_bound, check_exact_for,
+                      check_factor, check_real, dense_rhs, exact_sub, finish_int, int_array,
+                      int_rhs, kernel_mode, native, raise_status, row_zero)
+from .nm import _magnitudes
 
 __all__ = ["ColumnCombining", "column_combine", "combine_groups", "conflicts"]
 
 
 def _as_matrix(w):
-    w = np.asarray(w)
+    w = native(np.asarray(w))
     if w.dtype.kind not in "iubf":
         raise TypeError(f"w must be real, got dtype {w.dtype}")
     if w.ndim == 4:
@@ -61,10 +63,17 @@ def _check_params(alpha, gamma):
         raise TypeError(f"alpha must be an int, got {type(alpha).__name__}")
     if alpha < 1:
         raise ValueError(f"alpha={alpha}; must be >= 1 (columns per group)")
-    g = float(gamma)
+    g = check_real(gamma, "gamma")
     if not np.isfinite(g) or g < 0:
         raise ValueError(f"gamma={gamma!r}; must be a finite number >= 0 (conflicts per row)")
     return int(alpha), g
+
+
+def _kernel_limits(alpha, gamma, rows, cols):
+    """(alpha, max_overlap) for the grouping kernel, clamped to what can matter -- a
+    group never holds more than cols columns nor more than rows * cols conflicts -- so
+    huge parameters give the grouping of unlimited ones instead of leaving int64."""
+    return min(alpha, max(cols, 1)), int(min(gamma * rows, rows * cols))
 
 
 def combine_groups(w, alpha, gamma):
@@ -82,9 +91,9 @@ def combine_groups(w, alpha, gamma):
     col_ptr = np.zeros(cols + 1, dtype=np.int64)
     np.cumsum(np.bincount(cr, minlength=cols), out=col_ptr[1:])
     group_of = np.empty(cols, dtype=np.int64)
-    max_overlap = int(gamma * rows)
+    k_alpha, max_overlap = _kernel_limits(alpha, gamma, rows, cols)
     ng = K.cc_group(row_ptr, c_idx.astype(np.int64), col_ptr, cc.astype(np.int64), rows,
-                    alpha, max_overlap, group_of)
+                    k_alpha, max_overlap, group_of)
     return _groups_from_labels(group_of, ng, nz)
 
 
@@ -96,9 +105,14 @@ def _groups_from_labels(group_of, ng, nz):
 
 
 def conflicts(w, group):
-    """Conflicts of one column group: sum over rows of max(0, non-zeros in the group - 1)."""
+    """Conflicts of one column group: sum over rows of max(0, non-zeros in the group - 1).
+    group: column indices, integers in [0, columns)."""
     w = _as_matrix(w)
-    d = (w[:, np.asarray(group, dtype=np.int64)] != 0).sum(axis=1)
+    g = int_array(group, "group")
+    if g.size and (int(g.min()) < 0 or int(g.max()) >= w.shape[1]):
+        raise ValueError(f"group indices must lie in [0, {w.shape[1]}), got "
+                         f"[{int(g.min())}, {int(g.max())}]")
+    d = (w[:, g.astype(np.int64)] != 0).sum(axis=1)
     return int(np.maximum(d - 1, 0).sum())
 
 
@@ -127,11 +141,29 @@ class ColumnCombining:
         """Conflicts allowed when merging two groups: int(gamma * rows), as the reference code."""
         return int(self.gamma * self.shape[0])
 
+    def _arrays(self):
+        """(packed, select) checked against each other and the shape: select int64 of
+        packed's shape (rows, groups) with entries in [-1, columns). ValueError otherwise
+        (the fields are plain attributes a caller may have changed)."""
+        rows, cols = self.shape
+        packed = native(np.asarray(self.packed))
+        select = as_int64(self.select, "ColumnCombining.select")
+        if packed.ndim != 2 or packed.shape[0] != rows or select.shape != packed.shape:
+            raise ValueError(f"ColumnCombining.packed {packed.shape} and select {select.shape} "
+                             f"must both have shape ({rows}, groups)")
+        if packed.dtype.kind not in "iubf":
+            raise TypeError(f"ColumnCombining.packed must be real, got dtype {packed.dtype}")
+        if select.size and (int(select.min()) < -1 or int(select.max()) >= cols):
+            raise ValueError(f"ColumnCombining.select must lie in [-1, {cols}) (-1: empty "
+                             f"cell), got [{int(select.min())}, {int(select.max())}]")
+        return packed, np.ascontiguousarray(select)
+
     def unpack(self) -> np.ndarray:
         """The column-combine-pruned W (rows, columns): packed[r, g] at (r, select[r, g])."""
-        out = np.zeros(self.shape, dtype=self.packed.dtype)
-        r, g = np.nonzero(self.select >= 0)
-        out[r, self.select[r, g]] = self.packed[r, g]
+        packed, select = self._arrays()
+        out = np.zeros(self.shape, dtype=packed.dtype)
+        r, g = np.nonzero(select >= 0)
+        out[r, select[r, g]] = packed[r, g]
         return out
 
     def matmul(self, x, *, a_zero=0, x_zero=0, acc_bits=32, overflow="wrap"):
@@ -143,28 +175,35 @@ class ColumnCombining:
         Equals the dense GEMM of unpack() under the same rules."""
         mode, bits = check_acc(acc_bits, overflow)
         x2, vec = dense_rhs(x, self.shape[1], "x")
-        order = np.ascontiguousarray(np.argsort(np.where(self.select < 0, np.iinfo(np.int64).max,
-                                                         self.select), axis=1, kind="stable"))
+        packed, select = self._arrays()
+        order = np.ascontiguousarray(np.argsort(np.where(select < 0, np.iinfo(np.int64).max,
+                                                         select), axis=1, kind="stable"))
         rows = self.shape[0]
-        if self.packed.dtype.kind in "iub" and x2.dtype.kind in "iub":
-            bb = int_rhs(x2, x_zero)
+        if packed.dtype.kind in "iub" and x2.dtype.kind in "iub":
+            bb = int_rhs(x2, x_zero, "x", "x_zero")
             az = row_zero(a_zero, rows)
-            p = self.packed.astype(np.int64)
-            live = self.select >= 0
+            live = select >= 0
+            # the exact packed - a_zero of the live cells (by value: no uint64 is
+            # reinterpreted), handed to the kernel with a zero a_zero
+            p = np.zeros(packed.shape, dtype=np.int64)
             if live.any():
-                check_factor((p - az[:, None])[live], "packed - a_zero")
+                shifted = exact_sub(packed, az[:, None])[live]
+                check_factor(shifted, "packed - a_zero")
                 if check_exact_for(mode):
-                    check_exact_bound(np.abs(p - az[:, None])[live].max(),
-                                      absmax(bb), self.packed.shape[1])
+                    check_exact_bound(absmax(shifted), absmax(bb), packed.shape[1])
+                p[live] = shifted.astype(np.int64)
             out = np.empty((rows, x2.shape[1]), dtype=np.int64)
-            K.packed_gemm_int(p, self.select, order, az, bb, kernel_mode(mode), bits, out)
+            raise_status(K.packed_gemm_int(p, select, order, np.zeros(rows, dtype=np.int64), bb,
+                                           kernel_mode(mode), bits, out), "ColumnCombining")
             out = finish_int(out, mode, bits)
         else:
             if np.any(np.asarray(a_zero) != 0) or np.any(np.asarray(x_zero) != 0):
                 raise ValueError("a_zero / x_zero apply to integer products only")
             out = np.empty((rows, x2.shape[1]), dtype=np.float64)
-            K.packed_gemm_float(np.ascontiguousarray(self.packed, dtype=np.float64), self.select,
-                                order, np.ascontiguousarray(x2, dtype=np.float64), out)
+            raise_status(K.packed_gemm_float(np.ascontiguousarray(packed, dtype=np.float64),
+                                             select, order,
+                                             np.ascontiguousarray(x2, dtype=np.float64), out),
+                         "ColumnCombining")
         return out[:, 0] if vec else out
 
 
@@ -175,12 +214,15 @@ def column_combine(w, alpha, gamma):
     int(gamma * rows))."""
     w = _as_matrix(w)
     alpha, gamma = _check_params(alpha, gamma)
+    mag = _magnitudes(w)
+    if mag.dtype.kind == "f" and np.isnan(mag).any():
+        raise ValueError("w contains NaN; magnitudes must be comparable")
     groups = combine_groups(w, alpha, gamma)
     group_of = np.full(w.shape[1], -1, dtype=np.int64)
     for g, cols in enumerate(groups):
         group_of[cols] = g
     packed = np.zeros((w.shape[0], len(groups)), dtype=w.dtype)
     select = np.full((w.shape[0], len(groups)), -1, dtype=np.int64)
-    K.cc_pack(np.ascontiguousarray(w), group_of, packed, select)
+    K.cc_pack(np.ascontiguousarray(w), np.ascontiguousarray(mag), group_of, packed, select)
     return ColumnCombining(groups=groups, packed=packed, select=select, group_of=group_of,
                            shape=tuple(w.shape), alpha=alpha, gamma=gamma)

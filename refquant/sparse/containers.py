@@ -23,8 +23,24 @@ Products (``A @ b`` and ``A.matmul(b, ...)``, b a dense vector or matrix):
     bit-identical to scipy.sparse's CSR product on float64 operands.
 Quantized containers (``from_qtensor``) of integer formats multiply their codes in the
 integer rules above with a_zero = the row's zero point; other formats multiply their
-dequantized values in float64. Sources: scipy.sparse (layout, product order), the spec
-note of this project.
+dequantized values in float64. Integer values of any dtype (uint64 included) enter
+products by value: a factor outside [-2^31, 2^31] is a ValueError, never reinterpreted.
+
+Memory safety: every constructor copies the arrays it is given (index arrays as int64,
+data in native byte order) and stores them read-only, so changing the caller's arrays
+afterwards changes nothing. ``check=False`` skips only the canonical-form checks
+(sorted, unique, no explicit zeros; products then sum in stored order); the structural
+invariants (lengths, indptr monotone within [0, nnz], indices in bounds, integer index
+dtypes) are checked at construction and again before every kernel call, to_dense,
+dequantize and conversion -- O(nnz) -- and the product kernels check every index they
+follow as well, so a structure reassigned after construction raises ValueError instead
+of reading or writing out of bounds.
+
+Dense results (to_dense, dequantize, the result of matmul) are limited to ``max_bytes``
+(default 4 GiB, refquant.sparse._common.MAX_BYTES; None: no limit): a shape that would
+need more is a ValueError naming the bytes.
+
+Sources: scipy.sparse (layout, product order), the spec note of this project.
 """
 from __future__ import annotations
 
@@ -32,8 +48,9 @@ import numpy as np
 
 from .._lazy import kernels as _lazy_kernels
 K = _lazy_kernels("sparse")
-from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
-                      dense_rhs, finish_int, int_rhs, kernel_mode)
+from ._common import (MAX_BYTES, absmax, as_int64, check_acc, check_bytes, check_exact_bound,
+                      check_exact_for, check_factor, dense_rhs, exact_sub, finish_int,
+                      int_array, int_rhs, kernel_mode, native, raise_status)
 
 __all__ = ["CSR", "CSC", "COO", "BSR"]
 
@@ -47,13 +64,62 @@ def _as_dense2d(x, name="x"):
     return x
 
 
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _check_shape(shape):
-    if len(shape) != 2:
+    """(rows, cols) as Python ints: two ints in [0, 2^63)."""
+    try:
+        entries = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be a pair of ints, got {shape!r}") from None
+    if isinstance(shape, (str, bytes)) or not all(_is_int(v) for v in entries):
+        raise TypeError(f"shape must be a pair of ints, got {shape!r}")
+    if len(entries) != 2:
         raise ValueError(f"shape must have two entries, got {shape!r}")
-    r, c = (int(s) for s in shape)
+    r, c = (int(v) for v in entries)
     if r < 0 or c < 0:
         raise ValueError(f"shape must be non-negative, got {shape!r}")
+    if r >= 2 ** 63 or c >= 2 ** 63:
+        raise ValueError(f"shape entries must be < 2**63, got {shape!r}")
     return r, c
+
+
+def _check_flag(check):
+    if not isinstance(check, (bool, np.bool_)):
+        raise TypeError(f"check must be a bool, got {type(check).__name__}")
+    return bool(check)
+
+
+def _frozen(a, copy):
+    """a stored read-only: a private copy when ``copy``, else a itself (callers pass
+    arrays nobody else holds)."""
+    if copy:
+        a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def _index(x, name, copy):
+    """An index array as int64 (by value), read-only; copied when ``copy``."""
+    a = as_int64(x, name) if copy else _index_view(x, name)
+    return _frozen(a, False)
+
+
+def _index_view(x, name):
+    """x as a contiguous int64 array (no copy when it already is one), integers only."""
+    a = int_array(x, name)
+    if a.dtype == np.int64:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(as_int64(a, name))
+
+
+def _data(x, copy):
+    """Stored values: native byte order, read-only; a private copy when ``copy``."""
+    a = np.asarray(x)
+    b = native(a)
+    return _frozen(b, copy and b is a)
 
 
 def _indptr_of(major, nmajor):
@@ -89,7 +155,12 @@ class _Quant:
     def _set_quant(self, fmt, scale, zero_point, qaxis):
         self.fmt = fmt
         self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
-        self.zero_point = None if zero_point is None else np.asarray(zero_point, dtype=np.int64)
+        if zero_point is None:
+            self.zero_point = None
+        elif np.asarray(zero_point).dtype.kind in "iu":
+            self.zero_point = as_int64(zero_point, "zero_point")
+        else:
+            self.zero_point = np.asarray(zero_point, dtype=np.int64)
         self.qaxis = qaxis
 
     @property
@@ -182,19 +253,23 @@ class _Quant:
         self._set_quant(*q)
         return self.check()
 
-    def dequantize(self):
+    def dequantize(self, *, max_bytes=MAX_BYTES):
         """Dense float64 matrix of the real values: (code - zero_point) * scale for
         quantized storage (decode(code) * scale for non-integer formats), data as float64
-        otherwise; implicit entries are 0."""
+        otherwise; implicit entries are 0. ValueError when the result would exceed
+        ``max_bytes`` (see the module docstring)."""
+        check_bytes(self.shape[0] * self.shape[1] * 8, "dequantize", max_bytes)
         r, c, v = self._triples()
         out = np.zeros(self.shape, dtype=np.float64)
         out[r, c] = self._entry_values(v, r, c)
         return out
 
-    def to_dense(self):
+    def to_dense(self, *, max_bytes=MAX_BYTES):
         """Dense array of the stored data (data dtype; implicit entries 0). Quantized
         storage returns the codes with implicit entries set to the zero code; use
-        dequantize() for real values."""
+        dequantize() for real values. ValueError when the result would exceed
+        ``max_bytes`` (see the module docstring)."""
+        check_bytes(self.shape[0] * self.shape[1] * self.dtype.itemsize, "to_dense", max_bytes)
         r, c, v = self._triples()
         if self.fmt is not None and self.fmt.is_integer:
             z = self.zero_point
@@ -208,11 +283,14 @@ class _Quant:
     def __matmul__(self, b):
         return self.matmul(b)
 
-    def matmul(self, b, *, b_zero=0, acc_bits=32, overflow="wrap"):
+    def matmul(self, b, *, b_zero=0, acc_bits=32, overflow="wrap", max_bytes=MAX_BYTES):
         """self @ b (see the module docstring for the exact rules). b: dense vector
-        (result a vector) or matrix; b_zero: integer scalar or one per column of b."""
+        (result a vector) or matrix; b_zero: integer scalar or one per column of b.
+        ValueError when the result would exceed ``max_bytes`` (default 4 GiB)."""
         mode, bits = check_acc(acc_bits, overflow)
         b2, vec = dense_rhs(b, self.shape[1])
+        check_bytes(self.shape[0] * b2.shape[1] * 8, f"{type(self).__name__}.matmul",
+                    max_bytes)
         if self._int_mode(b2):
             bb = int_rhs(b2, b_zero)
             az = self._a_zero(self.shape[0])
@@ -228,37 +306,43 @@ class _Quant:
         return out[:, 0] if vec else out
 
     def _matmul_int(self, az, bb, mode, bits, out):
+        indptr, indices, data = self._structure()
+        d, az = self._prep_int(data, az, bb, mode)
         kernel = getattr(K, f"{self._kernel}_spmm_int")
-        kernel(self.indptr, self.indices, self._prep_int(az, bb, mode), az, bb,
-               kernel_mode(mode), bits, out)
+        raise_status(kernel(indptr, indices, d, az, bb, kernel_mode(mode), bits, out),
+                     type(self).__name__)
 
     def _matmul_float(self, bf, out):
-        getattr(K, f"{self._kernel}_spmm_float")(self.indptr, self.indices,
-                                                 self._float_data(), bf, out)
+        indptr, indices, _ = self._structure()
+        kernel = getattr(K, f"{self._kernel}_spmm_float")
+        raise_status(kernel(indptr, indices, self._float_data(), bf, out), type(self).__name__)
 
-    def _prep_int(self, az, bb, mode):
-        """Checks of the integer operands (every a - a_zero within [-2^31, 2^31]; for
-        exact policies, a bound that keeps the sum inside int64). Returns data as an
-        integer array the kernels read (no copy when it already is one)."""
-        d = self.data
-        if d.dtype.kind == "b" or d.dtype == np.uint64:
-            d = d.astype(np.int64)
+    def _prep_int(self, d, az, bb, mode):
+        """Checks of the integer operands, by value (every a - a_zero within
+        [-2^31, 2^31]; for exact policies, a bound that keeps the sum inside int64).
+        Returns (data, a_zero) for the kernels: data itself (no copy) when it is a signed
+        integer array and a_zero is all zero, else the exact a - a_zero as int64 with a
+        zero a_zero -- the same products either way."""
         if not d.size:
-            return d
+            return d.astype(np.int64), az
         if np.any(az):
-            shifted = d.reshape(-1).astype(np.int64) - az[self._triples()[0]]
-            lo, hi = int(shifted.min()), int(shifted.max())
+            r = self._triples()[0]
+            shifted = exact_sub(d.reshape(-1), az[r])
+            check_factor(shifted, "a - a_zero")
+            d = shifted.astype(np.int64).reshape(d.shape)
+            az = np.zeros_like(az)
         else:
-            lo, hi = int(d.min()), int(d.max())
-        check_factor(np.array([lo, hi]), "a - a_zero")
+            check_factor(d, "a - a_zero")
+            if d.dtype.kind == "b" or d.dtype == np.uint64:
+                d = d.astype(np.int64)
         if check_exact_for(mode):
-            bmax = absmax(bb)
-            check_exact_bound(max(-lo, hi), bmax, self.shape[1])
-        return d
+            check_exact_bound(absmax(d), absmax(bb), self.shape[1])
+        return d, az
 
-    def _check_data_dtype(self, name):
-        if self.data.dtype.kind not in "iubf":
-            raise ValueError(f"{name}.data must hold integers or floats, got {self.data.dtype}")
+    def _check_data_dtype(self, name, d=None):
+        d = self.data if d is None else d
+        if d.dtype.kind not in "iubf":
+            raise ValueError(f"{name}.data must hold integers or floats, got {d.dtype}")
 
     def __repr__(self):
         q = f", fmt={self.fmt.name}" if self.fmt is not None else ""
@@ -270,43 +354,69 @@ class _Indexed(_Quant):
     by ``indptr``, with minor-axis ``indices`` strictly increasing inside each group."""
 
     def __init__(self, data, indices, indptr, shape, *, check=True):
+        self._init(data, indices, indptr, shape, check, copy=True)
+
+    def _init(self, data, indices, indptr, shape, check, copy):
+        """Store (copies when ``copy``, always read-only) and validate: the structure
+        always, the canonical form when ``check``."""
+        check = _check_flag(check)
         self.shape = _check_shape(shape)
-        self.data = np.asarray(data)
-        self.indices = np.asarray(indices, dtype=np.int64)
-        self.indptr = np.asarray(indptr, dtype=np.int64)
+        name = type(self).__name__
+        self.data = _data(data, copy)
+        self.indices = _index(indices, f"{name}.indices", copy)
+        self.indptr = _index(indptr, f"{name}.indptr", copy)
         if check:
             self.check()
+        else:
+            self._structure()
+
+    @classmethod
+    def _new(cls, data, indices, indptr, shape, check=False):
+        """Constructor for arrays built here (taken without a copy, then frozen)."""
+        obj = cls.__new__(cls)
+        obj._init(data, indices, indptr, shape, check, copy=False)
+        return obj
 
     _data_ndim = 1          # data holds entries (1) or (R, C) blocks (3)
 
     def _check_index(self, nmaj, nmin, what, other):
         """indptr / indices / data-length invariants over nmaj groups ("what"s) of minor
-        index range [0, nmin) ("other"s)."""
+        index range [0, nmin) ("other"s) -- what the kernels rely on. Returns (indptr,
+        indices, data) as the kernels take them (int64 / native order, no copies of
+        arrays that already are)."""
         name = type(self).__name__
-        ip, ix = self.indptr, self.indices
+        ip = _index_view(self.indptr, f"{name}.indptr")
+        ix = _index_view(self.indices, f"{name}.indices")
+        d = native(np.asarray(self.data))
         if ip.ndim != 1 or ip.size != nmaj + 1:
             raise ValueError(f"{name}.indptr has length {ip.size}; expected {nmaj + 1} "
                              f"({what}s + 1)")
+        if ix.ndim != 1:
+            raise ValueError(f"{name}.indices must be 1-d, got shape {ix.shape}")
         if ip[0] != 0:
             raise ValueError(f"{name}.indptr[0] = {ip[0]}; must be 0")
         if np.any(np.diff(ip) < 0):
             raise ValueError(f"{name}.indptr must be non-decreasing")
-        if ix.ndim != 1 or ip[-1] != ix.size:
+        if ip[-1] != ix.size:
             raise ValueError(f"{name}.indptr[-1] = {ip[-1]} but indices has length {ix.size}")
-        if self.data.ndim != self._data_ndim or len(self.data) != ix.size:
-            raise ValueError(f"{name}.data has length {self.data.size}; indices has {ix.size}")
-        self._check_data_dtype(name)
+        if d.ndim != self._data_ndim:
+            raise ValueError(f"{name}.data must have {self._data_ndim} dimension(s), got "
+                             f"shape {d.shape}")
+        if len(d) != ix.size:
+            raise ValueError(f"{name}.data has length {len(d)}; indices has {ix.size}")
+        self._check_data_dtype(name, d)
         if ix.size and (ix.min() < 0 or ix.max() >= nmin):
             raise ValueError(f"{name}.indices out of bounds: {other} indices must lie in "
                              f"[0, {nmin})")
-        _check_sorted_unique(ix, ip, f"{name}.indices", what)
+        return ip, ix, d
 
     def to_scipy(self):
         """The same matrix as a scipy.sparse csr_array / csc_array / bsr_array (data
         dtype kept)."""
         import scipy.sparse as sp
+        ip, ix, d = self._structure()
         ctor = getattr(sp, f"{self._kernel}_array")
-        return ctor((self.data.copy(), self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        return ctor((d.copy(), ix.copy(), ip.copy()), shape=self.shape)
 
 
 class _Compressed(_Indexed):
@@ -323,19 +433,25 @@ class _Compressed(_Indexed):
         r, c = self.shape
         return (r, c) if self._major == 0 else (c, r)
 
+    def _structure(self):
+        nmaj, nmin = self._dims()
+        return self._check_index(nmaj, nmin, *(("row", "column") if self._major == 0 else
+                                               ("column", "row")))
+
     def _triples(self):
+        ip, ix, d = self._structure()
         nmaj, _ = self._dims()
-        maj = np.repeat(np.arange(nmaj, dtype=np.int64), np.diff(self.indptr))
+        maj = np.repeat(np.arange(nmaj, dtype=np.int64), np.diff(ip))
         if self._major == 0:
-            return maj, self.indices, self.data
-        return self.indices, maj, self.data
+            return maj, ix, d
+        return ix, maj, d
 
     def check(self):
-        """Validate the canonical-form invariants; raise ValueError naming the first
-        violated one. Returns self."""
-        nmaj, nmin = self._dims()
-        self._check_index(nmaj, nmin, *(("row", "column") if self._major == 0 else
-                                        ("column", "row")))
+        """Validate the structure and the canonical-form invariants; raise ValueError
+        naming the first violated one. Returns self."""
+        ip, ix, _ = self._structure()
+        _check_sorted_unique(ix, ip, f"{type(self).__name__}.indices",
+                             "row" if self._major == 0 else "column")
         r, c, v = self._triples()
         if self.indices.size and np.any(self._entry_is_zero(v, r, c)):
             raise ValueError(f"{type(self).__name__} stores explicit zeros; canonical form "
@@ -354,7 +470,7 @@ class _Compressed(_Indexed):
         """The entries of x where nz holds, in canonical order."""
         xm, nzm = (x, nz) if cls._major == 0 else (x.T, nz.T)
         maj, mn = np.nonzero(nzm)
-        return cls(xm[maj, mn], mn, _indptr_of(maj, xm.shape[0]), x.shape, check=False)
+        return cls._new(native(xm[maj, mn]), mn, _indptr_of(maj, xm.shape[0]), x.shape)
 
     @classmethod
     def from_qtensor(cls, qt):
@@ -374,13 +490,13 @@ class _Compressed(_Indexed):
         t.sum_duplicates()
         t.eliminate_zeros()
         t.sort_indices()
-        return cls(t.data, t.indices, t.indptr, t.shape)
+        return cls._new(native(t.data), t.indices, t.indptr, _check_shape(t.shape), check=True)
 
     def tocoo(self):
         """The same matrix as a canonical COO (entries in row-major order)."""
         r, c, v = self._triples()
         order = np.lexsort((c, r))
-        return self._copy_quant(COO(v[order], r[order], c[order], self.shape, check=False))
+        return self._copy_quant(COO._new(v[order], r[order], c[order], self.shape))
 
 
 def _check_sorted_unique(ix, ip, name, what):
@@ -422,36 +538,57 @@ class COO(_Quant):
     by row, then column, without duplicates. Products use the CSR kernels."""
 
     def __init__(self, data, row, col, shape, *, check=True):
+        self._init(data, row, col, shape, check, copy=True)
+
+    def _init(self, data, row, col, shape, check, copy):
+        check = _check_flag(check)
         self.shape = _check_shape(shape)
-        self.data = np.asarray(data)
-        self.row = np.asarray(row, dtype=np.int64)
-        self.col = np.asarray(col, dtype=np.int64)
+        self.data = _data(data, copy)
+        self.row = _index(row, "COO.row", copy)
+        self.col = _index(col, "COO.col", copy)
         if check:
             self.check()
+        else:
+            self._structure()
+
+    @classmethod
+    def _new(cls, data, row, col, shape, check=False):
+        """Constructor for arrays built here (taken without a copy, then frozen)."""
+        obj = cls.__new__(cls)
+        obj._init(data, row, col, shape, check, copy=False)
+        return obj
 
     @property
     def nnz(self):
         """Number of stored entries."""
         return int(self.row.size)
 
-    def _triples(self):
-        return self.row, self.col, self.data
-
-    def check(self):
-        """Validate lengths, bounds, (row, column) order, uniqueness and the absence of
-        explicit zeros; ValueError naming the violation. Returns self."""
-        r, c, v = self.row, self.col, self.data
+    def _structure(self):
+        """Lengths, integer index dtypes and bounds (what conversions and products rely
+        on); returns (row, col, data) as int64 / native-order arrays."""
+        r = _index_view(self.row, "COO.row")
+        c = _index_view(self.col, "COO.col")
+        v = native(np.asarray(self.data))
         if r.ndim != 1 or c.ndim != 1 or v.ndim != 1 or not (r.size == c.size == v.size):
             raise ValueError(f"COO row, col and data must be 1-d of one length; got "
                              f"{r.size}, {c.size}, {v.size}")
-        self._check_data_dtype("COO")
+        self._check_data_dtype("COO", v)
         if r.size:
             if r.min() < 0 or r.max() >= self.shape[0]:
                 raise ValueError(f"COO.row out of bounds: must lie in [0, {self.shape[0]})")
             if c.min() < 0 or c.max() >= self.shape[1]:
                 raise ValueError(f"COO.col out of bounds: must lie in [0, {self.shape[1]})")
-            key = r * max(self.shape[1], 1) + c
-            d = np.diff(key)
+        return r, c, v
+
+    def _triples(self):
+        return self._structure()
+
+    def check(self):
+        """Validate lengths, bounds, (row, column) order, uniqueness and the absence of
+        explicit zeros; ValueError naming the violation. Returns self."""
+        r, c, v = self._structure()
+        if r.size:
+            d = _key_steps(r, c)
             if np.any(d == 0):
                 raise ValueError("COO has duplicate (row, col) entries")
             if np.any(d < 0):
@@ -465,7 +602,7 @@ class COO(_Quant):
         """Non-zero entries of a 2-d array in (row, column) order."""
         x = _as_dense2d(x)
         r, c = np.nonzero(x)
-        return cls(x[r, c], r, c, x.shape, check=False)
+        return cls._new(native(x[r, c]), r, c, x.shape)
 
     @classmethod
     def from_qtensor(cls, qt):
@@ -480,13 +617,19 @@ class COO(_Quant):
     def to_scipy(self):
         """A scipy.sparse.coo_array holding copies of the stored values and indices."""
         import scipy.sparse as sp
-        return sp.coo_array((self.data.copy(), (self.row.copy(), self.col.copy())),
-                            shape=self.shape)
+        r, c, v = self._structure()
+        return sp.coo_array((v.copy(), (r.copy(), c.copy())), shape=self.shape)
 
     def tocsr(self):
-        """The same matrix as a CSR (the COO is canonical, so no sorting is needed)."""
-        indptr = _indptr_of(self.row, self.shape[0])
-        return self._copy_quant(CSR(self.data, self.col, indptr, self.shape, check=False))
+        """The same matrix as a CSR. A canonical COO needs no sorting; entries of a COO
+        built with check=False are first put in (row, column) order (stable, so
+        duplicates keep their order and are summed by products)."""
+        r, c, v = self._structure()
+        if r.size > 1 and np.any(_key_steps(r, c) < 0):
+            order = np.lexsort((c, r))
+            r, c, v = r[order], c[order], v[order]
+        indptr = _indptr_of(r, self.shape[0])
+        return self._copy_quant(CSR._new(v, c, indptr, self.shape))
 
     def _matmul_int(self, az, bb, mode, bits, out):
         self.tocsr()._matmul_int(az, bb, mode, bits, out)
@@ -514,25 +657,32 @@ class BSR(_Indexed):
         return int(self.data.size)
 
     def _triples(self):
-        R, C = self.blocksize
-        nb = self.indices.size
-        brow = np.repeat(np.arange(self.indptr.size - 1, dtype=np.int64), np.diff(self.indptr))
+        ip, ix, d = self._structure()
+        R, C = d.shape[1:]
+        nb = ix.size
+        brow = np.repeat(np.arange(ip.size - 1, dtype=np.int64), np.diff(ip))
         rr = (brow[:, None, None] * R + np.arange(R)[None, :, None]) + np.zeros((1, 1, C), np.int64)
-        cc = (self.indices[:, None, None] * C + np.arange(C)[None, None, :]) + np.zeros((1, R, 1), np.int64)
-        return rr.reshape(nb * R * C), cc.reshape(nb * R * C), self.data.reshape(nb * R * C)
+        cc = (ix[:, None, None] * C + np.arange(C)[None, None, :]) + np.zeros((1, R, 1), np.int64)
+        return rr.reshape(nb * R * C), cc.reshape(nb * R * C), d.reshape(nb * R * C)
 
-    def check(self):
-        """Validate block shape, indptr, bounds, sortedness, uniqueness and that no
-        stored block is entirely zero; ValueError naming the violation. Returns self."""
-        if self.data.ndim != 3:
-            raise ValueError(f"BSR.data must have shape (nnzb, R, C), got {self.data.shape}")
-        R, C = self.data.shape[1:]
+    def _structure(self):
+        d = np.asarray(self.data)
+        if d.ndim != 3:
+            raise ValueError(f"BSR.data must have shape (nnzb, R, C), got {d.shape}")
+        R, C = d.shape[1:]
         if R < 1 or C < 1:
             raise ValueError(f"BSR block shape must be positive, got {(R, C)}")
         if self.shape[0] % R or self.shape[1] % C:
             raise ValueError(f"BSR shape {self.shape} is not divisible by the block shape {(R, C)}")
-        self._check_index(self.shape[0] // R, self.shape[1] // C, "block row", "block column")
-        if self.indices.size:
+        return self._check_index(self.shape[0] // R, self.shape[1] // C, "block row",
+                                 "block column")
+
+    def check(self):
+        """Validate block shape, indptr, bounds, sortedness, uniqueness and that no
+        stored block is entirely zero; ValueError naming the violation. Returns self."""
+        ip, ix, _ = self._structure()
+        _check_sorted_unique(ix, ip, "BSR.indices", "block row")
+        if ix.size:
             r, c, v = self._triples()
             z = self._entry_is_zero(v, r, c).reshape(self.data.shape)
             if np.any(z.all(axis=(1, 2))):
@@ -553,8 +703,8 @@ class BSR(_Indexed):
         blocks = x.reshape(nbr, R, nbc, C).transpose(0, 2, 1, 3)
         keep = nz.reshape(nbr, R, nbc, C).any(axis=(1, 3))
         bi, bj = np.nonzero(keep)
-        return cls(np.ascontiguousarray(blocks[bi, bj]), bj, _indptr_of(bi, nbr), x.shape,
-                   check=False)
+        return cls._new(native(np.ascontiguousarray(blocks[bi, bj])), bj, _indptr_of(bi, nbr),
+                        x.shape)
 
     @classmethod
     def from_qtensor(cls, qt, blocksize):
@@ -575,11 +725,20 @@ class BSR(_Indexed):
         return cls.from_dense(csr.to_dense(), blocksize)
 
 
+def _key_steps(r, c):
+    """Steps between consecutive (row, col) keys: negative = out of order, 0 = duplicate."""
+    dr = np.diff(r)
+    return np.where(dr != 0, dr, np.diff(c))
+
+
 def _check_blocksize(blocksize, shape):
     try:
-        R, C = (int(b) for b in blocksize)
-    except (TypeError, ValueError):
-        raise TypeError(f"blocksize must be a pair of ints, got {blocksize!r}") from None
+        entries = tuple(blocksize)
+    except TypeError:
+        entries = ()
+    if len(entries) != 2 or not all(_is_int(b) for b in entries):
+        raise TypeError(f"blocksize must be a pair of ints, got {blocksize!r}")
+    R, C = (int(b) for b in entries)
     if R < 1 or C < 1:
         raise ValueError(f"blocksize={blocksize!r}; both entries must be >= 1")
     if shape[0] % R or shape[1] % C:

@@ -44,8 +44,9 @@ import numpy as np
 
 from .._lazy import kernels as _lazy_kernels
 K = _lazy_kernels("sparse")
-from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, check_factor,
-                      check_positive_int, dense_rhs, finish_int, int_rhs, kernel_mode)
+from ._common import (MAX_BYTES, absmax, check_acc, check_bytes, check_exact_bound,
+                      check_exact_for, check_factor, dense_rhs, finish_int, int_array, int_rhs,
+                      kernel_mode, native, raise_status)
 
 __all__ = ["nm_mask", "is_nm", "check_nm", "nm_compress", "nm_decompress", "compress_2_4",
            "decompress_2_4", "reorder_metadata_cutlass", "unreorder_metadata_cutlass",
@@ -54,12 +55,61 @@ __all__ = ["nm_mask", "is_nm", "check_nm", "nm_compress", "nm_decompress", "comp
 VALID_NIBBLES = (0b0100, 0b1000, 0b1001, 0b1100, 0b1101, 0b1110)
 
 
+M_MAX = 2 ** 62
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _check_nm(n, m):
-    n = check_positive_int(n, "n")
-    m = check_positive_int(m, "m")
+    """(n, m) as Python ints with 1 <= n <= m <= 2**62."""
+    if not _is_int(n):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if not _is_int(m):
+        raise TypeError(f"m must be an int, got {type(m).__name__}")
+    n, m = int(n), int(m)
+    if n < 1:
+        raise ValueError(f"n={n}; allowed 1 <= n <= m (m={m})")
+    if not 1 <= m <= M_MAX:
+        raise ValueError(f"m={m}; allowed 1 <= m <= 2**62")
     if n > m:
         raise ValueError(f"n={n} > m={m}; N:M sparsity needs n <= m")
     return n, m
+
+
+def index_dtype(m):
+    """The narrowest unsigned dtype holding the positions 0..m-1: uint8 for m <= 256,
+    uint16 for m <= 65536, uint32 for m <= 2^32, uint64 beyond."""
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if m - 1 <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+def _values(w, name="w"):
+    """w as an array of numbers (integers, floats, booleans or ml_dtypes' types such as
+    bfloat16 / float8, whose NumPy kind is 'V'); TypeError for anything else."""
+    w = np.asarray(w)
+    if w.dtype.kind not in "iubfV" or w.dtype.fields is not None:
+        raise TypeError(f"{name} must be real, got dtype {w.dtype}")
+    return w
+
+
+def _magnitudes(g):
+    """Exact |g| with an order-preserving dtype: float64 for floats (exact for float16/32),
+    uint64 for integers (so |-2^63| and values beyond 2^53 compare exactly)."""
+    if g.dtype.kind == "b":
+        return g.astype(np.uint64)
+    if g.dtype.kind == "u":
+        return g.astype(np.uint64)
+    if g.dtype.kind == "i":
+        x = g.astype(np.int64)
+        neg = x < 0
+        mag = x.astype(np.uint64)
+        mag[neg] = (-(x[neg] + 1)).astype(np.uint64) + np.uint64(1)
+        return mag
+    return np.abs(g.astype(np.float64))
 
 
 def _norm_axis(axis, ndim):
@@ -70,14 +120,14 @@ def _norm_axis(axis, ndim):
     return int(axis) % ndim
 
 
-def _groups(w, m, axis, name="w"):
+def _groups(w, m, axis, name="w", mname="m"):
     """w with ``axis`` moved last and split into groups: (moved array, (G, m) view)."""
     w = np.asarray(w)
     if w.ndim == 0:
         raise ValueError(f"{name} must have at least one axis")
     ax = _norm_axis(axis, w.ndim)
     if w.shape[ax] % m:
-        raise ValueError(f"{name}.shape[{ax}] = {w.shape[ax]} is not divisible by m={m}")
+        raise ValueError(f"{name}.shape[{ax}] = {w.shape[ax]} is not divisible by {mname}={m}")
     moved = np.moveaxis(w, ax, -1)
     return ax, moved, moved.reshape(-1, m)
 
@@ -87,14 +137,16 @@ def nm_mask(w, n, m, axis=-1):
     along ``axis`` (the other m - n are False). Ties go to the lower index inside the
     group (NVIDIA Apex ASP m4n2_1d picks by magnitude the same way; its tie order is
     that of torch.topk, unspecified). w: real array, no NaN; w.shape[axis] % m == 0.
+    Magnitudes are exact: float64 for floats, uint64 for integers (int64 values that
+    float64 would round, and -2^63, compare correctly).
     """
     n, m = _check_nm(n, m)
     w = np.asarray(w)
     if w.dtype.kind not in "iubf":
         raise TypeError(f"w must be real, got dtype {w.dtype}")
     ax, moved, g = _groups(w, m, axis)
-    a = np.abs(g.astype(np.float64))
-    if np.isnan(a).any():
+    a = _magnitudes(native(g))
+    if a.dtype.kind == "f" and np.isnan(a).any():
         raise ValueError("w contains NaN; magnitudes must be comparable")
     out = np.empty(a.shape, dtype=np.uint8)
     K.nm_select(np.ascontiguousarray(a), n, out)
@@ -103,16 +155,16 @@ def nm_mask(w, n, m, axis=-1):
 
 def is_nm(w, n, m, axis=-1):
     """True when every group of m consecutive elements along ``axis`` has at most n
-    non-zeros (w.shape[axis] % m == 0 required)."""
+    non-zeros (w.shape[axis] % m == 0 required; NaN counts as a non-zero)."""
     n, m = _check_nm(n, m)
-    _, _, g = _groups(w, m, axis)
+    _, _, g = _groups(_values(w), m, axis)
     return bool(((g != 0).sum(axis=1) <= n).all())
 
 
 def check_nm(w, n, m, axis=-1):
     """Raise ValueError naming the first group with more than n non-zeros."""
     n, m = _check_nm(n, m)
-    _, _, g = _groups(w, m, axis)
+    _, _, g = _groups(_values(w), m, axis)
     cnt = (g != 0).sum(axis=1)
     bad = np.flatnonzero(cnt > n)
     if bad.size:
@@ -123,11 +175,13 @@ def check_nm(w, n, m, axis=-1):
 def nm_compress(w, n, m, axis=-1):
     """Compress an N:M-sparse array along ``axis``: (values, indices), each with
     w.shape[axis] * n / m along the axis. Per group, indices are the positions (0..m-1,
-    ascending, uint8) of the non-zeros, padded with the lowest unused positions when the
-    group has fewer than n; values are w at those positions. ValueError if a group
-    has more than n non-zeros."""
+    ascending) of the non-zeros, padded with the lowest unused positions when the
+    group has fewer than n; values are w at those positions. The index dtype is the
+    narrowest that holds m - 1 (``index_dtype(m)``: uint8 up to m = 256, uint16 up to
+    65536, uint32 up to 2^32, else uint64), so every position is stored exactly.
+    ValueError if a group has more than n non-zeros."""
     n, m = _check_nm(n, m)
-    w = np.asarray(w)
+    w = _values(w)
     check_nm(w, n, m, axis)
     ax, moved, g = _groups(w, m, axis)
     nz = g != 0
@@ -137,21 +191,25 @@ def nm_compress(w, n, m, axis=-1):
     vals = np.take_along_axis(g, idx, axis=1)
     shape = moved.shape[:-1] + (moved.shape[-1] // m * n,)
     return (np.moveaxis(vals.reshape(shape), -1, ax),
-            np.moveaxis(idx.astype(np.uint8).reshape(shape), -1, ax))
+            np.moveaxis(idx.astype(index_dtype(m)).reshape(shape), -1, ax))
 
 
-def nm_decompress(values, indices, n, m, axis=-1):
+def nm_decompress(values, indices, n, m, axis=-1, *, max_bytes=MAX_BYTES):
     """Inverse of nm_compress: dense array with values[..] at their positions. Indices
-    must lie in [0, m) and be strictly increasing inside each group (ValueError)."""
+    (any integer dtype, taken by value) must lie in [0, m) and be strictly increasing
+    inside each group (ValueError). ValueError when the result (values.size / n * m
+    elements) would exceed ``max_bytes`` (default 4 GiB; None: no limit)."""
     n, m = _check_nm(n, m)
-    values = np.asarray(values)
-    indices = np.asarray(indices)
+    values = _values(values, "values")
+    indices = int_array(indices, "indices")
     if values.shape != indices.shape:
         raise ValueError(f"values {values.shape} and indices {indices.shape} differ in shape")
-    ax, moved, gv = _groups(values, n, axis, "values")
-    gi = np.moveaxis(indices, ax, -1).reshape(-1, n).astype(np.int64)
-    if gi.size and (gi.min() < 0 or gi.max() >= m):
+    ax, moved, gv = _groups(values, n, axis, "values", "n")
+    check_bytes(values.size // n * m * values.dtype.itemsize, "nm_decompress", max_bytes)
+    gi = np.moveaxis(indices, ax, -1).reshape(-1, n)
+    if gi.size and (int(gi.min()) < 0 or int(gi.max()) >= m):
         raise ValueError(f"indices must lie in [0, {m})")
+    gi = gi.astype(np.int64)
     if n > 1 and np.any(np.diff(gi, axis=1) <= 0):
         raise ValueError("indices must be strictly increasing inside every group")
     out = np.zeros((gv.shape[0], m), dtype=values.dtype)
@@ -181,6 +239,10 @@ def nibble_table():
 def _data_bits(x, data_bits):
     if data_bits is None:
         data_bits = x.dtype.itemsize * 8
+    elif not _is_int(data_bits):
+        raise TypeError(f"data_bits must be an int (8, 16 or 32) or None, got "
+                        f"{type(data_bits).__name__}")
+    data_bits = int(data_bits)
     if data_bits not in (8, 16, 32):
         raise ValueError(f"data_bits={data_bits}; the 2:4 layout exists for 8-, 16- and "
                          "32-bit data (pass data_bits for other dtypes)")
@@ -229,6 +291,7 @@ def compress_2_4(x, data_bits=None):
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"x must be a 2-d matrix, got {x.ndim} dimensions")
+    x = _values(x, "x")
     bits = _data_bits(x, data_bits)
     gs, per_word, wdt = _layout(bits)
     rows, k = x.shape
@@ -257,7 +320,7 @@ def compress_2_4(x, data_bits=None):
 
 def _nibbles(meta, rows, k, data_bits):
     gs, per_word, wdt = _layout(data_bits)
-    meta = np.asarray(meta)
+    meta = native(np.asarray(meta))
     if meta.dtype != np.dtype(wdt):
         raise TypeError(f"metadata must be {np.dtype(wdt).name} words for {data_bits}-bit data, "
                         f"got {meta.dtype}")
@@ -288,6 +351,7 @@ def _stored_columns(values, metadata, data_bits):
     values = np.asarray(values)
     if values.ndim != 2:
         raise ValueError(f"values must be 2-d, got {values.ndim} dimensions")
+    values = _values(values, "values")
     bits = _data_bits(values, data_bits)
     nib, gs = _nibbles(metadata, values.shape[0], 2 * values.shape[1], bits)
     return values, _kept_columns(nib, gs)
@@ -329,7 +393,7 @@ def _cutlass_offsets(m, ncols, dtype):
 def reorder_metadata_cutlass(metadata):
     """Metadata words (rows, ncols) in the order CUTLASS's sparse GEMM reads them (see
     the module docstring for the exact mapping); same shape and dtype."""
-    meta = np.asarray(metadata)
+    meta = native(np.asarray(metadata))
     if meta.ndim != 2:
         raise ValueError(f"metadata must be 2-d, got {meta.ndim} dimensions")
     off = _cutlass_offsets(meta.shape[0], meta.shape[1], meta.dtype)
@@ -340,7 +404,7 @@ def reorder_metadata_cutlass(metadata):
 
 def unreorder_metadata_cutlass(reordered):
     """Inverse of reorder_metadata_cutlass."""
-    meta = np.asarray(reordered)
+    meta = native(np.asarray(reordered))
     if meta.ndim != 2:
         raise ValueError(f"metadata must be 2-d, got {meta.ndim} dimensions")
     off = _cutlass_offsets(meta.shape[0], meta.shape[1], meta.dtype)
@@ -365,19 +429,22 @@ def spmm_2_4(values, metadata, b, *, data_bits=None, b_zero=0, acc_bits=32, over
     if values.dtype.kind in "iub" and b2.dtype.kind in "iub":
         bb = int_rhs(b2, b_zero)
         az = np.zeros(rows, dtype=np.int64)
-        d = values.astype(np.int64).reshape(-1)
+        d = values.reshape(-1)
         if d.size:
-            check_factor(d, "values")
+            check_factor(d, "values")           # by value: uint64 is not reinterpreted
             if check_exact_for(mode):
-                check_exact_bound(np.abs(d).max(),
-                                  absmax(bb), k)
+                check_exact_bound(absmax(d), absmax(bb), k)
+        d = d.astype(np.int64)
         out = np.empty((rows, b2.shape[1]), dtype=np.int64)
-        K.csr_spmm_int(indptr, cols, d, az, bb, kernel_mode(mode), abits, out)
+        raise_status(K.csr_spmm_int(indptr, cols, d, az, bb, kernel_mode(mode), abits, out),
+                     "spmm_2_4")
         out = finish_int(out, mode, abits)
     else:
         if np.any(np.asarray(b_zero) != 0):
             raise ValueError("b_zero applies to integer products only")
         out = np.empty((rows, b2.shape[1]), dtype=np.float64)
-        K.csr_spmm_float(indptr, cols, np.ascontiguousarray(values.astype(np.float64).reshape(-1)),
-                         np.ascontiguousarray(b2, dtype=np.float64), out)
+        raise_status(K.csr_spmm_float(indptr, cols,
+                                      np.ascontiguousarray(values.astype(np.float64).reshape(-1)),
+                                      np.ascontiguousarray(b2, dtype=np.float64), out),
+                     "spmm_2_4")
     return out[:, 0] if vec else out

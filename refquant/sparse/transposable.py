@@ -30,6 +30,7 @@ method="greedy": visit |w| in descending order (ties: lower row-major position f
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,21 +38,110 @@ import numpy as np
 
 from .._lazy import kernels as _lazy_kernels
 K = _lazy_kernels("sparse")
-from ._common import check_positive_int
-from .nm import nm_mask
+from .nm import _check_nm, nm_mask
 
 __all__ = ["transposable_mask", "transposable_patterns", "TransposableReport",
            "transposable_report", "is_transposable"]
 
 METHODS = ("optimal", "optimal_at_most", "greedy")
+MAX_PATTERNS = 10 ** 6
 
 
-@lru_cache(maxsize=None)
-def transposable_patterns(n, m):
+_EXACT_STATES = 20000       # the exact count is computed when its DP has at most this many states
+
+
+def _pattern_count(n, m):
+    """(T, exact): the number T of m x m 0/1 matrices with n ones in every row and every
+    column -- the number of patterns transposable_patterns(n, m) lists (90 for n=2, m=4;
+    116963796250 for n=4, m=8). Exact (exact=True) for n = m (T = 1) and when the
+    row-by-row count is cheap: it runs over the multisets of the columns' remaining
+    needs, C(m + k, k) of them with k = min(n, m - n) (T(n, m) = T(m - n, m)); otherwise
+    (exact=False) the natural log of the lower bound T >= m!, which holds for
+    1 <= n <= m - 1: row i taking the columns s(i), s(i+1), ..., s(i+n-1) (indices
+    mod m) gives a distinct pattern for every permutation s."""
+    k = min(n, m - n)
+    if k == 0:
+        return 1, True
+    if m <= 30 and math.comb(m + k, k) <= _EXACT_STATES:
+        return _exact_count(k, m), True
+    return math.lgamma(m + 1), False
+
+
+def _exact_count(k, m):
+    """Matrices m x m with k ones per row and column, counted row by row: a state is
+    need[v] = the number of columns that still need v ones (v = 0..k); a row takes k_v of
+    the need[v] columns for every v (sum k_v = k) in prod C(need[v], k_v) ways."""
+    states = {(0,) * k + (m,): 1}
+    for _ in range(m):
+        nxt = {}
+        for need, ways in states.items():
+            for new, w in _row_steps(need, k):
+                nxt[new] = nxt.get(new, 0) + ways * w
+        states = nxt
+    return states.get((m,) + (0,) * k, 0)
+
+
+def _row_steps(need, k):
+    """(next need, ways) for one row of k ones taken from columns with need >= 1."""
+    out = []
+    stack = [(k, k, list(need), 1)]
+    while stack:
+        v, left, state, ways = stack.pop()
+        if v == 0:
+            if left == 0:
+                out.append((tuple(state), ways))
+            continue
+        for t in range(min(need[v], left) + 1):
+            nxt = list(state)
+            nxt[v] -= t
+            nxt[v - 1] += t
+            stack.append((v - 1, left - t, nxt, ways * math.comb(need[v], t)))
+    return out
+
+
+def transposable_patterns(n, m, *, max_patterns=MAX_PATTERNS):
     """(pairs, patterns): ``pairs`` (C(m, n), n) are the n-subsets of range(m) in
     lexicographic order; ``patterns`` (T, m) lists, in lexicographic order, every choice
     of one subset per row such that each column is chosen exactly n times (T = 90 for
-    n=2, m=4). Only practical for small m."""
+    n=2, m=4). Both arrays are read-only (they are cached).
+
+    T grows super-exponentially (297200 for n=3, m=6; 116963796250 for n=4, m=8), so T is
+    counted (or, for large m, bounded below by m!) before anything is enumerated:
+    ValueError naming n, m, T and the bytes when T exceeds max_patterns (default 10**6:
+    at most a few seconds and 8 m MB) -- for n = m, the single all-ones pattern, when m
+    does; pass a larger max_patterns, or None, to allow more."""
+    n, m = _check_nm(n, m)
+    if max_patterns is not None:
+        if not isinstance(max_patterns, (int, np.integer)) or isinstance(max_patterns, bool):
+            raise TypeError(f"max_patterns must be an int or None, got "
+                            f"{type(max_patterns).__name__}")
+        if max_patterns < 0:
+            raise ValueError(f"max_patterns={max_patterns}; allowed max_patterns >= 0 or None")
+        t, exact = _pattern_count(n, m)
+        what = None
+        if not exact:
+            if t > math.log(max(max_patterns, 1)):
+                what = (f"at least {m}! = 10^{t / math.log(10):.1f} patterns", None)
+            else:
+                t, exact = _exact_count(min(n, m - n), m), True
+        if exact and (t > max_patterns or (n == m and m > max_patterns)):
+            what = (f"{t} patterns of {m} rows ({t * m * 8} bytes)", str(max(t, m)))
+        if what is not None:
+            allow = f"{what[1]} (or None)" if what[1] else "None"
+            raise ValueError(f"transposable_patterns(n={n}, m={m}) would enumerate {what[0]}, "
+                             f"more than max_patterns={max_patterns}; pass max_patterns="
+                             f"{allow} to allow it")
+    return _enumerate(n, m)
+
+
+@lru_cache(maxsize=None)
+def _enumerate(n, m):
+    if n == m:                      # one pattern: every row takes every column
+        pairs = np.arange(m, dtype=np.int64).reshape(1, m)
+        pats = np.zeros((1, m), dtype=np.int64)
+        pairs.flags.writeable = False
+        pats.flags.writeable = False
+        return pairs, pats
     pairs = list(itertools.combinations(range(m), n))
     pats = []
 
@@ -73,14 +163,15 @@ def transposable_patterns(n, m):
                 rec(prefix + [q], cc)
 
     rec([], [0] * m)
-    return np.array(pairs, dtype=np.int64), np.array(pats, dtype=np.int64).reshape(-1, m)
+    pairs = np.array(pairs, dtype=np.int64).reshape(-1, n)
+    pats = np.array(pats, dtype=np.int64).reshape(-1, m)
+    pairs.flags.writeable = False
+    pats.flags.writeable = False
+    return pairs, pats
 
 
 def _prep(w, n, m):
-    n = check_positive_int(n, "n")
-    m = check_positive_int(m, "m")
-    if n > m:
-        raise ValueError(f"n={n} > m={m}; N:M sparsity needs n <= m")
+    n, m = _check_nm(n, m)
     w = np.asarray(w)
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-d matrix, got {w.ndim} dimensions")
@@ -94,13 +185,44 @@ def _prep(w, n, m):
     return np.ascontiguousarray(a), n, m
 
 
-def transposable_mask(w, n, m, method="optimal"):
+MAX_WORK = 10 ** 13
+
+
+def flow_work(shape, n, m):
+    """Worst-case edge relaxations of the min-cost-flow methods on a matrix of ``shape``:
+    blocks * (m n augmentations) * (2m + 1 Bellman-Ford rounds) * (m^2 + 2m edges). It
+    grows as m^5; measured runs take about a second per 10^10 to 10^11 of it (m = 128,
+    n = 64: 3.5e10 per block, about 1 s)."""
+    blocks = (shape[0] // m) * (shape[1] // m)
+    return blocks * m * n * (2 * m + 1) * (m * m + 2 * m)
+
+
+def _check_work(shape, n, m, max_work):
+    if max_work is None:
+        return
+    if not isinstance(max_work, (int, np.integer)) or isinstance(max_work, bool):
+        raise TypeError(f"max_work must be an int or None, got {type(max_work).__name__}")
+    work = flow_work(shape, n, m)
+    if work > max_work:
+        raise ValueError(f"the min-cost flow for n={n}, m={m} over a {shape[0]}x{shape[1]} "
+                         f"matrix needs up to {work:.3g} edge relaxations (grows as m^5), "
+                         f"more than max_work={max_work:.3g}; pass a larger max_work (or "
+                         "None) to allow it, or use method='greedy'")
+
+
+def transposable_mask(w, n, m, method="optimal", *, max_work=MAX_WORK):
     """Boolean transposable N:M mask of the 2-d array w (see the module docstring for
     ``method``: "optimal" | "optimal_at_most" | "greedy"). Every M x M block has at most
-    n ones per row and per column ("optimal": exactly n)."""
+    n ones per row and per column ("optimal": exactly n).
+
+    The flow methods ("optimal" for m > 4, "optimal_at_most") take time growing as m^5
+    per block: ValueError when flow_work(w.shape, n, m) exceeds ``max_work`` (default
+    10**13, minutes at most; None: no limit)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}; allowed: {', '.join(METHODS)}")
     a, n, m = _prep(w, n, m)
+    if method == "optimal_at_most" or (method == "optimal" and m > 4):
+        _check_work(a.shape, n, m, max_work)
     out = np.empty(a.shape, dtype=np.uint8)
     if method == "greedy":
         K.transposable_greedy(a, m, n, out)
@@ -117,6 +239,7 @@ def transposable_mask(w, n, m, method="optimal"):
 def is_transposable(mask, n, m):
     """True when every M x M block of ``mask`` has at most n non-zeros per row and per
     column."""
+    n, m = _check_nm(n, m)
     mask = np.asarray(mask) != 0
     if mask.ndim != 2 or mask.shape[0] % m or mask.shape[1] % m:
         raise ValueError(f"mask.shape = {mask.shape} must be 2-d and divisible by m={m}")
@@ -148,10 +271,12 @@ class TransposableReport:
         return self.optimal_at_most / self.nm if self.nm else 1.0
 
 
-def transposable_report(w, n, m):
+def transposable_report(w, n, m, *, max_work=MAX_WORK):
     """Quality report: the fraction of sum |w| kept by nm_mask (along rows) and by the
-    greedy, optimal and optimal_at_most transposable masks (float64 sums)."""
+    greedy, optimal and optimal_at_most transposable masks (float64 sums). max_work: as
+    transposable_mask."""
     a, n, m = _prep(w, n, m)
+    _check_work(a.shape, n, m, max_work)
     total = float(a.sum())
 
     def kept(mask):
@@ -159,5 +284,7 @@ def transposable_report(w, n, m):
 
     return TransposableReport(nm=kept(nm_mask(a, n, m, axis=1)),
                               greedy=kept(transposable_mask(a, n, m, "greedy")),
-                              optimal=kept(transposable_mask(a, n, m, "optimal")),
-                              optimal_at_most=kept(transposable_mask(a, n, m, "optimal_at_most")))
+                              optimal=kept(transposable_mask(a, n, m, "optimal",
+                                                             max_work=max_work)),
+                              optimal_at_most=kept(transposable_mask(a, n, m, "optimal_at_most",
+                                                                     max_work=max_work)))
