@@ -302,14 +302,15 @@ def term_counts(values, encoding="csd", bits=8):
     return _pow2.term_counts(v, "naf" if encoding == "csd" else "binary")
 
 
-def im2col(x, kh, kw, stride=1, padding=0):
+def im2col(x, kh, kw, stride=1, padding=0, *, max_bytes=_intops.MAX_BYTES):
     """Patches of x (N, C, H, W) as GEMM rows: (N*OH*OW, C*kh*kw), columns ordered
     (c, i, j) like ``w.reshape(F, -1)`` of a (F, C, kh, kw) kernel; zero padding on every
     side; OH = (H + 2*padding - kh) // stride + 1 (the same for W). Returns (cols, OH, OW).
-    The patches are ``refquant.intops.im2col``'s, transposed to one row per output pixel."""
+    The patches are ``refquant.intops.im2col``'s, transposed to one row per output pixel;
+    ``max_bytes`` bounds their memory as there (None: no limit)."""
     stride = _check_int(stride, "stride")
     padding = _check_int(padding, "padding", lo=0)
-    cols, oh, ow = _intops.im2col(x, kh, kw, stride=stride, padding=padding)
+    cols, oh, ow = _intops.im2col(x, kh, kw, stride=stride, padding=padding, max_bytes=max_bytes)
     n, ckk = cols.shape[:2]
     return cols.transpose(0, 2, 3, 1).reshape(n * oh * ow, ckk), oh, ow
 
@@ -654,7 +655,8 @@ class SystolicArray:
                 self.check_run(M, F, K, trace, max_bytes, max_work, extra_bytes=8 * M * K,
                                what=f"the convolution as GEMM M={M}, N={F}, K={K} "
                                     f"(im2col matrix included)")
-        cols, oh, ow = im2col(x, kh, kw, stride, padding)
+        cols, oh, ow = im2col(x, kh, kw, stride, padding,
+                              max_bytes=MAX_BYTES if max_bytes is None else max_bytes)
         res = self.run(cols, w.reshape(w.shape[0], -1).T, trace=trace, max_bytes=max_bytes,
                        max_work=max_work)
         res.output = res.output.reshape(x.shape[0], oh, ow, w.shape[0]).transpose(0, 3, 1, 2).copy()
