@@ -2,16 +2,18 @@
 rules, N:M selection, transposable N:M masks and column combining.
 
 Integer accumulation (``mode``), shared by every product kernel here and mirroring the
-dense integer GEMM of refquant.intops:
+dense integer GEMM of refquant.intops (refquant.sparse maps each ``Overflow`` policy to
+one of these codes in a single table; RAISE runs as 0 and is checked afterwards):
   0 exact     the int64 sum (callers guarantee it cannot leave int64),
   1 wrap      the exact sum reduced modulo 2^bits into [-2^(bits-1), 2^(bits-1)); the
               int64 sum wraps modulo 2^64 and 2^bits divides 2^64, so wrapping once at
               the end equals wrapping at every step,
   2 saturate  acc = clamp(acc + p, -2^(bits-1), 2^(bits-1) - 1) after every product p,
               products taken in ascending reduction index k.
-Products p = (a - a_zero) * (b - b_zero) are formed exactly in int64 (callers keep each
-factor within [-2^31, 2^31]). Stored zeros contribute p = 0 (clamp(acc + 0) == acc), so a
-sparse product equals the dense product under all three modes.
+Products p = (a - a_zero_point) * (b - b_zero_point) are formed exactly in int64
+(callers keep each factor within [-2^31, 2^31]). Stored zeros contribute p = 0
+(clamp(acc + 0) == acc), so a sparse product equals the dense product under all three
+modes.
 Float products accumulate in float64, one rounding per multiply and per add, in
 ascending stored order (ascending k) -- the order scipy.sparse uses.
 
@@ -89,23 +91,23 @@ def axpy_float(acc, av, b, k):
 # Status returned by the product kernels: they check every index they follow, so an
 # inconsistent structure is reported instead of read or written out of bounds.
 OK = 0
-BAD_SHAPE = 1       # operand sizes disagree (indptr length, a_zero, b / out widths)
+BAD_SHAPE = 1       # operand sizes disagree (indptr length, a_zero_point, b / out widths)
 BAD_INDPTR = 2      # an indptr entry outside [0, stored entries] or decreasing
 BAD_INDEX = 3       # a stored index outside its dimension
 
 
 @njit(cache=True)
-def csr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
-    """out[i, j] = ACC_k (data[p] - a_zero[i]) * b[k, j] over the stored entries p of row
+def csr_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
+    """out[i, j] = ACC_k (data[p] - a_zero_point[i]) * b[k, j] over the stored entries p of row
     i (k = indices[p], in stored order: ascending for canonical input), with the
     accumulation ``mode``/``bits`` of the module docstring. b is int64 with its zero
     point already subtracted; out is int64 (rows, n).
-    Returns OK (0), or BAD_SHAPE (indptr.size != rows + 1, a_zero shorter than rows,
+    Returns OK (0), or BAD_SHAPE (indptr.size != rows + 1, a_zero_point shorter than rows,
     b and out of different widths), BAD_INDPTR (0 <= indptr[i] <= indptr[i + 1] <=
     min(indices.size, data.size) violated) or BAD_INDEX (an index outside
     [0, b.shape[0])) before touching memory out of bounds; out is then incomplete."""
     rows = out.shape[0]
-    if indptr.size != rows + 1 or a_zero.size < rows or b.shape[1] != out.shape[1]:
+    if indptr.size != rows + 1 or a_zero_point.size < rows or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
     nnz = min(indices.size, data.size)
     kdim = b.shape[0]
@@ -116,7 +118,7 @@ def csr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
         e = indptr[i + 1]
         if s < 0 or e < s or e > nnz:
             return BAD_INDPTR
-        z = np.int64(a_zero[i])
+        z = np.int64(a_zero_point[i])
         acc[:] = 0
         for p in range(s, e):
             k = indices[p]
@@ -153,7 +155,7 @@ def csr_spmm_float(indptr, indices, data, b, out):
 
 
 @njit(cache=True)
-def csc_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
+def csc_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     """CSC A (column k holds rows indices[indptr[k]:indptr[k+1]]) times b: the same
     result as csr_spmm_int on the same matrix (columns are visited in ascending k, so
     each out[i, j] receives its products in ascending k). out must be (rows, n).
@@ -161,7 +163,7 @@ def csc_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
     must lie in [0, out.shape[0]))."""
     rows = out.shape[0]
     ncols = b.shape[0]
-    if indptr.size != ncols + 1 or a_zero.size < rows or b.shape[1] != out.shape[1]:
+    if indptr.size != ncols + 1 or a_zero_point.size < rows or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
     nnz = min(indices.size, data.size)
     lo, hi = acc_limits(bits)
@@ -175,7 +177,7 @@ def csc_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
             i = indices[p]
             if i < 0 or i >= rows:
                 return BAD_INDEX
-            axpy_int(out[i], np.int64(data[p]) - np.int64(a_zero[i]), b, k, mode, lo, hi)
+            axpy_int(out[i], np.int64(data[p]) - np.int64(a_zero_point[i]), b, k, mode, lo, hi)
     if mode == 1:
         for i in range(rows):
             store_int(out[i], mode, bits, out[i])
@@ -206,17 +208,17 @@ def csc_spmm_float(indptr, indices, data, b, out):
 
 
 @njit(cache=True)
-def bsr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
+def bsr_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     """BSR A (block row I holds blocks data[p] of shape (R, C) at block column
     indices[p], ascending) times b. Row i = I*R + r receives, in ascending k = J*C + c,
-    the products (data[p, r, c] - a_zero[i]) * b[k, j]; zeros stored inside a block
+    the products (data[p, r, c] - a_zero_point[i]) * b[k, j]; zeros stored inside a block
     contribute 0. Accumulation as csr_spmm_int; out is int64 (rows, n). Returns a status
     as csr_spmm_int ((indptr.size - 1) * R must equal out.shape[0]; block columns must
     lie in [0, b.shape[0] // C))."""
     R = data.shape[1]
     C = data.shape[2]
     nbr = indptr.size - 1
-    if nbr < 0 or nbr * R != out.shape[0] or a_zero.size < out.shape[0] \
+    if nbr < 0 or nbr * R != out.shape[0] or a_zero_point.size < out.shape[0] \
             or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
     nnz = min(indices.size, data.shape[0])
@@ -233,7 +235,7 @@ def bsr_spmm_int(indptr, indices, data, a_zero, b, mode, bits, out):
                 return BAD_INDEX
         for r in range(R):
             i = I * R + r
-            z = np.int64(a_zero[i])
+            z = np.int64(a_zero_point[i])
             acc[:] = 0
             for p in range(s, e):
                 for c in range(C):
@@ -547,23 +549,23 @@ def _packed_ok(packed, select, order, kdim, out):
 
 
 @njit(cache=True)
-def packed_gemm_int(packed, select, order, a_zero, b, mode, bits, out):
+def packed_gemm_int(packed, select, order, a_zero_point, b, mode, bits, out):
     """out[r, j] = ACC over cells g of row r with select[r, g] >= 0, visited in the
     order order[r, :] (ascending select, so ascending reduction index k = select), of
-    (packed[r, g] - a_zero[r]) * b[select[r, g], j]. Accumulation as csr_spmm_int.
-    Returns a status (see _packed_ok; BAD_SHAPE also for a short a_zero or b / out of
+    (packed[r, g] - a_zero_point[r]) * b[select[r, g], j]. Accumulation as csr_spmm_int.
+    Returns a status (see _packed_ok; BAD_SHAPE also for a short a_zero_point or b / out of
     different widths) before reading anything out of bounds."""
     rows, G = packed.shape
     st = _packed_ok(packed, select, order, b.shape[0], out)
     if st != OK:
         return st
-    if a_zero.size < rows or b.shape[1] != out.shape[1]:
+    if a_zero_point.size < rows or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
     for r in range(rows):
         acc[:] = 0
-        z = np.int64(a_zero[r])
+        z = np.int64(a_zero_point[r])
         for q in range(G):
             g = order[r, q]
             if select[r, g] >= 0:

@@ -7,11 +7,12 @@ import itertools
 from reference.intops import gemm as intops_gemm
 
 
-def gemm_int(a, b, a_zero=0, b_zero=0, acc_bits=32, overflow="wrap"):
-    """Dense integer GEMM over Python ints: sum_k (a[i][k] - a_zero) * (b[k][j] - b_zero)
+def gemm_int(a, b, a_zero_point=0, b_zero_point=0, acc_bits=32, overflow="wrap"):
+    """Dense integer GEMM over Python ints:
+    sum_k (a[i][k] - a_zero_point) * (b[k][j] - b_zero_point)
     in ascending k. wrap: the exact sum modulo 2^acc_bits (signed); saturate: clamp after
     every step; exact: the exact sum. The integer-ops reference states these rules."""
-    return intops_gemm(a, b, a_zero, b_zero, acc_bits=acc_bits, overflow=overflow)
+    return intops_gemm(a, b, a_zero_point, b_zero_point, acc_bits=acc_bits, overflow=overflow)
 
 
 def nm_mask(group, n):

@@ -65,16 +65,16 @@ def test_packed_gemm_equals_dense_gemm_of_pruned(c, overflow, bits, seed):
     cc = column_combine(w, alpha, gamma)
     x = np.random.default_rng(seed).integers(-128, 128, (w.shape[1], 3)).astype(np.int8)
     dense = intops.gemm(cc.unpack(), x, 0, 3, acc_bits=bits, overflow=overflow)
-    got = cc.matmul(x, x_zero=3, acc_bits=bits, overflow=overflow)
+    got = cc.matmul(x, x_zero_point=3, acc_bits=bits, overflow=overflow)
     assert got.dtype == dense.dtype and np.array_equal(got, dense)
 
 
-def test_packed_gemm_a_zero_applies_to_stored_cells_only():
+def test_packed_gemm_a_zero_point_applies_to_stored_cells_only():
     w = np.array([[5, 0, 0], [0, 0, 7]], dtype=np.int16)
     cc = column_combine(w, 3, 1.0)
     assert [g.tolist() for g in cc.groups] == [[0, 2]]
     x = np.array([[1], [100], [2]], dtype=np.int16)
-    assert cc.matmul(x, a_zero=[1, 2]).tolist() == [[(5 - 1) * 1], [(7 - 2) * 2]]
+    assert cc.matmul(x, a_zero_point=[1, 2]).tolist() == [[(5 - 1) * 1], [(7 - 2) * 2]]
 
 
 def test_float_gemm_bit_identical_to_scipy():

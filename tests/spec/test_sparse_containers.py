@@ -60,7 +60,7 @@ def test_int_spmm_matches_reference(x, n, bits, overflow, data):
     for a in _all(x) + [BSR.from_dense(np.pad(x, ((0, (-x.shape[0]) % 2), (0, (-x.shape[1]) % 3))),
                                          (2, 3))]:
         bb = b if a.shape[1] == b.shape[0] else np.pad(b, ((0, a.shape[1] - b.shape[0]), (0, 0)))
-        got = a.matmul(bb, b_zero=bz, acc_bits=bits, overflow=overflow)
+        got = a.matmul(bb, b_zero_point=bz, acc_bits=bits, overflow=overflow)
         assert got.dtype == dense.dtype
         assert got[:x.shape[0]].tolist() == want, type(a).__name__
 
@@ -143,7 +143,7 @@ def test_bsr_layout():
     assert a.indptr.tolist() == [0, 1, 2]
     assert a.indices.tolist() == [2, 0]
     assert a.data.tolist() == [[[1, 0], [0, 0]], [[0, 0], [0, 2]]]
-    assert a.blocksize == (2, 2)
+    assert a.block_size == (2, 2)
 
 
 def test_csr_layout_worked_example():
@@ -207,5 +207,5 @@ def test_bad_operands():
         a.matmul(np.ones(3, np.int8), overflow="clip")
     with pytest.raises(ValueError, match="2-d"):
         CSR.from_dense(np.ones(3))
-    with pytest.raises(ValueError, match="blocksize"):
+    with pytest.raises(ValueError, match="block_size"):
         BSR.from_dense(np.ones((3, 3)), (2, 2))

@@ -146,7 +146,7 @@ def test_compress_errors():
         compress_2_4(np.array([[1, 1, 1, 0] * 4], dtype=np.float16))
     with pytest.raises(ValueError, match="multiple of 16"):
         compress_2_4(np.zeros((2, 8), np.float16))
-    with pytest.raises(ValueError, match="data_bits"):
+    with pytest.raises(ValueError, match="bits=64"):
         compress_2_4(np.zeros((2, 16), np.float64))
     with pytest.raises(TypeError, match="int16"):
         decompress_2_4(np.zeros((1, 8), np.float16), np.zeros((1, 1), np.int32))
@@ -185,7 +185,7 @@ def test_spmm_2_4_equals_dense_gemm(dtype, overflow, bits, seed):
     w = w * nm_mask(w, 2, 4).astype(dtype)
     b = rng.integers(-128, 128, (k, 2)).astype(np.int8)
     v, meta = compress_2_4(w)
-    got = spmm_2_4(v, meta, b, b_zero=1, acc_bits=bits, overflow=overflow)
+    got = spmm_2_4(v, meta, b, b_zero_point=1, acc_bits=bits, overflow=overflow)
     want = intops.gemm(w, b, 0, 1, acc_bits=bits, overflow=overflow)
     assert got.dtype == want.dtype and np.array_equal(got, want)
 

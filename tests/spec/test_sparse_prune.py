@@ -59,7 +59,7 @@ def test_block_prune_feeds_bsr():
     assert m[:2].sum() == 0 and m[2:].all()
     a = BSR.from_dense(w * m, (2, 2))
     assert a.indptr.tolist() == [0, 0, 2] and a.indices.tolist() == [0, 1]
-    with pytest.raises(ValueError, match="blocksize"):
+    with pytest.raises(ValueError, match="block_size"):
         block_prune(w, 0.5, (3, 2))
     with pytest.raises(ValueError, match="sparsity"):
         block_prune(w, 1.5, (2, 2))

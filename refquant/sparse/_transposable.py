@@ -1,44 +1,21 @@
-"""Transposable N:M masks (Hubara et al., "Accelerated Sparse Neural Training",
-NeurIPS 2021, arXiv 2102.08124).
-
-A transposable mask has at most N ones in every row AND every column of each M x M
-block of W (blocks tile W from the top-left corner; both dimensions must be multiples
-of M), so W * mask and its transpose are both N:M along rows -- the forward and the
-backward pass can both use N:M sparse hardware. The objective is the kept magnitude
-sum over the block of |w| over the ones of the mask.
-
-method="optimal": every row and column of each block has exactly N ones (an N-regular
-  bipartite pattern) and the kept sum is maximal -- the min-cost-flow formulation of
-  the paper: source -> row (capacity N), row i -> column j (capacity 1, cost -|w_ij|),
-  column -> sink (capacity N), flow M*N. For M <= 4 every valid pattern is searched
-  exhaustively (the 90 patterns with two ones per row and column for 2:4, as NVIDIA
-  Apex ASP's m4n2_2d_best does); larger M solve the flow by successive shortest paths. Scores are float64 sums of
-  |w| (exact when those sums are, e.g. for integers, float16/bfloat16 of moderate
-  range); the 2:4 search keeps the first pattern, in lexicographic order, of maximal
-  score.
-method="optimal_at_most": the largest kept sum over masks with AT MOST N ones per row
-  and column (min-cost flow stopped as soon as an augmenting path no longer gains).
-  This can exceed "optimal": completing a mask to exactly N per row and column may force
-  small entries in place of large ones (it happens in a few blocks of a Gaussian
-  matrix, where even the greedy mask can beat "optimal"). Hardware accepts fewer than
-  N non-zeros per group, so this is the true optimum of the transposable constraint.
-method="greedy": visit |w| in descending order (ties: lower row-major position first)
-  and keep an entry while its row and column hold fewer than N ones -- the paper's
-  2-approximation (kept sum >= optimal_at_most / 2); Apex m4n2_2d_greedy. It may leave fewer
-  than N ones in a row or column.
-"""
+"""Transposable N:M masks: at most N ones in every row and every column of each M x M
+block, so a pruned matrix and its transpose are both N:M (Hubara et al., NeurIPS 2021)."""
 from __future__ import annotations
 
 import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from .._lazy import kernels as _lazy_kernels
-K = _lazy_kernels("sparse")
-from .nm import _check_nm, nm_mask
+from .._lazy import kernels
+from .._validate import check_int
+from ._nm import nm_mask, nm_params
+
+_k = kernels("sparse")
 
 __all__ = ["transposable_mask", "transposable_patterns", "TransposableReport",
            "transposable_report", "is_transposable"]
@@ -50,7 +27,7 @@ MAX_PATTERNS = 10 ** 6
 _EXACT_STATES = 20000       # the exact count is computed when its DP has at most this many states
 
 
-def _pattern_count(n, m):
+def _pattern_count(n: int, m: int) -> tuple[Any, bool]:
     """(T, exact): the number T of m x m 0/1 matrices with n ones in every row and every
     column -- the number of patterns transposable_patterns(n, m) lists (90 for n=2, m=4;
     116963796250 for n=4, m=8). Exact (exact=True) for n = m (T = 1) and when the
@@ -67,13 +44,13 @@ def _pattern_count(n, m):
     return math.lgamma(m + 1), False
 
 
-def _exact_count(k, m):
+def _exact_count(k: int, m: int) -> int:
     """Matrices m x m with k ones per row and column, counted row by row: a state is
     need[v] = the number of columns that still need v ones (v = 0..k); a row takes k_v of
     the need[v] columns for every v (sum k_v = k) in prod C(need[v], k_v) ways."""
-    states = {(0,) * k + (m,): 1}
+    states: dict[tuple[int, ...], int] = {(0,) * k + (m,): 1}
     for _ in range(m):
-        nxt = {}
+        nxt: dict[tuple[int, ...], int] = {}
         for need, ways in states.items():
             for new, w in _row_steps(need, k):
                 nxt[new] = nxt.get(new, 0) + ways * w
@@ -81,10 +58,10 @@ def _exact_count(k, m):
     return states.get((m,) + (0,) * k, 0)
 
 
-def _row_steps(need, k):
+def _row_steps(need: tuple[int, ...], k: int) -> list[tuple[tuple[int, ...], int]]:
     """(next need, ways) for one row of k ones taken from columns with need >= 1."""
     out = []
-    stack = [(k, k, list(need), 1)]
+    stack: list[tuple[int, int, list[int], int]] = [(k, k, list(need), 1)]
     while stack:
         v, left, state, ways = stack.pop()
         if v == 0:
@@ -99,7 +76,8 @@ def _row_steps(need, k):
     return out
 
 
-def transposable_patterns(n, m, *, max_patterns=MAX_PATTERNS):
+def transposable_patterns(n: int, m: int, *, max_patterns: int | None = MAX_PATTERNS
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """(pairs, patterns): ``pairs`` (C(m, n), n) are the n-subsets of range(m) in
     lexicographic order; ``patterns`` (T, m) lists, in lexicographic order, every choice
     of one subset per row such that each column is chosen exactly n times (T = 90 for
@@ -110,15 +88,11 @@ def transposable_patterns(n, m, *, max_patterns=MAX_PATTERNS):
     ValueError naming n, m, T and the bytes when T exceeds max_patterns (default 10**6:
     at most a few seconds and 8 m MB) -- for n = m, the single all-ones pattern, when m
     does; pass a larger max_patterns, or None, to allow more."""
-    n, m = _check_nm(n, m)
+    n, m = nm_params(n, m)
     if max_patterns is not None:
-        if not isinstance(max_patterns, (int, np.integer)) or isinstance(max_patterns, bool):
-            raise TypeError(f"max_patterns must be an int or None, got "
-                            f"{type(max_patterns).__name__}")
-        if max_patterns < 0:
-            raise ValueError(f"max_patterns={max_patterns}; allowed max_patterns >= 0 or None")
+        max_patterns = check_int(max_patterns, "max_patterns", lo=0)
         t, exact = _pattern_count(n, m)
-        what = None
+        what: tuple[str, str | None] | None = None
         if not exact:
             if t > math.log(max(max_patterns, 1)):
                 what = (f"at least {m}! = 10^{t / math.log(10):.1f} patterns", None)
@@ -135,23 +109,23 @@ def transposable_patterns(n, m, *, max_patterns=MAX_PATTERNS):
 
 
 @lru_cache(maxsize=None)
-def _enumerate(n, m):
+def _enumerate(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     if n == m:                      # one pattern: every row takes every column
-        pairs = np.arange(m, dtype=np.int64).reshape(1, m)
-        pats = np.zeros((1, m), dtype=np.int64)
-        pairs.flags.writeable = False
-        pats.flags.writeable = False
-        return pairs, pats
-    pairs = list(itertools.combinations(range(m), n))
-    pats = []
+        everything = np.arange(m, dtype=np.int64).reshape(1, m)
+        single = np.zeros((1, m), dtype=np.int64)
+        everything.flags.writeable = False
+        single.flags.writeable = False
+        return everything, single
+    subsets = list(itertools.combinations(range(m), n))
+    pats: list[tuple[int, ...]] = []
 
-    def rec(prefix, colcount):
+    def rec(prefix: list[int], colcount: list[int]) -> None:
         r = len(prefix)
         if r == m:
             pats.append(tuple(prefix))
             return
         rest = m - r - 1
-        for q, p in enumerate(pairs):
+        for q, p in enumerate(subsets):
             cc = list(colcount)
             ok = True
             for c in p:
@@ -163,23 +137,23 @@ def _enumerate(n, m):
                 rec(prefix + [q], cc)
 
     rec([], [0] * m)
-    pairs = np.array(pairs, dtype=np.int64).reshape(-1, n)
-    pats = np.array(pats, dtype=np.int64).reshape(-1, m)
-    pairs.flags.writeable = False
-    pats.flags.writeable = False
-    return pairs, pats
+    pairs_a = np.array(subsets, dtype=np.int64).reshape(-1, n)
+    pats_a = np.array(pats, dtype=np.int64).reshape(-1, m)
+    pairs_a.flags.writeable = False
+    pats_a.flags.writeable = False
+    return pairs_a, pats_a
 
 
-def _prep(w, n, m):
-    n, m = _check_nm(n, m)
-    w = np.asarray(w)
-    if w.ndim != 2:
-        raise ValueError(f"w must be a 2-d matrix, got {w.ndim} dimensions")
-    if w.dtype.kind not in "iubf":
-        raise TypeError(f"w must be real, got dtype {w.dtype}")
-    if w.shape[0] % m or w.shape[1] % m:
-        raise ValueError(f"w.shape = {w.shape} must be divisible by m={m} in both dimensions")
-    a = np.abs(w.astype(np.float64))
+def _prep(w: Any, n: Any, m: Any) -> tuple[np.ndarray, int, int]:
+    n, m = nm_params(n, m)
+    wa = np.asarray(w)
+    if wa.ndim != 2:
+        raise ValueError(f"w must be a 2-d matrix, got {wa.ndim} dimensions")
+    if wa.dtype.kind not in "iubf":
+        raise TypeError(f"w must be real, got dtype {wa.dtype}")
+    if wa.shape[0] % m or wa.shape[1] % m:
+        raise ValueError(f"w.shape = {wa.shape} must be divisible by m={m} in both dimensions")
+    a = np.abs(wa.astype(np.float64))
     if np.isnan(a).any():
         raise ValueError("w contains NaN; magnitudes must be comparable")
     return np.ascontiguousarray(a), n, m
@@ -188,7 +162,7 @@ def _prep(w, n, m):
 MAX_WORK = 10 ** 13
 
 
-def flow_work(shape, n, m):
+def flow_work(shape: tuple[int, ...], n: int, m: int) -> int:
     """Worst-case edge relaxations of the min-cost-flow methods on a matrix of ``shape``:
     blocks * (m n augmentations) * (2m + 1 Bellman-Ford rounds) * (m^2 + 2m edges). It
     grows as m^5; measured runs take about a second per 10^10 to 10^11 of it (m = 128,
@@ -197,11 +171,10 @@ def flow_work(shape, n, m):
     return blocks * m * n * (2 * m + 1) * (m * m + 2 * m)
 
 
-def _check_work(shape, n, m, max_work):
+def _check_work(shape: tuple[int, ...], n: int, m: int, max_work: Any) -> None:
     if max_work is None:
         return
-    if not isinstance(max_work, (int, np.integer)) or isinstance(max_work, bool):
-        raise TypeError(f"max_work must be an int or None, got {type(max_work).__name__}")
+    max_work = check_int(max_work, "max_work")
     work = flow_work(shape, n, m)
     if work > max_work:
         raise ValueError(f"the min-cost flow for n={n}, m={m} over a {shape[0]}x{shape[1]} "
@@ -210,14 +183,41 @@ def _check_work(shape, n, m, max_work):
                          "None) to allow it, or use method='greedy'")
 
 
-def transposable_mask(w, n, m, method="optimal", *, max_work=MAX_WORK):
-    """Boolean transposable N:M mask of the 2-d array w (see the module docstring for
-    ``method``: "optimal" | "optimal_at_most" | "greedy"). Every M x M block has at most
-    n ones per row and per column ("optimal": exactly n).
+def transposable_mask(w: npt.ArrayLike, n: int, m: int, method: str = "optimal", *,
+                      max_work: int | None = MAX_WORK) -> np.ndarray:
+    """Boolean transposable N:M mask of the 2-d array w (Hubara et al., "Accelerated
+    Sparse Neural Training", NeurIPS 2021, arXiv 2102.08124): at most n ones in every
+    row AND every column of each m x m block (blocks tile w from the top-left corner;
+    both dimensions must be multiples of m), so w * mask and its transpose are both N:M
+    along rows -- the forward and the backward pass can both use N:M sparse hardware.
+    The objective is the kept magnitude, the sum over each block of |w| over the ones
+    of the mask.
+
+    method="optimal": every row and column of each block has exactly n ones (an
+      n-regular bipartite pattern) and the kept sum is maximal -- the paper's
+      min-cost-flow formulation: source -> row (capacity n), row i -> column j (capacity
+      1, cost -|w_ij|), column -> sink (capacity n), flow m*n. For m <= 4 every valid
+      pattern (``transposable_patterns``) is searched exhaustively (the 90 patterns of
+      2:4, as NVIDIA Apex ASP's m4n2_2d_best does), keeping the first pattern, in
+      lexicographic order, of maximal score; larger m solve the flow by successive
+      shortest paths. Scores are float64 sums of |w| (exact when those sums are, e.g.
+      for integers, float16/bfloat16 of moderate range).
+    method="optimal_at_most": the largest kept sum over masks with AT MOST n ones per
+      row and column (min-cost flow stopped as soon as an augmenting path no longer
+      gains). This can exceed "optimal": completing a mask to exactly n per row and
+      column may force small entries in place of large ones (it happens in a few blocks
+      of a Gaussian matrix, where even the greedy mask can beat "optimal"). Hardware
+      accepts fewer than n non-zeros per group, so this is the true optimum of the
+      transposable constraint.
+    method="greedy": visit |w| in descending order (ties: lower row-major position
+      first) and keep an entry while its row and column hold fewer than n ones -- the
+      paper's 2-approximation (kept sum >= optimal_at_most / 2); Apex m4n2_2d_greedy. It
+      may leave fewer than n ones in a row or column.
 
     The flow methods ("optimal" for m > 4, "optimal_at_most") take time growing as m^5
-    per block: ValueError when flow_work(w.shape, n, m) exceeds ``max_work`` (default
-    10**13, minutes at most; None: no limit)."""
+    per block: ValueError when their worst case, blocks * (m n augmentations) *
+    (2m + 1 Bellman-Ford rounds) * (m^2 + 2m edges) edge relaxations, exceeds
+    ``max_work`` (default 10**13, minutes at most; None: no limit)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r}; allowed: {', '.join(METHODS)}")
     a, n, m = _prep(w, n, m)
@@ -225,26 +225,26 @@ def transposable_mask(w, n, m, method="optimal", *, max_work=MAX_WORK):
         _check_work(a.shape, n, m, max_work)
     out = np.empty(a.shape, dtype=np.uint8)
     if method == "greedy":
-        K.transposable_greedy(a, m, n, out)
+        _k.transposable_greedy(a, m, n, out)
     elif method == "optimal_at_most":
-        K.transposable_flow(a, m, n, False, out)
+        _k.transposable_flow(a, m, n, False, out)
     elif (n, m) == (2, 4) or (m <= 4):
         pairs, pats = transposable_patterns(n, m)
-        K.transposable_exhaustive(a, m, pairs, pats, out)
+        _k.transposable_exhaustive(a, m, pairs, pats, out)
     else:
-        K.transposable_flow(a, m, n, True, out)
+        _k.transposable_flow(a, m, n, True, out)
     return out.astype(bool)
 
 
-def is_transposable(mask, n, m):
+def is_transposable(mask: npt.ArrayLike, n: int, m: int) -> bool:
     """True when every M x M block of ``mask`` has at most n non-zeros per row and per
     column."""
-    n, m = _check_nm(n, m)
-    mask = np.asarray(mask) != 0
-    if mask.ndim != 2 or mask.shape[0] % m or mask.shape[1] % m:
-        raise ValueError(f"mask.shape = {mask.shape} must be 2-d and divisible by m={m}")
-    R, C = mask.shape
-    b = mask.reshape(R // m, m, C // m, m)
+    n, m = nm_params(n, m)
+    nz = np.asarray(mask) != 0
+    if nz.ndim != 2 or nz.shape[0] % m or nz.shape[1] % m:
+        raise ValueError(f"mask.shape = {nz.shape} must be 2-d and divisible by m={m}")
+    R, C = nz.shape
+    b = nz.reshape(R // m, m, C // m, m)
     return bool((b.sum(axis=3) <= n).all() and (b.sum(axis=1) <= n).all())
 
 
@@ -261,17 +261,18 @@ class TransposableReport:
     optimal_at_most: float
 
     @property
-    def greedy_vs_optimal(self):
+    def greedy_vs_optimal(self) -> float:
         """Kept magnitude of the greedy mask over the at-most-N optimum (>= 1/2)."""
         return self.greedy / self.optimal_at_most if self.optimal_at_most else 1.0
 
     @property
-    def optimal_vs_nm(self):
+    def optimal_vs_nm(self) -> float:
         """Kept magnitude of the at-most-N transposable optimum over plain N:M."""
         return self.optimal_at_most / self.nm if self.nm else 1.0
 
 
-def transposable_report(w, n, m, *, max_work=MAX_WORK):
+def transposable_report(w: npt.ArrayLike, n: int, m: int, *,
+                        max_work: int | None = MAX_WORK) -> TransposableReport:
     """Quality report: the fraction of sum |w| kept by nm_mask (along rows) and by the
     greedy, optimal and optimal_at_most transposable masks (float64 sums). max_work: as
     transposable_mask."""
@@ -279,7 +280,7 @@ def transposable_report(w, n, m, *, max_work=MAX_WORK):
     _check_work(a.shape, n, m, max_work)
     total = float(a.sum())
 
-    def kept(mask):
+    def kept(mask: np.ndarray) -> float:
         return float(a[mask].sum()) / total if total else 1.0
 
     return TransposableReport(nm=kept(nm_mask(a, n, m, axis=1)),
