@@ -45,6 +45,11 @@ class Overflow(enum.IntEnum):
     RAISE     raise ``OverflowError`` naming the first offending element.
     INF       become ±inf (float formats that have inf).
     NAN       become NaN (float formats that have NaN, e.g. OCP e4m3fn non-saturating).
+    EXACT     accumulators only: compute with unbounded integers (nothing overflows).
+
+    For floats, INF and NAN follow IEEE 754-2019 7.4 under directed rounding (rounding
+    toward zero in magnitude gives ±max for finite values): the one table of the rule
+    is in ``refquant.FloatFormat``'s docstring.
     """
 
     SATURATE = 0
@@ -52,6 +57,7 @@ class Overflow(enum.IntEnum):
     RAISE = 2
     INF = 3
     NAN = 4
+    EXACT = 5
 
 
 def _as_member(enum_cls, value, param):
