@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from refquant.sim import TensorCore
-from refquant.sim.tensorcore_cli import read_recorded
+from refquant.cli import read_recorded
 
 HERE = Path(__file__).resolve().parent
 SUBSET = HERE.parent / "data" / "tensorcore" / "recorded_subset.npz"
@@ -100,7 +100,7 @@ def test_fp8_mma_sync_differs_from_wgmma_on_recorded_rows(subset):
 
 def test_replay_defaults_match_how_the_data_was_recorded():
     """The CLI's default instruction and C for each recorded case are those used above."""
-    from refquant.sim.tensorcore_cli import default_instruction
+    from refquant.cli import default_instruction
     for gpu, fmt, out in CASES:
         f = {"E4M3": "e4m3fn", "E5M2": "e5m2"}.get(fmt, fmt)
         want = None

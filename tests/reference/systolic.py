@@ -1,7 +1,7 @@
 """Slow, obviously-correct pure-Python references for the systolic-array simulator.
 
 Nothing here steps registers: every register value is written down in closed form from
-the timing convention in refquant/sim/systolic.py, so a test comparing the kernels'
+the timing convention of refquant.sim.cycle_model, so a test comparing the kernels'
 traces with these functions checks the stepping logic against the stated convention.
 """
 import math

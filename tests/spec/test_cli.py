@@ -270,3 +270,31 @@ def test_weights_of_more_than_two_dims_are_seen_as_channels_by_fan_in():
     assert row == compare_tensor(w.reshape(64, 384), "mxfp4")
     per_channel = compare_tensor(w, "int8", granularity="axis")
     assert per_channel == compare_tensor(w.reshape(64, 384), "int8", granularity="axis")
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "refquant", "formats", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert any(e["name"] == "int8" for e in json.loads(r.stdout)["formats"])
+    r = subprocess.run([sys.executable, "-m", "refquant", "nosuchcommand"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and r.stderr.startswith("refquant: error: ")
+
+
+def test_one_parser_holds_every_command():
+    ap = cli.build_parser()
+    sub = next(a for a in ap._actions if a.dest == "command")
+    assert tuple(sub.choices) == cli.COMMANDS == ("compare", "formats", "systolic", "tensorcore")
+    args = ap.parse_args(["tensorcore", "gemm", "--gpu", "H100"])
+    assert args.command == "tensorcore" and args.cmd == "gemm" and callable(args.run)
+
+
+def test_unrecognized_arguments_name_their_command():
+    for argv in (["formats", "--bogus"], ["systolic", "--gemm", "1", "1", "1", "--bogus"],
+                 ["tensorcore", "gemm", "--gpu", "H100", "--bogus"]):
+        rc, out, err = run(argv)
+        assert rc == 2 and err == (f"refquant {argv[0]}: error: unrecognized arguments: "
+                                   f"--bogus (see refquant {argv[0]} --help)\n")

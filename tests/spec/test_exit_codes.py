@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from refquant import cli
+from refquant.cli import _compare
 
 SUBSET = Path(__file__).resolve().parents[1] / "data" / "tensorcore" / "recorded_subset.npz"
 
@@ -73,7 +74,7 @@ class _FakeQT:
 
 
 def test_compare_nonfinite_metric_is_a_failed_row(npy, monkeypatch):
-    monkeypatch.setattr(cli, "quantize", lambda x, fmt, **kw: _FakeQT(x, cli._format(fmt)))
+    monkeypatch.setattr(_compare, "quantize", lambda x, fmt, **kw: _FakeQT(x, _compare._format(fmt)))
     p = npy("a", [1.0, 2.0, 3.0, 4.0])
     rc, out, err = run(["compare", "--input", p, "--formats", "int8"])
     assert rc == 1
@@ -120,7 +121,7 @@ def test_compare_default_set_leaves_out_formats_an_option_does_not_apply_to():
     rc, out, err = run(["compare", "--tensors", "gaussian", "--asymmetric", "--json"])
     doc = json.loads(out)
     assert rc == 0
-    assert all(cli._format(r["format"]).is_integer for r in doc["results"])
+    assert all(_compare._format(r["format"]).is_integer for r in doc["results"])
     assert "e2m1" in doc["settings"]["left_out"]
     rc, out, err = run(["compare", "--tensors", "gaussian", "--granularity", "axis"])
     assert rc == 0
@@ -179,7 +180,7 @@ def test_systolic_layers_vcd_writes_one_file_per_layer(tmp_path):
     (["--gemm", "2", "2", "2", "--simulate"], "--simulate applies to --layers only"),
     (["--gemm", "2", "2", "2", "--encoding", "binary"],
      "--encoding applies to --pe term_serial only"),
-    (["--gemm", "2", "2", "2", "--dataflow", "ws", "--pe", "bit_serial", "--encoding", "csd"],
+    (["--gemm", "2", "2", "2", "--dataflow", "ws", "--pe", "bit_serial", "--encoding", "naf"],
      "--encoding applies to --pe term_serial only"),
     (["--layers", "LAYERS", "--seed", "3"], "--seed applies to --gemm or --layers --simulate"),
     (["--layers", "LAYERS", "--dataflow", "ws", "--pe", "term_serial"],
@@ -187,7 +188,7 @@ def test_systolic_layers_vcd_writes_one_file_per_layer(tmp_path):
     (["--layers", "/nonexistent/net.csv"], "--layers '/nonexistent/net.csv': no such file"),
     (["--layers", "BADLAYERS"], "layer line 2: non-numeric field"),
     (["--gemm", "0", "2", "2"], "--gemm M N K must be >= 1"),
-    (["--rows", "0", "--gemm", "1", "1", "1"], "rows=0 out of range"),
+    (["--rows", "0", "--gemm", "1", "1", "1"], "rows must be an int in [1, 4611686018427387904], got 0"),
     (["--gemm", "1000000", "1000000", "1000000"], "--max-bytes"),
     (["--gemm", "1", "2"], "expected 3 arguments"),
     (["--gemm", "2", "2", "2", "--vcd", "/nonexistent/dir/run.vcd"], "/nonexistent/dir/run.vcd"),

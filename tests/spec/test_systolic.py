@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from refquant.sim import SystolicArray, cycle_model, scalesim_report
-from refquant.sim.systolic import conv_output_size, im2col, load_layers, term_counts
+from refquant.sim import conv_output_size, im2col, load_layers, term_counts
 
 _spec = importlib.util.spec_from_file_location(
     "systolic_reference", Path(__file__).resolve().parents[1] / "reference" / "systolic.py")
@@ -184,7 +184,7 @@ def test_trace_worked_example_os_2x2():
 
 def test_term_counts_and_term_serial_cycles(rng):
     x = np.arange(-600, 600)
-    assert term_counts(x, "csd").tolist() == [ref.naf_terms(v) for v in x]
+    assert term_counts(x, "naf").tolist() == [ref.naf_terms(v) for v in x]
     assert term_counts(x, "binary").tolist() == [bin(abs(int(v))).count("1") for v in x]
     assert term_counts(x, "bits", bits=11).tolist() == [11] * x.size
     M, N, K = 5, 6, 7
@@ -193,7 +193,7 @@ def test_term_counts_and_term_serial_cycles(rng):
     B[0, :] = 0
     B[1, 0] = 64    # one term
     for df, R, C in (("ws", 3, 4), ("is", 2, 3), ("ws", 1, 1)):
-        for enc in ("csd", "binary"):
+        for enc in ("naf", "binary"):
             sa = SystolicArray(R, C, df, pe="term_serial", encoding=enc)
             r = sa.run(A, B)
             np.testing.assert_array_equal(r.output, A @ B)
@@ -464,7 +464,7 @@ def test_register_level_runs_check_their_size_first():
                                          r"max_work=1e\+05; pass a larger max_work"):
         sa.run(A, A, max_work=10**5)
     with pytest.raises(ValueError, match=r"needs about .*, of which the trace .*above "
-                                         r"max_bytes=100000 .*pass a larger max_bytes"):
+                                         r"max_bytes=100000; pass a larger max_bytes"):
         sa.run(A, A, trace=True, max_bytes=100_000)
     assert sa.run(A, A, max_work=4757504).cycles == 18944
     assert sa.estimate(64, 64, 64)["work"] == 4757504
@@ -473,3 +473,28 @@ def test_register_level_runs_check_their_size_first():
     with pytest.raises(ValueError, match="max_bytes"):
         sa.run_conv(np.ones((1, 1, 64, 64), np.int64), np.ones((2, 1, 3, 3), np.int64),
                     trace=True, max_bytes=10**5)
+
+
+def test_import_loads_no_numba():
+    import subprocess
+    import sys
+    code = ("import sys, refquant.sim; assert 'numba' not in sys.modules, "
+            "[m for m in sys.modules if 'numba' in m]")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_term_serial_encodings_are_the_glossary_set():
+    from refquant import pow2
+    x = np.arange(-300, 300)
+    for enc in ("binary", "hese", "naf"):
+        assert np.array_equal(term_counts(x, enc), pow2.term_counts(x, enc))
+    A = np.array([[3, -7, 5], [1, 0, -128]])
+    B = np.array([[7, 1], [-3, 85], [127, -1]])
+    for enc in ("binary", "hese", "naf"):
+        sa = SystolicArray(2, 2, "ws", pe="term_serial", encoding=enc)
+        r = sa.run(A, B)
+        assert np.array_equal(r.output, A @ B)
+        nt = term_counts(B, enc)
+        assert r.cycles == sa.cycle_model(2, 2, 3, [max(1, int(nt[:2].max())),
+                                                    max(1, int(nt[2:].max()))])

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from refquant import Rounding
+from refquant import Overflow, Rounding
 from refquant.sim import TensorCore
-from refquant.sim.tensorcore import GPUS, BlockFMAModel, decompress_sparse
+from refquant.sim import GPUS, BlockFMAModel, decompress_sparse
 
 _spec = importlib.util.spec_from_file_location(
     "tc_reference", Path(__file__).resolve().parents[1] / "reference" / "tensorcore.py")
@@ -249,7 +249,7 @@ def test_integer_mma_equals_exact_gemm(fmt, lo, hi, seed, k, sat):
     A = rng.integers(lo, hi + 1, (3, k))
     B = rng.integers(lo, hi + 1, (k, 4))
     C = rng.integers(-2**31, 2**31, (3, 4)) if seed % 2 else rng.integers(-100, 100, (3, 4))
-    D = TensorCore("A100").imma(A, B, C, fmt, saturate=sat)
+    D = TensorCore("A100").imma(A, B, C, fmt, overflow="saturate" if sat else "wrap")
     kstep = 32 if fmt in ("s8", "u8") else 64
     want = [[ref.int_mma(A[i], B[:, j], C[i, j], kstep, sat) for j in range(4)] for i in range(3)]
     assert D.dtype == np.int32 and D.tolist() == want
@@ -263,8 +263,8 @@ def test_integer_saturation_example():
     B = np.full((32, 1), 127)
     tc = TensorCore("H100")
     C = np.array([[2**31 - 1000]])
-    assert tc.imma(A, B, C, "s8", saturate=True)[0, 0] == 2**31 - 1
-    assert tc.imma(A, B, C, "s8", saturate=False)[0, 0] == 2**31 - 1000 + 32 * 127 * 127 - 2**32
+    assert tc.imma(A, B, C, "s8", overflow=Overflow.SATURATE)[0, 0] == 2**31 - 1
+    assert tc.imma(A, B, C, "s8", overflow=Overflow.WRAP)[0, 0] == 2**31 - 1000 + 32 * 127 * 127 - 2**32
 
 
 @settings(max_examples=25)
@@ -362,7 +362,7 @@ def test_sparse_against_refquant_sparse():
             dense[:, 0::2] *= dense[:, 1::2] == 0
         else:
             dense = dense * nm_mask(dense, 2, 4)
-        vals, meta = compress_2_4(dense, data_bits=bits)
+        vals, meta = compress_2_4(dense, bits=bits)
         assert meta.dtype == (np.int32 if bits == 8 else np.int16)
         assert np.array_equal(decompress_sparse(vals, meta, k, "1:2" if bits == 32 else "2:4"),
                               dense)

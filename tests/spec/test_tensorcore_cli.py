@@ -1,12 +1,16 @@
-"""The ``refquant tensorcore`` entry point (refquant.sim.tensorcore_cli)."""
+"""The ``refquant tensorcore`` command (refquant.cli)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from refquant.sim.tensorcore_cli import read_recorded, tensorcore_main
+from refquant.cli import main, read_recorded
 
 SUBSET = Path(__file__).resolve().parents[1] / "data" / "tensorcore" / "recorded_subset.npz"
+
+
+def tensorcore_main(argv):
+    return main(["tensorcore"] + argv)
 
 
 def _write(tmp_path, gpu, fmt, out, corrupt=None):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from refquant.sim import SystolicArray, write_vcd
-from refquant.sim.vcd import vcd_identifier
+from refquant.sim import vcd_identifier
 
 
 def read_vcd(path):

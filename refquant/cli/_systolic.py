@@ -1,4 +1,23 @@
-"""``refquant systolic``: run a GEMM or a layer file on a simulated systolic array.
+"""``refquant systolic``: run a GEMM or a layer file on the simulated systolic array."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .._validate import format_bytes
+from ..sim import MAX_BYTES, MAX_WORK, SystolicArray, load_layers, vcd_size_estimate, write_vcd
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, warn_deprecated
+
+__all__ = ["add_parser", "run", "reference_gemm"]
+
+PROG = "refquant systolic"
+HELP = "run a GEMM or a layer file on the cycle-accurate systolic array"
+DESCRIPTION = """``refquant systolic``: run a GEMM or a layer file on a simulated systolic array.
 
     refquant systolic --rows 8 --cols 8 --dataflow ws --gemm 64 32 48 [--seed 0]
     refquant systolic --rows 32 --cols 32 --layers net.csv [--simulate] [--json]
@@ -30,27 +49,11 @@ differs from the accumulator rule; 2 a usage or input error. Options that do not
 to the chosen mode (--simulate or --max-* with the analytical model, --encoding without
 --pe term_serial, --seed without random operands) are usage errors.
 """
-from __future__ import annotations
-
-import argparse
-import json
-import os
-import sys
-from pathlib import Path
-
-import numpy as np
-
-from .systolic import MAX_BYTES, MAX_WORK, SystolicArray, vcd_size_estimate, _size
-from .vcd import write_vcd
-
-__all__ = ["systolic_main", "reference_gemm"]
-
-PROG = "refquant systolic"
 
 
-def _parser():
-    from ..cli import ArgumentParser
-    ap = ArgumentParser(prog=PROG, description=__doc__,
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``systolic`` subcommand to the subparsers ``sub``."""
+    ap = sub.add_parser("systolic", help=HELP, description=DESCRIPTION,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=8)
     ap.add_argument("--cols", type=int, default=8)
@@ -61,8 +64,9 @@ def _parser():
     ap.add_argument("--acc-bits", type=int, default=32)
     ap.add_argument("--overflow", default="wrap", choices=["wrap", "saturate", "raise"])
     ap.add_argument("--pe", default="mac", choices=["mac", "term_serial", "bit_serial"])
-    ap.add_argument("--encoding", default=None, choices=["csd", "binary"],
-                    help="term encoding of --pe term_serial (default csd)")
+    ap.add_argument("--encoding", default=None, choices=["naf", "binary", "hese", "csd"],
+                    help="term encoding of --pe term_serial (default naf; csd is a "
+                         "deprecated name of naf)")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--gemm", nargs=3, type=int, metavar=("M", "N", "K"))
     src.add_argument("--layers", metavar="CSV", help="SCALE-Sim topology file")
@@ -80,14 +84,15 @@ def _parser():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-progress", action="store_true",
                     help="--layers: no progress bar (a GEMM never draws one)")
+    ap.set_defaults(run=run)
     return ap
 
 
-def _signed_range(bits):
+def _signed_range(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
-def _exact_product(A, B):
+def _exact_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """The exact integer product of int64 matrices whose entries fit 32 bits, as int64
     when every sum fits, else as a Python-int object array (M x N): each operand is
     split into 16-bit halves so every partial sum of products stays below 2^63."""
@@ -102,7 +107,8 @@ def _exact_product(A, B):
     return (parts[0] * (1 << 32)) + (parts[1] * (1 << 16)) + parts[2]
 
 
-def reference_gemm(A, B, acc_bits, overflow):
+def reference_gemm(A: np.ndarray, B: np.ndarray, acc_bits: int, overflow: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(output under the accumulator rule, exact product) of integer matrices A (M x K)
     and B (K x N) with entries of at most 32 bits. The rule: acc = policy(acc + A[i, k]
     B[k, j]) for k ascending, a two's-complement accumulator of acc_bits (<= 62) bits;
@@ -128,9 +134,8 @@ def reference_gemm(A, B, acc_bits, overflow):
     return acc, exact
 
 
-def _check_options(args):
+def _check_options(args: argparse.Namespace) -> None:
     """Usage errors for options that do not apply to the chosen mode."""
-    from ..cli import UsageError
     layers = args.layers is not None
     register = (not layers) or args.simulate or args.vcd is not None
     if args.simulate and not layers:
@@ -164,35 +169,28 @@ def _check_options(args):
             raise UsageError(f"--vcd {args.vcd!r}: no such folder {folder!r}")
 
 
-def systolic_main(argv=None, stdout=None, stderr=None) -> int:
-    """Entry point of ``refquant systolic``; returns the exit status (0 done, 1 an
-    accumulator overflow under --overflow raise or a result that differs from the
-    accumulator rule, 2 a usage or input error, reported as one line on stderr)."""
-    from ..cli import UsageError, report_error
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
+def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``refquant systolic``; exit status 0 done, 1 an accumulator overflow under
+    --overflow raise or a result that differs from the accumulator rule."""
+    _check_options(args)
+    encoding = args.encoding
+    if encoding == "csd":
+        warn_deprecated(err, PROG, "--encoding csd", "--encoding naf")
+        encoding = "naf"
     try:
-        try:
-            args = _parser().parse_args(argv)
-        except SystemExit as exc:   # --help
-            return 0 if exc.code in (0, None) else 2
-        _check_options(args)
         sa = SystolicArray(args.rows, args.cols, args.dataflow, a_bits=args.a_bits,
-                           b_bits=args.b_bits, signed=not args.unsigned, acc_bits=args.acc_bits,
-                           overflow=args.overflow, pe=args.pe, encoding=args.encoding)
+                           b_bits=args.b_bits, signed=not args.unsigned,
+                           acc_bits=args.acc_bits, overflow=args.overflow, pe=args.pe,
+                           encoding=encoding)
         if args.layers is not None:
             return _layers(args, sa, out, err)
         return _gemm(args, sa, out, err)
     except OverflowError as exc:
         err.write(f"{PROG}: {exc}\n")
-        return 1
-    except (UsageError, ValueError, TypeError, OSError) as exc:
-        return report_error(err, PROG, exc)
+        return EXIT_FAILED
 
 
-def _layers(args, sa, out, err):
-    from ..cli import UsageError
-    from .systolic import load_layers
+def _layers(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[str]) -> int:
     if not os.path.isfile(args.layers):
         raise UsageError(f"--layers {args.layers!r}: no such file")
     path = Path(args.layers)
@@ -211,7 +209,7 @@ def _layers(args, sa, out, err):
     if args.json:
         json.dump(rows, out, indent=1)
         out.write("\n")
-        return 0
+        return EXIT_OK
     print(f"# {sa!r}", file=out)
     print("layer, M, N, K, cycles, macs, utilization, mapping_efficiency, "
           "scalesim_M, scalesim_compute_cycles, scalesim_overall_util", file=out)
@@ -219,11 +217,10 @@ def _layers(args, sa, out, err):
         print(f"{r['name']}, {r['M']}, {r['N']}, {r['K']}, {r['cycles']}, {r['macs']}, "
               f"{r['utilization']:.6f}, {r['mapping_efficiency']:.6f}, {r['scalesim_M']}, "
               f"{r['scalesim']['compute_cycles']}, {r['scalesim']['overall_util']:.4f}", file=out)
-    return 0
+    return EXIT_OK
 
 
-def _gemm(args, sa, out, err):
-    from ..cli import UsageError
+def _gemm(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[str]) -> int:
     M, N, K = args.gemm
     trace = args.vcd is not None
     what = f"--gemm {M} {N} {K}"
@@ -235,13 +232,13 @@ def _gemm(args, sa, out, err):
             limit = MAX_BYTES if args.max_bytes is None else args.max_bytes
             vbytes = vcd_size_estimate(est["cycles"], 3 * sa.rows * sa.cols, sa.vcd_width())
             if vbytes > limit:
-                raise ValueError(f"--vcd of {what} would be up to {_size(vbytes)}, above "
+                raise ValueError(f"--vcd of {what} would be up to {format_bytes(vbytes)}, above "
                                  f"--max-bytes={limit}; pass a larger --max-bytes to allow it")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     rng = np.random.default_rng(0 if args.seed is None else args.seed)
-    alo, ahi = sa._range(sa.a_bits)
-    blo, bhi = sa._range(sa.b_bits)
+    alo, ahi = sa.a_range
+    blo, bhi = sa.b_range
     A = rng.integers(alo, ahi, (M, K), endpoint=True)
     B = rng.integers(blo, bhi, (K, N), endpoint=True)
     res = sa.run(A, B, trace=trace, max_bytes=args.max_bytes, max_work=args.max_work)
@@ -249,7 +246,7 @@ def _gemm(args, sa, out, err):
     ok_rule = bool(np.array_equal(res.output, ref))
     ok_exact = bool(np.array_equal(res.output.astype(object) if exact.dtype == object
                                    else res.output, exact))
-    if trace:
+    if trace and res.trace is not None:
         write_vcd(args.vcd, res.trace, width=sa.vcd_width(),
                   comment=f"GEMM M={M} N={N} K={K} {sa!r}")
         err.write(f"{PROG}: wrote {args.vcd}\n")
@@ -274,9 +271,5 @@ def _gemm(args, sa, out, err):
               file=out)
     if not ok_rule:
         err.write(f"{PROG}: the simulated output differs from the accumulator rule\n")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(systolic_main())
+        return EXIT_FAILED
+    return EXIT_OK

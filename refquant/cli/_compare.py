@@ -1,154 +1,47 @@
-"""The ``refquant`` command.
-
-``refquant compare``
-    Quantizes tensors (the package's default data, or ``--input`` files) under a set of
-    formats through ``refquant.quantize`` and prints, per tensor and format: bits per
-    element (including the scales), SQNR in dB, MSE, the largest absolute error and the
-    share of clipped elements. Every format comes from the registry
-    (``refquant.formats()`` / ``refquant.format(name)``); the command has no code of its
-    own for any format, so formats registered later appear without changes here.
-``refquant formats``
-    Lists every registered format name with its bit width and its smallest and largest
-    finite value.
-
-Both take ``--json`` for machine-readable output. See ``compare_tensor`` for the exact
-definition of every figure. ``refquant systolic`` and ``refquant tensorcore`` are in
-``refquant.sim.systolic_cli`` and ``refquant.sim.tensorcore_cli``.
-
-Exit status of every command: 0 done as asked; 1 ran and found failures or mismatches
-(a ``compare`` row whose quantization raised or whose figures are not finite, marked
-"error: ..." in its row); 2 usage or input error, reported as one line
-"refquant CMD: error: MESSAGE" on stderr (no traceback). An option that does not apply
-to the chosen mode is a usage error, never ignored: for ``compare``, --axis needs
---granularity axis or block, --block-size needs --granularity block, --percentile needs
---calibration percentile; the scaling options (--granularity, --axis, --block-size,
---calibration, --percentile) do not apply to block formats (MX, NVFP4) and --asymmetric
-applies to integer formats only, so naming such a format in --formats is a usage error
-while the default set and --bits leave it out and say so ("# left out (...)" line,
-"left_out" in the JSON settings). ``--input`` files are checked before loading: the
-.npy header (of each .npz member too) must match the bytes in the file, and the tensor's
-estimated working memory must stay within --max-bytes (default 4 GiB).
-"""
+"""``refquant compare``: quantize tensors under a set of formats and tabulate the error of
+each (bits per element, SQNR, MSE, largest error, share clipped)."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
-import sys
-import time
-import zipfile
 from dataclasses import replace
+from typing import IO, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from . import calibrate as _calibrate
-from . import data as _data
-from .formats.base import format as _format
-from .formats.base import formats as _formats
-from .modes import Rounding
-from .quantize import GRANULARITIES, quantize
+from .. import calibrate as _calibrate
+from .. import data as _data  # --tensors help
+from .._progress import Progress
+from ..formats.base import format as _format
+from ..modes import Rounding
+from ..quantize import GRANULARITIES, quantize
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, table
+from ._formats import family, registered
+from ._inputs import MAX_INPUT_BYTES, load_inputs
 
-__all__ = ["main", "compare_tensor", "default_formats", "select_formats", "Progress",
-           "UsageError", "ArgumentParser", "SCALE_BITS", "DEFAULT_BITS", "MAX_INPUT_BYTES"]
-
-class UsageError(Exception):
-    """A usage or input error of a ``refquant`` command: the command prints
-    "refquant CMD: error: MESSAGE" as one line on stderr and exits with status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with one-line errors: a bad argument raises ``UsageError`` (the command
-    turns it into exit status 2) instead of printing the usage and exiting."""
-
-    def error(self, message):
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def report_error(err, prog, exc) -> int:
-    """Write "PROG: error: MESSAGE" on one line of ``err``; returns 2."""
-    msg = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        msg = f"{exc.filename}: {exc.strerror}"
-    err.write(f"{prog}: error: {msg}\n")
-    return 2
-
+__all__ = ["compare_tensor", "default_formats", "select_formats", "add_parser", "run",
+           "SCALE_BITS", "DEFAULT_BITS", "MAX_INPUT_BYTES"]
 
 SCALE_BITS = 32      # refquant.quantize stores scales as float32
 DEFAULT_BITS = (4, 8)  # widths of the default cross-family format set
-PROGRESS_DELAY = 0.5  # seconds of work before the progress bar appears
-MAX_INPUT_BYTES = 2 ** 32  # default --max-bytes: working memory for one input tensor
-
-
-class Progress:
-    """A one-line progress bar on ``stream`` (stderr by default).
-
-    It stays invisible until ``delay`` seconds have passed since it was created, so quick
-    runs print nothing; then each ``step`` redraws ``\\r[#####.....] k/n label``.
-    ``close`` erases the line if anything was drawn. ``enabled=False`` draws nothing.
-    """
-
-    def __init__(self, total, stream=None, enabled=True, delay=PROGRESS_DELAY, width=24,
-                 clock=time.monotonic):
-        self.total = max(int(total), 1)
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = bool(enabled)
-        self.delay = float(delay)
-        self.width = int(width)
-        self.clock = clock
-        self.start = clock()
-        self.done = 0
-        self.drawn_len = 0
-
-    def step(self, label=""):
-        """Count one unit of work done and redraw if the bar is due."""
-        self.done = min(self.done + 1, self.total)
-        if not self.enabled or self.clock() - self.start < self.delay:
-            return
-        filled = self.width * self.done // self.total
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} {label}"
-        pad = " " * max(self.drawn_len - len(line), 0)
-        self.stream.write("\r" + line + pad)
-        self.stream.flush()
-        self.drawn_len = len(line)
-
-    def close(self):
-        """Erase the bar (if drawn)."""
-        if self.drawn_len:
-            self.stream.write("\r" + " " * self.drawn_len + "\r")
-            self.stream.flush()
-            self.drawn_len = 0
 
 
 # --------------------------------------------------------------------------- formats
 
-def _family(fmt) -> str:
-    return type(fmt).__name__
-
-
-def registered():
-    """[(name, Format or None, error message or None)] for every registered name."""
-    out = []
-    for name in _formats():
-        try:
-            out.append((name, _format(name), None))
-        except Exception as exc:  # a broken factory is reported, not fatal
-            out.append((name, None, f"{type(exc).__name__}: {exc}"))
-    return out
-
-
-def default_formats(bits=DEFAULT_BITS) -> list[str]:
+def default_formats(bits: tuple[int, ...] | list[int] = DEFAULT_BITS) -> list[str]:
     """A cross-family subset of the registered formats: for every format class (family)
     and every width in ``bits``, one registered name. Among the family's signed members
     of that width (all members if none is signed; weights are centred on 0) it is the
     one of median range: members sorted by (max_value, name), the lower median taken
     (so a family of several 8-bit variants contributes its middle-range one, not its
     extremes). Ordered by width, then family name."""
-    groups = {}
+    groups: dict[tuple[int, str], list[tuple[str, Any]]] = {}
     for name, fmt, err in registered():
         if err is not None or fmt.bits not in bits:
             continue
-        groups.setdefault((fmt.bits, _family(fmt)), []).append((name, fmt))
+        groups.setdefault((fmt.bits, family(fmt)), []).append((name, fmt))
     chosen = []
     for key in sorted(groups):
         members = groups[key]
@@ -158,7 +51,8 @@ def default_formats(bits=DEFAULT_BITS) -> list[str]:
     return chosen
 
 
-def select_formats(names=None, bits=None) -> list[str]:
+def select_formats(names: list[str] | None = None, bits: list[int] | None = None
+                   ) -> list[str]:
     """The format names ``compare`` runs. ``names``: explicit names (resolved by
     ``refquant.format``, ValueError for an unknown one); ``bits``: keep formats of these
     widths (with no names: every registered format of these widths). Neither: the
@@ -177,19 +71,19 @@ def select_formats(names=None, bits=None) -> list[str]:
 
 # --------------------------------------------------------------------------- metrics
 
-def _scale_bits(fmt) -> int:
+def _scale_bits(fmt: Any) -> int:
     sf = getattr(fmt, "scale_format", None)
     b = getattr(sf, "bits", None)
     return int(b) if isinstance(b, (int, np.integer)) else SCALE_BITS
 
 
-def _end_values(qt, value, toward):
+def _end_values(qt: Any, value: float, toward: float) -> tuple[np.ndarray, np.ndarray]:
     """The dequantized tensor whose every element is ``value``'s code, and the one of its
     inner neighbour (the next representable value toward ``toward``; equal to the end
     itself when the format cannot round toward it)."""
     fmt = qt.fmt
 
-    def filled(v, rounding):
+    def filled(v: float, rounding: Rounding) -> np.ndarray:
         code = np.asarray(fmt.encode(np.array([float(v)]), rounding))[0]
         return replace(qt, codes=np.full(qt.codes.shape, code, dtype=qt.codes.dtype)
                        ).dequantize(np.float64)
@@ -202,7 +96,7 @@ def _end_values(qt, value, toward):
     return end, inner
 
 
-def _clipped(qt, x64):
+def _clipped(qt: Any, x64: np.ndarray) -> float | None:
     """Share (%) of elements that saturation changed: x more than half a step above the
     largest value (hi + (hi - hi_inner) / 2) or below the smallest one, the ends and their
     inner neighbours dequantized at that element's scale. None when not computable."""
@@ -218,9 +112,11 @@ def _clipped(qt, x64):
         return None
 
 
-def compare_tensor(x, fmt, *, granularity=None, axis=None, block_size=None,
-                   calibration=None, symmetric=None, rounding=None,
-                   **calibration_options) -> dict:
+def compare_tensor(x: npt.ArrayLike, fmt: Any, *, granularity: str | None = None,
+                   axis: int | None = None, block_size: int | None = None,
+                   calibration: str | None = None, symmetric: bool | None = None,
+                   rounding: Rounding | str | None = None,
+                   **calibration_options: Any) -> dict[str, Any]:
     """Quantize ``x`` with ``fmt`` via ``refquant.quantize`` and measure the error.
 
     Returns a dict with
@@ -270,7 +166,7 @@ def compare_tensor(x, fmt, *, granularity=None, axis=None, block_size=None,
         if given:
             raise ValueError(f"{given[0]} does not apply to the block format {fmt.name} "
                              "(it scales each block itself)")
-        kw = dict(rounding=rounding)
+        kw: dict[str, Any] = dict(rounding=rounding)
         if axis is not None:
             kw["axis"] = axis
     else:
@@ -317,7 +213,7 @@ def compare_tensor(x, fmt, *, granularity=None, axis=None, block_size=None,
     return row
 
 
-def _nonfinite(a, what):
+def _nonfinite(a: np.ndarray, what: str) -> str | None:
     """None when every element of float array a is finite, else the failure message."""
     fin = np.isfinite(a)
     if fin.all():
@@ -329,7 +225,7 @@ def _nonfinite(a, what):
 
 # --------------------------------------------------------------------------- output
 
-def _fmt_num(v, spec):
+def _fmt_num(v: Any, spec: str) -> str:
     if v is None:
         return "-"
     if isinstance(v, float) and math.isinf(v):
@@ -337,19 +233,7 @@ def _fmt_num(v, spec):
     return format(v, spec)
 
 
-def _table(header, rows, right):
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    out = [line(header), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
-
-
-def _json_safe(v):
+def _json_safe(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
@@ -357,100 +241,22 @@ def _json_safe(v):
 
 # --------------------------------------------------------------------------- commands
 
-def _parse_list(text, param):
+def _parse_list(text: str, param: str) -> list[str]:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
         raise ValueError(f"{param} is empty; give a comma-separated list")
     return items
 
 
-_WORK_BYTES = 40   # compare's float64 working copies per element (x, x_hat, error, ...)
-
-
-def _npy_header(fh, nbytes_available, label, max_bytes):
-    """Check the .npy header at fh's position against the bytes that follow it and
-    against max_bytes, before anything is allocated; returns (shape, dtype).
-    Raises UsageError naming ``label`` and the claimed size."""
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(fh)
-        elif version in ((2, 0), (3, 0)):
-            shape, _, dtype = fmt.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, EOFError) as exc:
-        raise UsageError(f"{label}: not a valid .npy file ({exc})") from None
-    if dtype.hasobject:
-        raise UsageError(f"{label}: holds Python objects (dtype {dtype}); expected real numbers")
-    count = math.prod(shape)
-    need = count * dtype.itemsize
-    have = nbytes_available - fh.tell()
-    if need > have:
-        raise UsageError(f"{label}: the header claims shape {tuple(shape)} of {dtype} "
-                         f"({need} bytes) but the file holds {max(have, 0)} bytes of data")
-    work = count * (dtype.itemsize + _WORK_BYTES)
-    if work > max_bytes:
-        raise UsageError(f"{label}: shape {tuple(shape)} of {dtype} needs about {work} bytes "
-                         f"of working memory, above --max-bytes={max_bytes}; pass a larger "
-                         "--max-bytes to allow it")
-    return shape, dtype
-
-
-def _load_inputs(paths, tensor_names, max_bytes=MAX_INPUT_BYTES):
-    """[(name, array)] from --input files (.npy, .npz: each header checked before
-    loading, see ``_npy_header``), --tensors names, or the package's data."""
-    tensors = []
-    for p in paths or []:
-        if not os.path.exists(p):
-            raise UsageError(f"--input {p!r}: no such file")
-        if not os.path.isfile(p):
-            raise UsageError(f"--input {p!r}: not a file")
-        stem = os.path.splitext(os.path.basename(p))[0]
-        with open(p, "rb") as fh:
-            magic = fh.read(6)
-        if magic.startswith(b"PK"):
-            try:
-                with zipfile.ZipFile(p) as zf:
-                    for info in zf.infolist():
-                        if not info.filename.endswith(".npy"):
-                            raise UsageError(f"--input {p!r}: member {info.filename!r} is "
-                                             "not a .npy array")
-                        with zf.open(info) as fh:
-                            _npy_header(fh, info.file_size, f"--input {p!r} member "
-                                        f"{info.filename!r}", max_bytes)
-                with np.load(p, allow_pickle=False) as obj:
-                    tensors += [(f"{stem}:{k}", np.asarray(obj[k])) for k in obj.files]
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-                raise UsageError(f"--input {p!r}: not a valid .npz file ({exc})") from None
-        elif magic == b"\x93NUMPY":
-            with open(p, "rb") as fh:
-                _npy_header(fh, os.path.getsize(p), f"--input {p!r}", max_bytes)
-            try:
-                tensors.append((stem, np.asarray(np.load(p, allow_pickle=False))))
-            except (ValueError, OSError, EOFError) as exc:
-                raise UsageError(f"--input {p!r}: not a valid .npy file ({exc})") from None
-        else:
-            raise UsageError(f"--input {p!r}: not a .npy or .npz file")
-    if tensor_names:
-        tensors += [(n, _data.load(n)) for n in tensor_names]
-    if not paths and not tensor_names:
-        tensors = [(n, _data.load(n)) for n in _data.names()]
-    for name, t in tensors:
-        if t.dtype.kind not in "iuf" or t.dtype.kind == "f" and t.dtype.itemsize > 8:
-            raise UsageError(f"tensor {name!r} has dtype {t.dtype}; expected real numbers")
-    return tensors
-
-
 _SCALING = ("granularity", "axis", "block_size", "calibration", "percentile")
 
 
-def _option(name):
+def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _resolve_formats(args, names, bits):
+def _resolve_formats(args: argparse.Namespace, names: list[str] | None, bits: list[int] | None
+                     ) -> tuple[list[str], dict[str, str]]:
     """(format names to run, {left-out name: reason}) after the applicability rules:
     scaling options do not apply to block formats and --asymmetric applies to integer
     formats only; explicit --formats naming such a format is a usage error, the default
@@ -484,7 +290,8 @@ def _resolve_formats(args, names, bits):
     return keep, left
 
 
-def _cmd_compare(args, out, err):
+def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``refquant compare``; exit status 0, or 1 when a row failed."""
     bits = None
     if args.bits is not None:
         try:
@@ -513,7 +320,7 @@ def _cmd_compare(args, out, err):
         raise UsageError(f"--max-bytes={args.max_bytes} out of range; allowed >= 1")
     rounding = None if args.rounding is None else Rounding[args.rounding.upper()]
     fmt_names, left_out = _resolve_formats(args, names, bits)
-    tensors = _load_inputs(args.input, tensor_names, args.max_bytes)
+    tensors = load_inputs(args.input, tensor_names, args.max_bytes)
     if args.axis is not None:
         for tname, x in tensors:
             if x.ndim and not -x.ndim <= args.axis < x.ndim:
@@ -542,7 +349,7 @@ def _cmd_compare(args, out, err):
     finally:
         bar.close()
     failed = sum(r["error"] is not None for r in results)
-    status = 1 if failed else 0
+    status = EXIT_FAILED if failed else EXIT_OK
     block_size = (32 if args.block_size is None else args.block_size) \
         if granularity == "block" else None
     settings = {"granularity": granularity, "axis": args.axis,
@@ -561,7 +368,7 @@ def _cmd_compare(args, out, err):
         out.write(json.dumps(doc, indent=2) + "\n")
         return status
     header = ["tensor", "format", "bits/elem", "SQNR dB", "MSE", "max|err|", "clipped %"]
-    rows = []
+    rows: list[list[str]] = []
     for r in results:
         if r["error"] is not None:
             rows.append([r["tensor"], r["format"], "-", "error: " + r["error"], "", "", ""])
@@ -580,61 +387,31 @@ def _cmd_compare(args, out, err):
     if symmetric is False:
         desc += " asymmetric"
     out.write(f"# refquant compare: {desc}\n")
-    reasons = {}
+    reasons: dict[str, list[str]] = {}
     for n, why in left_out.items():
         reasons.setdefault(why, []).append(n)
     for why, ns in reasons.items():
         out.write(f"# left out ({why}): {', '.join(ns)}\n")
     # errors span the numeric columns: print them unpadded after the table columns
-    ok = [r for r in rows if not r[3].startswith("error: ")]
-    table = _table(header, ok, right={2, 3, 4, 5, 6}).split("\n")
-    it = iter(table[2:])
-    lines = table[:2]
-    for r in rows:
-        if r[3].startswith("error: "):
-            lines.append(f"{r[0]}  {r[1]}  {r[3]}")
+    ok = [cells for cells in rows if not cells[3].startswith("error: ")]
+    text = table(header, ok, right={2, 3, 4, 5, 6}).split("\n")
+    it = iter(text[2:])
+    lines = text[:2]
+    for cells in rows:
+        if cells[3].startswith("error: "):
+            lines.append(f"{cells[0]}  {cells[1]}  {cells[3]}")
         else:
             lines.append(next(it))
     out.write("\n".join(lines) + "\n")
     return status
 
 
-def _cmd_formats(args, out, err):
-    entries = []
-    for name, fmt, e in registered():
-        if e is not None:
-            entries.append({"name": name, "family": None, "bits": None, "min_value": None,
-                            "max_value": None, "error": e})
-        else:
-            entries.append({"name": name, "family": _family(fmt), "bits": int(fmt.bits),
-                            "min_value": float(fmt.min_value),
-                            "max_value": float(fmt.max_value), "error": None})
-    entries.sort(key=lambda d: (d["family"] or "~", d["bits"] or 0, d["name"]))
-    if args.json:
-        out.write(json.dumps({"command": "formats", "formats": entries}, indent=2) + "\n")
-        return 0
-    rows = []
-    for d in entries:
-        if d["error"]:
-            rows.append([d["name"], "-", "-", "-", "error: " + d["error"]])
-        else:
-            rows.append([d["name"], d["family"], str(d["bits"]), repr(d["min_value"]),
-                         repr(d["max_value"])])
-    out.write(_table(["format", "family", "bits", "min", "max"], rows, right={2, 3, 4}) + "\n")
-    out.write(f"{len(entries)} registered formats; other widths by name through "
-              f"refquant.format (e.g. int7, uint5, q3.4)\n")
-    return 0
+HELP = "quantize tensors under formats and tabulate the error"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``refquant`` command (errors raise ``UsageError``)."""
-    ap = ArgumentParser(
-        prog="refquant",
-        description="Bit-exact reference for neural-network number formats. Exit status: "
-                    "0 done as asked, 1 ran and found failures or mismatches, 2 usage or "
-                    "input error.")
-    sub = ap.add_subparsers(dest="command", metavar="{compare,formats,systolic,tensorcore}")
-    c = sub.add_parser("compare", help="quantize tensors under formats and tabulate the error",
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``compare`` subcommand to the subparsers ``sub``."""
+    c = sub.add_parser("compare", help=HELP,
                        description="Quantize tensors under formats through refquant.quantize and "
                        "tabulate bits per element (scales included), SQNR (dB), MSE, "
                        "max |error| and % clipped. Exact definitions: "
@@ -674,49 +451,5 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr (auto: when stderr is a terminal)")
     c.add_argument("--json", action="store_true", help="machine-readable output")
-    f = sub.add_parser("formats", help="list every registered format")
-    f.add_argument("--json", action="store_true", help="machine-readable output")
-    # These two own their argument parsers (refquant.sim.*_cli); main() hands them argv.
-    sub.add_parser("systolic", add_help=False,
-                   help="run a GEMM or a layer file on the cycle-accurate systolic array")
-    sub.add_parser("tensorcore", add_help=False,
-                   help="replay recorded tensor-core data or compare an emulated GEMM with float64")
-    return ap
-
-
-def main(argv=None, stdout=None, stderr=None) -> int:
-    """Run the ``refquant`` command with ``argv`` (default ``sys.argv[1:]``); returns the
-    exit status: 0 done as asked; 1 ran and found failures (a ``compare`` row whose
-    quantization raised or whose figures are not finite; a simulator mismatch); 2 usage
-    or input error, reported as one line "refquant CMD: error: MESSAGE" on stderr.
-    ``--help`` prints the help and returns 0."""
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "systolic":
-        from .sim.systolic_cli import systolic_main
-        return systolic_main(argv[1:], stdout=out, stderr=err)
-    if argv and argv[0] == "tensorcore":
-        from .sim.tensorcore_cli import tensorcore_main
-        return tensorcore_main(argv[1:], stdout=out, stderr=err)
-    prog = "refquant"
-    try:
-        ap = build_parser()
-        if argv and argv[0] in ("compare", "formats"):
-            prog = f"refquant {argv[0]}"
-        elif not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-            argv = ["compare"] + argv   # the default command
-            prog = "refquant compare"
-        try:
-            args = ap.parse_args(argv)
-        except SystemExit as exc:   # --help
-            return 0 if exc.code in (0, None) else 2
-        if args.command == "compare":
-            return _cmd_compare(args, out, err)
-        return _cmd_formats(args, out, err)
-    except (UsageError, ValueError, TypeError, OSError) as exc:
-        return report_error(err, prog, exc)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    c.set_defaults(run=run)
+    return c

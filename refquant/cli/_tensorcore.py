@@ -1,4 +1,23 @@
 """``refquant tensorcore``: replay recorded tensor-core outputs, or compare an emulated
+GEMM with float64; and the reader of the recordings' file layout."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .. import data as _data
+from ..formats.base import format as _format
+from ..sim import FP8_FORMATS, GPUS, INPUT_FORMATS, TensorCore, input_format_name
+from ._common import EXIT_FAILED, EXIT_OK, UsageError
+
+__all__ = ["add_parser", "run", "read_recorded", "default_instruction", "RECORDED_NAME"]
+
+PROG = "refquant tensorcore"
+HELP = "replay recorded tensor-core data or compare an emulated GEMM with float64"
+DESCRIPTION = """``refquant tensorcore``: replay recorded tensor-core outputs, or compare an emulated
 GEMM with float64.
 
     refquant tensorcore replay [DIR] --gpu H100 --format fp16 --out fp32
@@ -28,19 +47,7 @@ Exit status: 0 every row reproduced (replay) or the table printed (gemm); 1 rows
 2 a usage or input error (unknown or ambiguous names, a missing folder or file, a
 malformed file, an option that does not apply), one line on stderr.
 """
-from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
-import numpy as np
-
-from .tensorcore import FP8_FORMATS, GPUS, TensorCore, _fmt, _fmt_name, _IN
-
-__all__ = ["tensorcore_main", "read_recorded", "RECORDED_NAME", "default_instruction"]
-
-PROG = "refquant tensorcore"
 # refquant format name -> the recordings' spelling in file and folder names
 RECORDED_NAME = {"fp16": "fp16", "bf16": "bf16", "tf32": "tf32", "e4m3fn": "E4M3",
                  "e5m2": "E5M2"}
@@ -48,11 +55,11 @@ MAX_BYTES = 2 ** 32      # default --max-bytes of gemm
 MAX_MACS = 10 ** 10      # default --max-macs of gemm
 
 
-def _read_words(path, base):
+def _read_words(path: Path, base: int) -> np.ndarray:
     """uint32 words of a text file, one row per non-blank line (whitespace-separated);
     ValueError naming the file and line of a word that is not a base-``base`` uint32 or
     of a row whose length differs from the first."""
-    rows = []
+    rows: list[list[int]] = []
     what = "hex" if base == 16 else "binary"
     with open(path) as fh:
         for n, line in enumerate(fh, 1):
@@ -77,7 +84,8 @@ def _read_words(path, base):
     return np.array(rows, dtype=np.uint32)
 
 
-def read_recorded(folder, gpu, fmt, out):
+def read_recorded(folder: str | Path, gpu: str, fmt: str, out: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One recording of the model_validation layout as uint32 fp32 bit patterns
     (a, b, c, d): a and b (rows, K) from a_GPU_FMT.txt and b_GPU_FMT.txt (hex words),
     c and d (rows,) from c_GPU_fp32.txt and d_GPU_OUT.txt (32-character binary strings).
@@ -103,7 +111,7 @@ def read_recorded(folder, gpu, fmt, out):
     return a, b, c.reshape(-1), dd.reshape(-1)
 
 
-def default_instruction(gpu, fmt, out):
+def default_instruction(gpu: str, fmt: str, out: str) -> str | None:
     """The instruction the model_validation recordings used for an fp8 format (None for
     other formats): on H100/H200 "wgmma" for fp32 output and "mma.sync" for fp16
     output; elsewhere the GPU's fp8 instruction."""
@@ -115,37 +123,31 @@ def default_instruction(gpu, fmt, out):
     return instrs[0] if instrs else None
 
 
-def _usage(msg):
-    from ..cli import UsageError
-    return UsageError(msg)
-
-
-def _format_arg(name):
+def _format_arg(name: str) -> str:
     """A --format value as a tensor-core input format name (ValueError as the model's)."""
-    return _fmt_name(name, "--format", {k: v for k, v in _IN.items() if k in RECORDED_NAME})
+    return input_format_name(name, "--format", INPUT_FORMATS)
 
 
-def _replay(args, out):
+def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     gpu = args.gpu
     fmt = _format_arg(args.format)
     tc = TensorCore(gpu)
     if args.instruction is not None and fmt not in FP8_FORMATS:
-        raise _usage(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
+        raise UsageError(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
                      f"--format {fmt}")
     instruction = args.instruction or default_instruction(gpu, fmt, args.out)
     tc.model(fmt, args.out, instruction)   # unsupported combinations fail here
     zero_c = (instruction == "wgmma") if args.zero_c is None else args.zero_c
     if args.show < 0:
-        raise _usage(f"--show={args.show} out of range; allowed >= 0")
+        raise UsageError(f"--show={args.show} out of range; allowed >= 0")
     token = RECORDED_NAME[fmt]
     if args.dir is None:
-        from .. import data
-        a, b, c, want = data.tensorcore_recorded(gpu, token, args.out)
+        a, b, c, want = _data.tensorcore_recorded(gpu, token, args.out)
         source = "bundled sample"
     else:
         folder = Path(args.dir)
         if not folder.is_dir():
-            raise _usage(f"{args.dir}: no such folder")
+            raise UsageError(f"{args.dir}: no such folder")
         a, b, c, want = read_recorded(folder, gpu, token, args.out)
         source = str(folder)
     c = c.view(np.float32).astype(np.float64)
@@ -164,33 +166,33 @@ def _replay(args, out):
           f"bit-exact ({pct:.2f}%)", file=out)
     for i in bad[:args.show]:
         print(f"  row {i}: model {got[i]:08x}  GPU {want[i]:08x}", file=out)
-    return 0 if bad.size == 0 else 1
+    return EXIT_OK if bad.size == 0 else EXIT_FAILED
 
 
-def _random(fmt, shape, rng):
+def _random(fmt: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Seeded standard normal values rounded to the format (nearest even)."""
-    return np.asarray(_fmt(fmt).quantize(rng.standard_normal(shape)), dtype=np.float64)
+    return np.asarray(_format(fmt).quantize(rng.standard_normal(shape)), dtype=np.float64)
 
 
-def _gemm(args, out):
+def _gemm(args: argparse.Namespace, out: IO[str]) -> int:
     fmt = _format_arg(args.format)
     tc = TensorCore(args.gpu)
     if args.instruction is not None and fmt not in FP8_FORMATS:
-        raise _usage(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
+        raise UsageError(f"--instruction applies to fp8 formats only ({', '.join(FP8_FORMATS)}); "
                      f"--format {fmt}")
     tc.model(fmt, args.out, args.instruction)
     for opt in ("m", "n", "k", "max_bytes", "max_macs"):
         v = getattr(args, opt)
         if v < 1:
             name = f"-{opt}" if len(opt) == 1 else "--" + opt.replace("_", "-")
-            raise _usage(f"{name}={v} out of range; allowed >= 1")
+            raise UsageError(f"{name}={v} out of range; allowed >= 1")
     if args.seed < 0:
-        raise _usage(f"--seed={args.seed} out of range; allowed >= 0")
+        raise UsageError(f"--seed={args.seed} out of range; allowed >= 0")
     m, n, k = args.m, args.n, args.k
     # A, B and their copies as float64 and decomposed int64 significands / exponents
     need = 48 * (m * k + k * n) + 48 * m * n
     if need > args.max_bytes:
-        raise _usage(f"-m {m} -n {n} -k {k} needs about {need} bytes, above "
+        raise UsageError(f"-m {m} -n {n} -k {k} needs about {need} bytes, above "
                      f"--max-bytes={args.max_bytes}; pass a larger --max-bytes to allow it")
     ks = []
     kk = 32
@@ -201,7 +203,7 @@ def _gemm(args, out):
         kk *= 4
     macs = m * n * sum(ks)
     if macs > args.max_macs:
-        raise _usage(f"-m {m} -n {n} -k {k} emulates {macs:.3g} multiply-adds, above "
+        raise UsageError(f"-m {m} -n {n} -k {k} emulates {macs:.3g} multiply-adds, above "
                      f"--max-macs={args.max_macs:.3g}; pass a larger --max-macs to allow it")
     rng = np.random.default_rng(args.seed)
     A = _random(fmt, (m, k), rng)
@@ -216,22 +218,23 @@ def _gemm(args, out):
         scale = np.abs(A[:, :kk]) @ np.abs(B[:kk])
         err = np.abs(D.astype(np.float64) - exact) / np.maximum(scale, 1e-300)
         print(f"{kk:>8} {err.max():>14.3e} {err.mean():>14.3e}", file=out)
-    return 0
+    return EXIT_OK
 
 
-def _parser():
-    from ..cli import ArgumentParser
-    ap = ArgumentParser(prog=PROG, description=__doc__,
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``tensorcore`` subcommand (with its own ``replay`` and ``gemm``) to the
+    subparsers ``sub``."""
+    ap = sub.add_parser("tensorcore", help=HELP, description=DESCRIPTION,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{replay,gemm}")
-    common = ArgumentParser(add_help=False)
+    tsub = ap.add_subparsers(dest="cmd", required=True, metavar="{replay,gemm}")
+    common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--gpu", required=True, choices=list(GPUS))
     common.add_argument("--out", default="fp32", choices=["fp32", "fp16"])
     common.add_argument("--instruction", default=None, choices=["wgmma", "mma.sync"],
                         help="fp8 formats only (default: see above)")
-    r = sub.add_parser("replay", parents=[common], help="replay recorded GPU rows",
-                       description="Replay recorded tensor-core rows (DIR, or the bundled "
-                       "sample) through the model; exit 1 if any row differs.")
+    r = tsub.add_parser("replay", parents=[common], help="replay recorded GPU rows",
+                        description="Replay recorded tensor-core rows (DIR, or the bundled "
+                        "sample) through the model; exit 1 if any row differs.")
     r.add_argument("dir", nargs="?", default=None,
                    help="recording folder (default: the bundled sample)")
     r.add_argument("--format", required=True,
@@ -239,7 +242,7 @@ def _parser():
     r.add_argument("--zero-c", action=argparse.BooleanOptionalAction, default=None,
                    help="C = 0 instead of the c file (default: exactly for wgmma)")
     r.add_argument("--show", type=int, default=5, help="mismatching rows to print")
-    g = sub.add_parser("gemm", parents=[common], help="emulated GEMM vs float64")
+    g = tsub.add_parser("gemm", parents=[common], help="emulated GEMM vs float64")
     g.add_argument("--format", default="fp16",
                    help="input format: fp16 (default), bf16, tf32, e4m3fn, e5m2")
     g.add_argument("-m", type=int, default=16)
@@ -250,24 +253,11 @@ def _parser():
                    help=f"memory limit (default {MAX_BYTES}, 4 GiB)")
     g.add_argument("--max-macs", type=int, default=MAX_MACS,
                    help=f"work limit in emulated multiply-adds (default {MAX_MACS:.0e})")
+    ap.set_defaults(run=run)
     return ap
 
 
-def tensorcore_main(argv=None, stdout=None, stderr=None) -> int:
-    """Entry point of ``refquant tensorcore``; returns the exit status (0 done, 1 rows
-    that differ from the recording, 2 a usage or input error: one line on stderr)."""
-    from ..cli import UsageError, report_error
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
-    try:
-        try:
-            args = _parser().parse_args(argv)
-        except SystemExit as exc:   # --help
-            return 0 if exc.code in (0, None) else 2
-        return _replay(args, out) if args.cmd == "replay" else _gemm(args, out)
-    except (UsageError, ValueError, TypeError, OSError) as exc:
-        return report_error(err, PROG, exc)
-
-
-if __name__ == "__main__":
-    raise SystemExit(tensorcore_main())
+def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``refquant tensorcore replay`` or ``gemm``: exit status 0 every row reproduced
+    (replay) or the table printed (gemm), 1 rows that differ from the recording."""
+    return _replay(args, out) if args.cmd == "replay" else _gemm(args, out)

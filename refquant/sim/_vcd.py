@@ -1,23 +1,18 @@
-"""Value change dump (VCD, IEEE 1364-2005 section 18) output of systolic-array traces, for
-waveform viewers such as GTKWave and for comparison with RTL simulations.
-
-Layout of the file written by ``write_vcd``: a header ($date, $version, $timescale), one
-module scope ``systolic`` holding a 1-bit ``clk``, a 32-bit ``cycle`` counter and one
-``wire`` per chosen register, named ``<plane>_r<i>_c<j>`` (e.g. ``acc_r0_c1``), of
-``width`` bits. Cycle t of the trace occupies times 2t (clk rising, the register values
-at the end of cycle t) and 2t + 1 (clk falling). Vector values are written in binary as
-``b<bits> <id>``, two's complement in ``width`` bits (negative values keep their low
-``width`` bits; a value that does not fit raises ValueError), leading zeros dropped
-as the standard allows. Only changes are dumped after the initial $dumpvars block.
-"""
+"""Value change dump (VCD, IEEE 1364-2005 section 18) files of systolic-array register
+traces, for waveform viewers such as GTKWave and for comparison with RTL simulations."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["write_vcd", "vcd_identifier"]
+from .._validate import check_int
+
+__all__ = ["write_vcd", "vcd_identifier", "vcd_size_estimate"]
 
 
 def vcd_identifier(n: int) -> str:
@@ -39,21 +34,29 @@ def _bin(v: int, width: int) -> str:
     return "b" + format(v & ((1 << width) - 1), "b")
 
 
-def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None):
+def write_vcd(path: str | os.PathLike[str], trace: dict[str, Any],
+              signals: Sequence[tuple[str, int, int]] | None = None, width: int = 32,
+              timescale: str = "1ns", comment: str | None = None) -> list[str]:
     """Write ``trace`` (a dict plane -> array (cycles, rows, cols), as in
-    ``SystolicResult.trace``) to a VCD file at ``path``.
+    ``SystolicResult.trace``) to a VCD file at ``path``; returns the list of wire names
+    in file order.
 
     signals: None (every register of every plane) or a list of (plane, row, col).
     width: bits per register wire (1..64); every traced value must fit the signed or
-    unsigned range of ``width`` bits. Returns the list of wire names in file order.
+    unsigned range of ``width`` bits.
+
+    The file holds a header ($date, $version, $timescale, and ``comment`` as $comment),
+    one module scope ``systolic`` with a 1-bit ``clk``, a 32-bit ``cycle`` counter and
+    one ``wire`` per chosen register, named ``<plane>_r<i>_c<j>`` (e.g. ``acc_r0_c1``),
+    of ``width`` bits. Cycle t of the trace occupies times 2t (clk rising, the register
+    values at the end of cycle t) and 2t + 1 (clk falling). Vector values are written
+    in binary as ``b<bits> <id>``, two's complement in ``width`` bits (negative values
+    keep their low ``width`` bits), leading zeros dropped as the standard allows. Only
+    changes are dumped after the initial $dumpvars block.
     """
     if not isinstance(trace, dict) or not trace:
         raise ValueError("trace must be a non-empty dict of per-cycle register planes")
-    if not isinstance(width, (int, np.integer)) or isinstance(width, (bool, np.bool_)):
-        raise TypeError(f"width must be an int, got {type(width).__name__}")
-    if not 1 <= int(width) <= 64:
-        raise ValueError(f"width={width} out of range; allowed 1..64")
-    width = int(width)
+    width = check_int(width, "width", 1, 64)
     if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
                                                           timescale.strip()):
         raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
@@ -64,10 +67,10 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
     for k, v in planes.items():
         if v.dtype.kind not in "iub":
             raise TypeError(f"trace plane {k!r} must hold integers, got dtype {v.dtype}")
-    ncyc = {v.shape[0] if v.ndim else -1 for v in planes.values()}
-    if len(ncyc) != 1 or any(v.ndim != 3 for v in planes.values()):
+    cycles = {v.shape[0] if v.ndim else -1 for v in planes.values()}
+    if len(cycles) != 1 or any(v.ndim != 3 for v in planes.values()):
         raise ValueError("every trace plane must be (cycles, rows, cols) with the same cycles")
-    ncyc = ncyc.pop()
+    ncyc = cycles.pop()
     if signals is None:
         signals = [(p, i, j) for p, v in planes.items()
                    for i in range(v.shape[1]) for j in range(v.shape[2])]
@@ -99,7 +102,7 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
     head += ["$upscope $end", "$enddefinitions $end"]
     sep = "" if width == 1 else " "
     clk, cyc = vcd_identifier(0), vcd_identifier(1)
-    prev = [None] * len(sigs)
+    prev: list[int | None] = [None] * len(sigs)
     # written cycle by cycle: memory does not grow with the number of cycles
     with open(path, "w") as fh:
         fh.write("\n".join(head) + "\n")
@@ -110,10 +113,10 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
             lines.append(f"1{clk}")
             lines.append(f"{_bin(t, 32)} {cyc}")
             for n, (_, col) in enumerate(sigs):
-                v = int(col[t])
-                if v != prev[n]:
-                    lines.append(f"{_bin(v, width)}{sep}{ids[n]}")
-                    prev[n] = v
+                value = int(col[t])
+                if value != prev[n]:
+                    lines.append(f"{_bin(value, width)}{sep}{ids[n]}")
+                    prev[n] = value
             if t == 0:
                 lines.append("$end")
             lines.append(f"#{2 * t + 1}")
@@ -121,3 +124,13 @@ def write_vcd(path, trace, signals=None, width=32, timescale="1ns", comment=None
             fh.write("\n".join(lines) + "\n")
         fh.write(f"#{2 * ncyc}\n")
     return ["clk", "cycle"] + [name for name, _ in sigs]
+
+
+def vcd_size_estimate(cycles: int, signals: int, width: int) -> int:
+    """Upper bound in bytes of a ``write_vcd`` file of ``signals`` register wires of
+    ``width`` bits over ``cycles`` cycles: every value written every cycle (the file
+    holds only changes, so it is usually much smaller)."""
+    ident = len(vcd_identifier(int(signals) + 1))
+    line = int(width) + ident + 3                     # "b<bits> <id>\n"
+    header = 200 + int(signals) * (40 + ident)
+    return header + int(cycles) * (int(signals) * line + 64)

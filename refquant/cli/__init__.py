@@ -1,0 +1,83 @@
+"""The ``refquant`` command: one argument parser for every subcommand (``compare``,
+``formats``, ``systolic``, ``tensorcore replay`` / ``gemm``); ``main`` runs it and returns
+the exit status, 0 done as asked, 1 ran and found failures or mismatches, 2 usage or
+input error (one line "refquant CMD: error: MESSAGE" on stderr). Each subcommand's
+``--help`` states its options, and an option that does not apply to the chosen mode is
+a usage error, never ignored."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from .._progress import Progress
+from . import _compare, _formats, _systolic, _tensorcore
+from ._common import ArgumentParser, UsageError, exit_status
+from ._compare import (DEFAULT_BITS, MAX_INPUT_BYTES, SCALE_BITS, compare_tensor,
+                       default_formats, select_formats)
+from ._systolic import reference_gemm
+from ._tensorcore import RECORDED_NAME, default_instruction, read_recorded
+
+__all__ = [
+    "main",
+    "build_parser",
+    "compare_tensor",
+    "default_formats",
+    "select_formats",
+    "reference_gemm",
+    "read_recorded",
+    "default_instruction",
+    "RECORDED_NAME",
+    "UsageError",
+    "ArgumentParser",
+    "Progress",
+    "SCALE_BITS",
+    "DEFAULT_BITS",
+    "MAX_INPUT_BYTES",
+    "COMMANDS",
+]
+
+COMMANDS = ("compare", "formats", "systolic", "tensorcore")
+DEFAULT_COMMAND = "compare"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``refquant`` command: one subparser per command, each
+    setting ``run(args, out, err) -> exit status``; errors raise ``UsageError``."""
+    ap = ArgumentParser(
+        prog="refquant",
+        description="Bit-exact reference for neural-network number formats. Exit status: "
+                    "0 done as asked, 1 ran and found failures or mismatches, 2 usage or "
+                    "input error.")
+    sub = ap.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    for module in (_compare, _formats, _systolic, _tensorcore):
+        module.add_parser(sub)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None,
+         stderr: IO[str] | None = None) -> int:
+    """Run the ``refquant`` command with ``argv`` (default ``sys.argv[1:]``); returns the
+    exit status: 0 done as asked; 1 ran and found failures (a ``compare`` row whose
+    quantization raised or whose figures are not finite; a simulator mismatch or
+    accumulator overflow); 2 usage or input error, reported as one line
+    "refquant CMD: error: MESSAGE" on stderr. Without a command (no arguments, or
+    options first) the command is ``compare``. ``--help`` prints the help and
+    returns 0."""
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if not args_in or (args_in[0].startswith("-") and args_in[0] not in ("-h", "--help")):
+        args_in = [DEFAULT_COMMAND] + args_in
+    prog = f"refquant {args_in[0]}" if args_in[0] in COMMANDS else "refquant"
+
+    def command() -> int:
+        try:
+            args, extra = build_parser().parse_known_args(args_in)
+        except SystemExit as exc:   # --help
+            return 0 if exc.code in (0, None) else 2
+        if extra:   # named by the command they were given to
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see {prog} --help)")
+        return int(args.run(args, out, err))
+    return exit_status(err, prog, command)
