@@ -2,7 +2,7 @@
 integer matrix products that refquant cannot hand to float BLAS.
 
 All values are int64 arrays; int32 semantics are stated per kernel (inputs are taken to
-lie in the int32 range, which the validating wrappers in ``refquant.intops`` check).
+lie in the int32 range, which the validating wrappers in ``refquant.integer`` check).
 Integer arithmetic stays in int64 with explicit masks; nothing promotes to float.
 """
 import numpy as np

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["is_int", "check_int", "check_bool", "check_real", "native", "as_real_array",
-           "int_array", "norm_axis", "MAX_BYTES", "check_bytes", "format_bytes"]
+           "float64_array", "int_array", "norm_axis", "MAX_BYTES", "check_bytes",
+           "format_bytes"]
 
 MAX_BYTES = 4 * 2 ** 30  # default memory budget of one call (4 GiB); callers take max_bytes=
 
@@ -86,6 +87,17 @@ def as_real_array(x: Any, param: str = "x") -> np.ndarray:
             raise ValueError(f"{param} has dtype {a.dtype}: {param}{where} = "
                              f"{a.reshape(-1)[i]} is not a float64 value (convert it first)")
     return b
+
+
+def float64_array(x: Any, param: str = "x") -> np.ndarray:
+    """``x`` as a float64 array in native byte order, by value, from integer and float
+    dtypes only: bools, complex and non-numeric dtypes raise TypeError; wider floats
+    (longdouble) must hold float64 values exactly (ValueError otherwise, as
+    ``as_real_array``)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{param} must be real numbers, got dtype {a.dtype}")
+    return as_real_array(a, param).astype(np.float64, copy=False)
 
 
 def int_array(x: Any, param: str, lo: int | None = None, hi: int | None = None, *,

@@ -95,6 +95,7 @@ def gemm(a, b, az=0, bz=0, bias=None, acc_bits=32, overflow="wrap", pair_saturat
     clamp_p(a[i][k] * b[k][j] + a[i][k+1] * b[k+1][j]) of the raw codes (the second
     product 0 when k + 1 == K; clamp_p to [-2^(p-1), 2^(p-1) - 1]), followed by one term
     -zj * sum_k a[i][k] - zi * sum_k b[k][j] + K * zi * zj (not clamped to p bits)."""
+    overflow = getattr(overflow, "name", overflow).lower()  # an Overflow member or its name
     M, K, N = len(a), len(b), len(b[0])
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
     out = []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from refquant import intops as I
+from refquant.modes import Overflow
 
 I8 = np.ones((2, 3), np.int8)
 ONE = np.ones((1, 1), np.int8)
@@ -50,12 +51,12 @@ BAD = [
     (I.dyadic_requantize, (5, 1 << 30, 31), {"signed": "no"}, TypeError, "signed must be a bool"),
     (I.dyadic_requantize, ([5, 6], [1, 2, 3], 31), {}, ValueError, "acc with shape"),
     # gemm: pair_saturate
-    (I.gemm, (I8, I8.T), {"pair_saturate": 1}, ValueError, r"pair_saturate must be None or an int in \[2, 62\], got 1"),
-    (I.gemm, (I8, I8.T), {"pair_saturate": 63}, ValueError, r"pair_saturate must be None or an int in \[2, 62\]"),
-    (I.gemm, (I8, I8.T), {"pair_saturate": True}, TypeError, "pair_saturate must be None or an int"),
-    (I.gemm, (I8, I8.T), {"pair_saturate": 16.0}, TypeError, "pair_saturate must be None or an int"),
-    (I.gemm, (I8, I8.T), {"pair_saturate": "16"}, TypeError, "pair_saturate must be None or an int"),
-    (I.matmul_integer, (I8, I8.T), {"pair_saturate": 0}, ValueError, "pair_saturate must be None"),
+    (I.gemm, (I8, I8.T), {"pair_saturate": 1}, ValueError, r"pair_saturate must be an int in \[2, 62\], got 1"),
+    (I.gemm, (I8, I8.T), {"pair_saturate": 63}, ValueError, r"pair_saturate must be an int in \[2, 62\]"),
+    (I.gemm, (I8, I8.T), {"pair_saturate": True}, TypeError, "pair_saturate must be an int"),
+    (I.gemm, (I8, I8.T), {"pair_saturate": 16.0}, TypeError, "pair_saturate must be an int"),
+    (I.gemm, (I8, I8.T), {"pair_saturate": "16"}, TypeError, "pair_saturate must be an int"),
+    (I.matmul_integer, (I8, I8.T), {"pair_saturate": 0}, ValueError, r"pair_saturate must be an int in \[2, 62\]"),
     (I.gemm, (np.full((1, 2), 1 << 31, np.int64), np.full((2, 1), 1 << 31, np.int64)),
      {"pair_saturate": 16}, ValueError, "pair_saturate"),
     # gemm: shapes, dtypes, policy arguments
@@ -71,16 +72,21 @@ BAD = [
     (I.gemm, (I8, I8.T), {"acc_bits": 32.0}, TypeError, r"acc_bits must be an int in \[2, 64\], got 32.0"),
     (I.gemm, (I8, I8.T), {"acc_bits": True}, TypeError, r"acc_bits must be an int in \[2, 64\]"),
     (I.gemm, (I8, I8.T), {"acc_bits": 65}, ValueError, r"acc_bits must be an int in \[2, 64\], got 65"),
-    (I.gemm, (I8, I8.T, 1.5), {}, TypeError, "a_zero must be an integer"),
+    (I.gemm, (I8, I8.T, 1.5), {}, TypeError, "a_zero_point must be an integer"),
     (I.gemm, (np.full((1, 1), 2 ** 63, np.uint64), ONE), {}, ValueError, r"a holds values >= 2\^63"),
     (I.gemm, (I8, I8.T), {"overflow": None}, ValueError, "overflow=None"),
+    (I.gemm, (I8, I8.T), {"overflow": "clip"}, ValueError, "overflow='clip'"),
+    (I.gemm, (I8, I8.T), {"overflow": "inf"}, ValueError,
+     "overflow=INF does not apply to an integer accumulator"),
+    (I.gemm, (I8, I8.T), {"overflow": Overflow.NAN}, ValueError,
+     "overflow=NAN does not apply to an integer accumulator"),
     # qlinear_matmul
     (_ql, (), {"a_scale": "x"}, TypeError, "a_scale must be real"),
     (_ql, (), {"b_scale": 1 + 1j}, TypeError, "b_scale must be real"),
     (_ql, (), {"a_scale": 1e300}, ValueError, "a_scale=1e\\+300 is outside float32's finite range"),
     (_ql, (), {"b_scale": 1e-300}, ValueError, "b_scale=1e-300 is outside float32's finite range"),
     (_ql, (), {"a_scale": 3e38, "b_scale": 10.0}, ValueError, "multiplier a_scale \\* b_scale / y_scale"),
-    (_ql, (), {"pair_saturate": 70}, ValueError, "pair_saturate must be None"),
+    (_ql, (), {"pair_saturate": 70}, ValueError, r"pair_saturate must be an int in \[2, 62\]"),
     (_ql, (), {"y_zero_point": np.array([0, 0], np.int8)}, ValueError, "y_zero_point must be a scalar"),
     # conv2d / im2col
     (I.conv2d, (X, W), {"stride": 1.5}, TypeError, "stride"),
@@ -88,9 +94,11 @@ BAD = [
     (I.conv2d, (X, W), {"padding": "same"}, TypeError, "padding"),
     (I.conv2d, (X, W), {"dilation": (1, 2.5)}, TypeError, "dilation"),
     (I.conv2d, (X, W), {"groups": True}, TypeError, "groups must be an int"),
+    (I.conv2d, (X, W), {"groups": 0}, ValueError, "groups must be an int >= 1, got 0"),
+    (I.conv2d, (X, W), {"overflow": Overflow.INF}, ValueError, "overflow=INF does not apply"),
     (I.conv2d, (np.full((1, 2, 5, 5), 2 ** 63, np.uint64), W), {}, ValueError, r"x holds values >= 2\^63"),
-    (I.conv2d, (X, W), {"x_zero": np.uint64(2 ** 64 - 1)}, ValueError, "x_zero"),
-    (I.conv2d, (X, W), {"w_zero": np.array([2 ** 64 - 1] * 3, np.uint64)}, ValueError, "w_zero"),
+    (I.conv2d, (X, W), {"x_zero_point": np.uint64(2 ** 64 - 1)}, ValueError, "x_zero_point"),
+    (I.conv2d, (X, W), {"w_zero_point": np.array([2 ** 64 - 1] * 3, np.uint64)}, ValueError, "w_zero_point"),
     (I.conv2d, (X, W), {"max_bytes": -1}, ValueError, "max_bytes"),
     (I.conv2d, (X, W), {"max_bytes": 1.5}, TypeError, "max_bytes"),
     (I.im2col, (X, 3, 3), {"max_bytes": "big"}, TypeError, "max_bytes"),

@@ -177,7 +177,7 @@ def test_errors_name_the_parameter():
         I.gemm(a, np.ones((2, 2), np.int8))
     with pytest.raises(TypeError, match="a must be an integer"):
         I.gemm(a.astype(float), a.T)
-    with pytest.raises(ValueError, match="b_zero"):
+    with pytest.raises(ValueError, match="b_zero_point"):
         I.gemm(a, a.T, 0, np.array([1, 2, 3]))
     with pytest.raises(ValueError, match="acc_bits"):
         I.gemm(a, a.T, acc_bits=1)
@@ -350,12 +350,50 @@ def test_gemm_bias_beyond_int64_is_exact_or_raises():
 def test_gemm_zero_points_by_value():
     a = np.zeros((1, 1), np.uint8)
     b = np.ones((1, 1), np.int8)
-    with pytest.raises(ValueError, match="a_zero"):
+    with pytest.raises(ValueError, match="a_zero_point"):
         I.gemm(a, b, np.uint64((1 << 63) + 1), overflow="exact")
-    with pytest.raises(ValueError, match="b_zero"):
+    with pytest.raises(ValueError, match="b_zero_point"):
         I.gemm(a, b, 0, np.array([(1 << 64) - 1], np.uint64), overflow="exact")
     # a - a_zero beyond int64 is refused, not wrapped (2^63 - 1 + 2^63 - 4 wraps to -5)
-    with pytest.raises(ValueError, match="a - a_zero"):
+    with pytest.raises(ValueError, match="a - a_zero_point"):
         I.gemm(np.array([[(1 << 63) - 1]]), b, -((1 << 63) - 4), overflow="exact")
     # uint64 zero points below 2^63 are used by value
     assert I.gemm(a, b, np.uint64(200), overflow="exact").tolist() == [[-200]]
+
+
+# ----- overflow policies: Overflow members, names, one face ---------------------------------
+
+@pytest.mark.parametrize("name", ["exact", "wrap", "saturate", "raise"])
+def test_overflow_members_and_names_agree(name):
+    from refquant.modes import Overflow
+    rng = np.random.default_rng(11)
+    a = rng.integers(-128, 128, (3, 9)).astype(np.int8)
+    b = rng.integers(-128, 128, (9, 4)).astype(np.int8)
+    member = Overflow[name.upper()]
+    x = rng.integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
+    w = rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    for kw in (dict(acc_bits=18), dict(acc_bits=18, pair_saturate=16)):
+        try:
+            want = I.gemm(a, b, 1, 2, overflow=name, **kw)
+        except OverflowError:
+            with pytest.raises(OverflowError):
+                I.gemm(a, b, 1, 2, overflow=member, **kw)
+            continue
+        got = I.gemm(a, b, 1, 2, overflow=member, **kw)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert got.tolist() == _ref_gemm(a, b, 1, 2, None, 64 if name == "exact" else 18,
+                                         member, kw.get("pair_saturate"))
+    try:
+        want = I.conv2d(x, w, 3, 1, acc_bits=16, overflow=name)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            I.conv2d(x, w, 3, 1, acc_bits=16, overflow=member)
+    else:
+        assert np.array_equal(I.conv2d(x, w, 3, 1, acc_bits=16, overflow=member), want)
+
+
+def test_intops_is_the_face_of_refquant_integer():
+    import refquant.integer as integer
+    assert I.__all__ == integer.__all__
+    for name in integer.__all__:
+        assert getattr(I, name) is getattr(integer, name)
