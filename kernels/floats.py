@@ -74,9 +74,10 @@ def encode_scalar(v, index, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code
     Zero in a format without zero (sub = 0) -> nan_code, or the smallest code if no NaN.
     Magnitudes below the smallest value of a format without zero become the smallest value.
     ±inf and finite values whose rounded code exceeds tmax follow ``overflow``:
-    0 SATURATE -> ±max; 3 INF -> ±inf, except that rounding toward zero in magnitude
-    (TOWARD_ZERO, DOWN for positives, UP for negatives) gives ±max for finite v (IEEE 754
-    7.4) and ±inf inputs stay ±inf; 4 NAN -> nan_code; 2 RAISE -> -1 (error).
+    0 SATURATE -> ±max; 3 INF -> ±inf and 4 NAN -> the NaN code, except that rounding
+    toward zero in magnitude (TOWARD_ZERO, DOWN for positives, UP for negatives) gives
+    ±max for finite v (IEEE 754 7.4), while ±inf inputs give ±inf (INF) or NaN (NAN) in
+    every mode; 2 RAISE -> -1 (error).
     Returns the code as int64, or -1 when the wrapper must raise.
     """
     sbit = np.int64(1) << (E + M)
@@ -123,25 +124,25 @@ def encode_scalar(v, index, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code
             base -= np.int64(1) << M
         if k > 62:
             fl = base
-            t = _round_mag(fl, -1, False, math.ldexp(float(S), -k), mode, neg, seed, index)
+            t = _round_mag(fl, -1, False, math.ldexp(float(S), int(-k)), mode, neg, seed, index)
         else:
             rem = S & ((np.int64(1) << k) - 1)
             half = np.int64(1) << (k - 1)
             c = -1 if rem < half else (1 if rem > half else 0)
             fl = base + (S >> k)
-            t = _round_mag(fl, c, rem == 0, math.ldexp(float(rem), -k), mode, neg, seed, index)
+            t = _round_mag(fl, c, rem == 0, math.ldexp(float(rem), int(-k)), mode, neg, seed, index)
         if t < 0:
             t = np.int64(0)             # below the smallest value of a format without zero
     if t > tmax:
         if overflow == 0:
             t = tmax
-        elif overflow == 3:
+        elif overflow == 3 or overflow == 4:
             if mode == 3 or (mode == 4 and not neg) or (mode == 5 and neg):
-                t = tmax
-            else:
+                t = tmax                # IEEE 754 7.4: rounding toward zero in magnitude
+            elif overflow == 3:
                 t = tmax + 1
-        elif overflow == 4:
-            return nan_out
+            else:
+                return nan_out
         else:
             return _ERR
     if t == 0 and uz:
@@ -220,7 +221,7 @@ def decode_scalar(c, E, M, bias, signed, sub, tmax, has_inf, uz):
     e = t >> M
     m = t & ((np.int64(1) << M) - 1)
     if sub == 1 and e == 0:
-        val = math.ldexp(float(m), 1 - bias - M)
+        val = math.ldexp(float(m), int(1 - bias - M))
     else:
         val = math.ldexp(float((np.int64(1) << M) + m), int(e) - bias - M)
     return -val if neg else val
@@ -552,7 +553,7 @@ def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_i
                     codes[r, d] = t | (sgnbit if neg else np.int64(0))
                 if not slow:
                     continue
-            mul = math.ldexp(1.0, int_frac - se)
+            mul = math.ldexp(1.0, int(int_frac - se))
             for d in range(d0, d1):
                 flat = (p * D + d) * Q + q
                 if fast:
@@ -584,15 +585,27 @@ def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
     code of the real quotient amax / (6 * tscale), rounded to nearest even and saturated
     to 448; sb = its value. scales = sb * tscale (exact in float64). Elements: E2M1 codes
     of the real quotients V_i / (sb * tscale) rounded by ``mode`` and saturated to ±6;
-    a block with sb == 0 gets element codes 0 (+0). x must be finite (the wrapper checks).
+    a block with sb == 0 gets element codes 0 (+0). A block holding NaN or ±inf gets the
+    E4M3 NaN scale code 0x7F, scale NaN and element codes 0. tscale > 0 finite.
     """
     P, D, Q = x.shape
     nb = (D + block - 1) // block
     amax = np.empty(Q, dtype=np.float64)
+    bad = np.empty(Q, dtype=np.bool_)
     for p in range(P):
         for b in range(nb):
             d0, d1 = _block_colmax(x, p, b, block, amax)
             for q in range(Q):
+                bad[q] = False
+            for d in range(d0, d1):
+                for q in range(Q):
+                    bad[q] |= not math.isfinite(float(x[p, d, q]))
+            for q in range(Q):
+                if bad[q]:
+                    scodes[p, b, q] = 0x7F
+                    scales[p, b, q] = math.nan
+                    amax[q] = 0.0
+                    continue
                 # E4M3 "fn": E=4, M=3, bias 7, signed, subnormals, tmax 126, NaN 127
                 sc = encode_scalar(exact_quotient(amax[q], 6.0 * tscale), 0, 4, 3, 7, 1, 1,
                                    126, 0, 0, 127, 1, 0, 0, 0)
@@ -683,3 +696,48 @@ def decode_e8_to_f32_par(codes, M, out_bits):
     for b in range(nblk):
         bad |= bads[b]
     return bad
+
+
+@njit(cache=True)
+def pack_bits(codes, bits, out):
+    """Little-endian bit stream of the low ``bits`` bits (1..16) of each code (flat
+    integer array): code i occupies stream bits [i * bits, (i + 1) * bits), stream bit j
+    is bit (j mod 8) of out[j // 8]. out has ceil(codes.size * bits / 8) bytes; every
+    byte is written. One pass, no temporary arrays."""
+    mask = (np.int64(1) << bits) - 1
+    acc = np.int64(0)
+    nacc = 0
+    j = 0
+    for i in range(codes.size):
+        acc |= (np.int64(codes[i]) & mask) << nacc
+        nacc += bits
+        while nacc >= 8:
+            out[j] = acc & 0xFF
+            acc >>= 8
+            nacc -= 8
+            j += 1
+    if nacc > 0:
+        out[j] = acc & 0xFF
+
+
+@njit(cache=True)
+def unpack_bits(data, bits, signed, out):
+    """out[i] = code i of the bit stream ``data`` (pack_bits' layout) for i < out.size,
+    sign-extended from ``bits`` bits when ``signed`` (two's complement). data holds at
+    least ceil(out.size * bits / 8) bytes. One pass, no temporary arrays."""
+    mask = (np.int64(1) << bits) - 1
+    sbit = np.int64(1) << (bits - 1)
+    acc = np.int64(0)
+    nacc = 0
+    j = 0
+    for i in range(out.size):
+        while nacc < bits:
+            acc |= np.int64(data[j]) << nacc
+            nacc += 8
+            j += 1
+        v = acc & mask
+        acc >>= bits
+        nacc -= bits
+        if signed and v >= sbit:
+            v -= mask + 1
+        out[i] = v

@@ -42,11 +42,24 @@ import math
 
 import numpy as np
 from numba import njit
-from numba.cpython.unsafe.numbers import leading_zeros
+from numba.cpython.unsafe.numbers import leading_zeros as _lz_intrinsic
+from numba.extending import overload
 
 from .rounding import choose
 
 _M32 = np.int64(0xFFFFFFFF)
+
+
+def leading_zeros(x):
+    """Number of leading zero bits of x as a 64-bit word (64 for 0, 0 for a negative x).
+    Compiled code uses LLVM's count of leading zeros (see _leading_zeros_impl); this body
+    is the pure-Python path (NUMBA_DISABLE_JIT=1) with the same result."""
+    return np.int64(64 - (int(x) & 0xFFFFFFFFFFFFFFFF).bit_length())
+
+
+@overload(leading_zeros)
+def _leading_zeros_impl(x):
+    return lambda x: _lz_intrinsic(np.int64(x))
 
 
 @njit(cache=True)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats.posit import PositFormat, as_posit, check_codes
+from .formats.base import native_order
+from .formats.posit import PositFormat, as_posit, check_codes, check_seed
 from ._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("posit")
 from .modes import Rounding, as_rounding
@@ -31,11 +32,20 @@ __all__ = ["add", "sub", "mul", "div", "sqrt", "fma", "neg", "abs", "compare", "
            "le", "to_signed", "convert", "to_int", "from_int", "PositFormat"]
 
 
+def _broadcast(arrs):
+    try:
+        return np.broadcast_arrays(*arrs)
+    except ValueError:
+        shapes = " and ".join(str(a.shape) for a in arrs)
+        raise ValueError(f"operands of shapes {shapes} do not broadcast to one shape "
+                         "(NumPy broadcasting rules)") from None
+
+
 def _prep(fmt, rounding, *operands):
     f = as_posit(fmt)
     mode = int(as_rounding(rounding))
     arrs = [check_codes(o, f.n, f.name, param=f"operand {i}") for i, o in enumerate(operands)]
-    arrs = np.broadcast_arrays(*arrs)
+    arrs = _broadcast(arrs)
     shape = arrs[0].shape
     flat = [np.ascontiguousarray(a).reshape(-1) for a in arrs]
     out = np.empty(flat[0].size, dtype=f.code_dtype)
@@ -44,7 +54,7 @@ def _prep(fmt, rounding, *operands):
 
 def _binary(kernel, a, b, fmt, rounding, seed):
     f, mode, (x, y), out, shape = _prep(fmt, rounding, a, b)
-    kernel(x, y, f.n, f.es, f.n - 1, mode, int(seed), out)
+    kernel(x, y, f.n, f.es, f.n - 1, mode, check_seed(seed), out)
     return out.reshape(shape)
 
 
@@ -71,14 +81,14 @@ def div(a, b, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
 def sqrt(a, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     """Codes of sqrt(a), rounded once (NaR for NaR and negative a; sqrt(0) = 0)."""
     f, mode, (x,), out, shape = _prep(fmt, rounding, a)
-    _k.sqrt(x, f.n, f.es, f.n - 1, mode, int(seed), out)
+    _k.sqrt(x, f.n, f.es, f.n - 1, mode, check_seed(seed), out)
     return out.reshape(shape)
 
 
 def fma(a, b, c, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     """Codes of a * b + c with a single rounding (NaR if any operand is NaR)."""
     f, mode, (x, y, z), out, shape = _prep(fmt, rounding, a, b, c)
-    _k.fma(x, y, z, f.n, f.es, f.n - 1, mode, int(seed), out)
+    _k.fma(x, y, z, f.n, f.es, f.n - 1, mode, check_seed(seed), out)
     return out.reshape(shape)
 
 
@@ -110,7 +120,7 @@ def to_signed(a, fmt) -> np.ndarray:
 def compare(a, b, fmt) -> np.ndarray:
     """sign(a - b) in the posit total order as int8 (-1, 0, 1): the codes compared as
     signed integers, so NaR == NaR and NaR < every real."""
-    sa, sb = to_signed(a, fmt), to_signed(b, fmt)
+    sa, sb = _broadcast([to_signed(a, fmt), to_signed(b, fmt)])
     return np.sign(sa - sb).astype(np.int8)
 
 
@@ -138,7 +148,7 @@ def convert(a, src, dst, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     c = check_codes(a, s.n, s.name, param="a")
     flat = np.ascontiguousarray(c).reshape(-1)
     out = np.empty(flat.size, dtype=d.code_dtype)
-    _k.convert(flat, s.n, s.es, s.n - 1, d.n, d.es, d.n - 1, mode, int(seed), out)
+    _k.convert(flat, s.n, s.es, s.n - 1, d.n, d.es, d.n - 1, mode, check_seed(seed), out)
     return out.reshape(c.shape)
 
 
@@ -148,7 +158,7 @@ def to_int(a, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0) -> np.ndarray:
     pattern 10...0); magnitudes beyond 2^63 - 1 saturate to ±(2^63 - 1)."""
     f, mode, (x,), _, shape = _prep(fmt, rounding, a)
     out = np.empty(x.size, dtype=np.int64)
-    _k.to_int(x, f.n, f.es, f.n - 1, mode, int(seed), out)
+    _k.to_int(x, f.n, f.es, f.n - 1, mode, check_seed(seed), out)
     return out.reshape(shape)
 
 
@@ -157,12 +167,13 @@ def from_int(x, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     the standard rule (saturating at ±maxpos). uint64 values above 2^63 - 1 are refused."""
     f = as_posit(fmt)
     mode = int(as_rounding(rounding))
-    v = np.asarray(x)
+    v = native_order(x, "x")
     if v.dtype.kind not in "iu":
         raise TypeError(f"x must be integers, got dtype {v.dtype}")
+    seed = check_seed(seed)
     if v.dtype == np.uint64 and v.size and int(v.max()) > np.iinfo(np.int64).max:
         raise ValueError("x has uint64 values above 2^63 - 1; allowed range is int64")
     flat = np.ascontiguousarray(v.astype(np.int64)).reshape(-1)
     out = np.empty(flat.size, dtype=f.code_dtype)
-    _k.from_int(flat, f.n, f.es, f.n - 1, mode, int(seed), out)
+    _k.from_int(flat, f.n, f.es, f.n - 1, mode, check_seed(seed), out)
     return out.reshape(v.shape)

@@ -40,7 +40,7 @@ from fractions import Fraction
 import numpy as np
 
 from .affine import as_real_array
-from .formats.base import as_format
+from .formats.base import as_format, check_int
 from .formats.pow2 import (APoTFormat, LogFormat, NHotFormat, PWLQFormat,
                            apot_level_terms)
 from .modes import Rounding
@@ -68,6 +68,18 @@ def _check_term_range(v):
     # compare both ends: np.abs(-2^63) wraps to a negative number
     if v.size and (v.max() >= 2 ** 61 or v.min() <= -2 ** 61):
         raise ValueError("values out of range; allowed |v| < 2^61")
+
+
+def _check_axis(axis):
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
+    return int(axis)
+
+
+def _check_bool(value, param):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{param} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _encoding(encoding):
@@ -112,6 +124,7 @@ def apot_levels(bits, normalized=True):
         raise TypeError(f"bits must be an int, got {type(bits).__name__}")
     if not 2 <= bits <= 6:
         raise ValueError(f"bits={bits} out of range; allowed 2..6")
+    normalized = _check_bool(normalized, "normalized")
     levels, _ = apot_level_terms(int(bits))
     if normalized:
         top = levels[-1]
@@ -122,9 +135,8 @@ def apot_levels(bits, normalized=True):
 def apot_terms(bits):
     """Each level of apot_levels(bits, normalized=False) as its power-of-two terms:
     an (L, 3) int64 array of exponents e (term 2^-e), -1 where absent, largest first."""
-    if not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 6:
-        raise ValueError(f"bits={bits!r} out of range; allowed 2..6")
-    _, terms = apot_level_terms(int(bits))
+    bits = check_int(bits, 2, 6, "bits")
+    _, terms = apot_level_terms(bits)
     out = np.full((len(terms), 3), -1, np.int64)
     for j, es in enumerate(terms):
         out[j, :len(es)] = es
@@ -336,6 +348,8 @@ def term_quantize(values, group_size, budget, encoding="binary", axis=-1, return
             raise ValueError(f"{name}={val} out of range; allowed >= {lo}")
     _check_term_range(v)
     enc = _encoding(encoding)
+    axis = _check_axis(axis)
+    return_terms = _check_bool(return_terms, "return_terms")
     if v.ndim == 0:
         v = v.reshape(1)
         axis = 0
@@ -345,7 +359,7 @@ def term_quantize(values, group_size, budget, encoding="binary", axis=-1, return
     mv = np.moveaxis(v, ax, -1)
     shp = mv.shape
     D = shp[-1]
-    g = int(group_size)
+    g = max(1, min(int(group_size), D))  # a group longer than the axis is the whole axis
     ng = -(-D // g) if D else 0
     rows = mv.reshape(-1, D)
     pad = ng * g - D
@@ -405,6 +419,7 @@ def term_pair_dot(w, x, w_encoding="binary", x_encoding="binary"):
 def nhot_truncate(values, n):
     """Keep the n most significant NAF digits of each integer (the naive rule that
     nearest n-hot rounding improves on)."""
+    n = check_int(n, 0, 63, "n")
     s, e, _ = term_encode(values, "naf")
     keep = np.arange(s.shape[-1]) < n
     return ((np.where(keep, s, 0)) << e).sum(axis=-1)
@@ -418,8 +433,11 @@ def _sparq_args(values, window, round, vsparq, axis):
     a = _int_array(values, "values")
     if a.size and (a.min() < 0 or a.max() > 255):
         raise ValueError("values must be unsigned 8-bit activations (0..255)")
-    if window not in SPARQ_WINDOWS:
+    if not isinstance(window, str) or window not in SPARQ_WINDOWS:
         raise ValueError(f"window={window!r}; allowed: {', '.join(SPARQ_WINDOWS)}")
+    round = _check_bool(round, "round")
+    vsparq = _check_bool(vsparq, "vsparq")
+    axis = _check_axis(axis)
     if a.ndim == 0:
         a = a.reshape(1)
     if not -a.ndim <= axis < a.ndim:
@@ -546,6 +564,7 @@ def pwlq_compare(x, bits, breakpoints=None, distribution="gaussian"):
     breakpoints: fractions of m; default the exact optimum pwlq_breakpoint(m / std(x),
     distribution) * std(x) / m. Returns a dict: breakpoints, m, mse_pwlq, mse_uniform,
     ratio (= mse_pwlq / mse_uniform)."""
+    bits = check_int(bits, 2, 8, "bits")
     xa = np.asarray(as_real_array(x), dtype=np.float64).reshape(-1)
     if xa.size == 0 or not np.all(np.isfinite(xa)):
         raise ValueError("x must be non-empty and finite")
@@ -555,9 +574,9 @@ def pwlq_compare(x, bits, breakpoints=None, distribution="gaussian"):
     if breakpoints is None:
         sd = float(xa.std())
         breakpoints = (pwlq_breakpoint(m / sd, distribution) * sd / m,)
-    fmt = PWLQFormat(int(bits), tuple(breakpoints))
+    fmt = PWLQFormat(bits, tuple(breakpoints))
     q = fmt.quantize(xa / m) * m
-    N = (1 << (int(bits) - 1)) - 1
+    N = (1 << (bits - 1)) - 1
     u = np.clip(np.round(xa / m * N), -N, N) * (m / N)
     e_p = float(np.mean((xa - q) ** 2))
     e_u = float(np.mean((xa - u) ** 2))

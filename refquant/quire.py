@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats.posit import as_posit, check_codes
+from .formats.posit import as_posit, check_codes, check_seed
 from ._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("posit")
 from .modes import Rounding, as_rounding
@@ -56,6 +56,7 @@ def quire_dot(a_codes, b_codes, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     an empty sum is 0. Returns a scalar of the format's code dtype."""
     f = as_posit(fmt)
     mode = int(as_rounding(rounding))
+    seed = check_seed(seed)
     a = check_codes(a_codes, f.n, f.name, param="a_codes")
     b = check_codes(b_codes, f.n, f.name, param="b_codes")
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
@@ -65,7 +66,7 @@ def quire_dot(a_codes, b_codes, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
         raise ValueError(f"quire_dot accumulates at most 2^31 - 1 products; got {a.size}")
     q = np.zeros(quire_limbs(f), dtype=np.int64)
     code = _k.quire_dot(np.ascontiguousarray(a), np.ascontiguousarray(b), f.n, f.es,
-                        quire_lsb_exponent(f), q, mode, int(seed))
+                        quire_lsb_exponent(f), q, mode, seed)
     return f.code_dtype.type(code)
 
 
@@ -75,6 +76,7 @@ def quire_matmul(A, B, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
     flat output index). An entry is NaR when its row of A or column of B holds a NaR."""
     f = as_posit(fmt)
     mode = int(as_rounding(rounding))
+    seed = check_seed(seed)
     A = check_codes(A, f.n, f.name, param="A")
     B = check_codes(B, f.n, f.name, param="B")
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
@@ -84,5 +86,5 @@ def quire_matmul(A, B, fmt, rounding=Rounding.NEAREST_EVEN, *, seed=0):
         raise ValueError(f"quire_matmul accumulates at most 2^31 - 1 products; K = {A.shape[1]}")
     out = np.empty((A.shape[0], B.shape[1]), dtype=f.code_dtype)
     _k.quire_matmul(np.ascontiguousarray(A), np.ascontiguousarray(B.T), f.n, f.es,
-                    quire_lsb_exponent(f), quire_limbs(f), mode, int(seed), out)
+                    quire_lsb_exponent(f), quire_limbs(f), mode, seed, out)
     return out

@@ -27,7 +27,7 @@ import numpy as np
 from ..modes import Rounding
 
 __all__ = ["Format", "register", "register_pattern", "format", "formats", "as_format",
-           "check_int"]
+           "check_int", "native_order"]
 
 
 def check_int(value, lo, hi, param):
@@ -39,6 +39,21 @@ def check_int(value, lo, hi, param):
     if not lo <= value <= hi:
         raise ValueError(f"{param}={value} out of range; allowed {lo}..{hi}")
     return int(value)
+
+
+def native_order(a, param="codes") -> np.ndarray:
+    """``a`` as an array in the machine's byte order, converted by value (a big-endian
+    '>u2' array becomes the native uint16 array of the same numbers; native arrays are
+    returned as they are). The kernels are compiled for native byte order only; the
+    float, block, posit, TENT and power-of-two families pass every code array through
+    here (real inputs go through ``refquant.affine.as_real_array``, which converts them to
+    native float32/float64). Structured dtypes raise TypeError naming ``param``."""
+    a = np.asarray(a)
+    if a.dtype.fields is not None or a.dtype.subdtype is not None:
+        raise TypeError(f"{param} must be a plain numeric array, got dtype {a.dtype}")
+    if not a.dtype.isnative:
+        return a.astype(a.dtype.newbyteorder("="))
+    return a
 
 
 class Format:

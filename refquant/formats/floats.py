@@ -32,13 +32,10 @@ both 2^(E-1)).
 Encoding (``encode``) rounds the exact real value (float64 input) by any ``Rounding``
 mode on the grid of codes: ties go to the even code; STOCHASTIC rounds the magnitude up
 with probability equal to the fractional distance, drawn counter-based from ``seed`` and
-the flat element index. Overflow (a rounded magnitude above ``max``, or ±inf input):
-
-    Overflow.INF       ±inf (IEEE 754 7.4: rounding toward zero in magnitude gives ±max
-                       for finite inputs). Formats with infinities only.
-    Overflow.NAN       NaN (OCP FP8 non-saturating conversion for E4M3; ml_dtypes).
-    Overflow.SATURATE  ±max, ±inf inputs included (OCP FP8 saturating conversion).
-    Overflow.RAISE     OverflowError naming the element.
+the flat element index. Overflow (a rounded magnitude above ``max``, or ±inf input)
+follows the table in the ``FloatFormat`` docstring (IEEE 754-2019 7.4; Overflow.NAN is
+OCP FP8's non-saturating conversion and ml_dtypes' cast for formats without inf,
+Overflow.SATURATE OCP FP8's saturating conversion).
 
 Default (``overflow=None``): "ieee" and "ext" -> INF, "fn" and "fnuz" -> NAN, "none" ->
 SATURATE; these are ml_dtypes' conversions (OCP's non-saturating mode for FP8).
@@ -77,7 +74,7 @@ from ..affine import as_real_array
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("floats")
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
-from .base import Format, check_int, register, register_pattern
+from .base import Format, check_int, native_order, register, register_pattern
 
 __all__ = ["FloatFormat", "SPECIALS", "p3109"]
 
@@ -101,6 +98,25 @@ class FloatFormat(Format):
     finfo-like attributes: ``max``, ``min_normal``, ``min_subnormal`` (smallest positive
     value), ``eps`` (2^-man_bits: the gap between 1 and the next value when 1 is normal),
     ``emax``, ``emin`` (exponents of max and of min_normal).
+
+    Overflow. A finite x overflows when its magnitude, rounded by ``rounding`` on the
+    format's grid continued beyond ``max`` with the spacing of the top binade, exceeds
+    ``max`` (for e4m3fn: |x| >= 464 under NEAREST_EVEN; under TOWARD_ZERO |x| >= 480);
+    an infinite x always overflows. The result, by ``overflow`` policy (IEEE 754-2019 7.4
+    for INF; NAN is the same rule with NaN wherever 7.4 gives an infinity):
+
+        overflow   finite x; NEAREST_EVEN,   finite x; TOWARD_ZERO,   x = ±inf
+                   NEAREST_AWAY, NEAREST_UP, DOWN with x > 0,
+                   STOCHASTIC, UP with x > 0, UP with x < 0
+                   DOWN with x < 0
+        --------   ------------------------  -----------------------  -------------
+        INF        ±inf                      ±max                     ±inf
+        NAN        NaN                       ±max                     NaN
+        SATURATE   ±max                      ±max                     ±max
+        RAISE      OverflowError             OverflowError            OverflowError
+
+    INF needs a format with infinities, NAN one with a NaN code ("ieee" formats accept
+    both). The NaN of a NAN row carries x's sign bit in "ieee" and "fn" formats.
     """
 
     exp_bits: int
@@ -119,7 +135,9 @@ class FloatFormat(Format):
             raise TypeError(f"signed must be a bool, got {type(signed).__name__}")
         if not isinstance(subnormals, (bool, np.bool_)):
             raise TypeError(f"subnormals must be a bool, got {type(subnormals).__name__}")
-        if specials not in SPECIALS:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__}")
+        if not isinstance(specials, str) or specials not in SPECIALS:
             raise ValueError(f"specials={specials!r}; allowed: {', '.join(SPECIALS)}")
         bits = int(signed) + E + M
         if not 2 <= bits <= 32:
@@ -298,6 +316,8 @@ class FloatFormat(Format):
         return 0.0 if self.subnormals else self.min_subnormal
 
     def _resolve_overflow(self, overflow, saturate):
+        if not isinstance(saturate, (bool, np.bool_)):
+            raise TypeError(f"saturate must be a bool, got {type(saturate).__name__}")
         if saturate:
             if overflow not in (None, Overflow.SATURATE, "saturate", "SATURATE"):
                 raise ValueError("saturate=True conflicts with overflow="
@@ -365,6 +385,7 @@ class FloatFormat(Format):
         xf = np.ascontiguousarray(x).reshape(-1)
         s = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
         block = check_int(block, 1, 1 << 62, "block")
+        seed = check_int(seed, -(1 << 63), (1 << 63) - 1, "seed")
         if s.size < -(-xf.size // block):
             raise ValueError(f"scale has {s.size} entries; {xf.size} elements in blocks of "
                              f"{block} need {-(-xf.size // block)}")
@@ -392,7 +413,7 @@ class FloatFormat(Format):
     def _check_codes(self, codes, values=True):
         """codes as an integer array; ``values=False`` checks only the dtype (the caller's
         kernel validates the range in its own pass and calls _bad_codes)."""
-        c = np.asarray(codes)
+        c = native_order(codes)
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be integers, got dtype {c.dtype}")
         if values and c.size and (int(c.min()) < 0 or int(c.max()) >= (1 << self.bits)):
@@ -419,8 +440,14 @@ class FloatFormat(Format):
     def decode(self, codes, dtype=np.float64):
         """Values of the codes (exact in float64; NaN codes -> NaN, inf codes -> ±inf).
         ``dtype=np.float32`` rounds each value once to float32 (exact for formats that
-        fit float32). Codes outside [0, 2^bits) raise ValueError."""
-        dt = np.dtype(dtype)
+        fit float32); other dtypes raise TypeError. Codes outside [0, 2^bits) raise
+        ValueError."""
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise TypeError(f"dtype={dtype!r}; allowed float64, float32")
         e8 = dt == np.float32 and self._is_e8_ieee and self.man_bits <= 22
         c = self._check_codes(codes, values=not (e8 or self.bits <= 16))
         cf = np.ascontiguousarray(c).reshape(-1)

@@ -40,14 +40,20 @@ from ..affine import as_real_array
 from .._lazy import kernels as _lazy_kernels
 _k = _lazy_kernels("posit")
 from ..modes import Rounding, as_rounding
-from .base import Format, register, register_pattern, check_int
+from .base import Format, register, register_pattern, check_int, native_order
 
-__all__ = ["PositFormat", "as_posit", "check_codes"]
+__all__ = ["PositFormat", "as_posit", "check_codes", "check_seed"]
+
+
+def check_seed(seed, param="seed") -> int:
+    """The STOCHASTIC seed as a Python int in the int64 range (TypeError / ValueError)."""
+    return check_int(seed, -(1 << 63), (1 << 63) - 1, param)
 
 
 def check_codes(codes, bits, name, param="codes"):
-    """codes as an integer array with every element in [0, 2^bits); ValueError otherwise."""
-    c = np.asarray(codes)
+    """codes as an integer array (native byte order) with every element in [0, 2^bits);
+    TypeError for a non-integer dtype, ValueError otherwise."""
+    c = native_order(codes, param)
     if c.dtype.kind not in "iu":
         raise TypeError(f"{param} must be integers (bit patterns), got dtype {c.dtype}")
     if c.dtype.kind == "u" and c.dtype.itemsize * 8 <= bits:
@@ -112,11 +118,12 @@ class _Tapered(Format):
             raise TypeError(f"{self.name}.encode got unexpected options {sorted(options)}; "
                             "posits always saturate (no overflow option)")
         mode = as_rounding(rounding)
+        seed = check_seed(seed)
         x = as_real_array(x)
         flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
         out = np.empty(flat.size, dtype=self.code_dtype)
         _k.encode(flat.view(np.int64), self.bits, self._es, self._rs, self._scale, int(mode),
-                  int(seed), out)
+                  seed, out)
         return out.reshape(x.shape)
 
     def decode(self, codes):

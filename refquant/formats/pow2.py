@@ -59,10 +59,20 @@ import numpy as np
 
 from ..affine import as_real_array
 from ..modes import Rounding, as_rounding
-from .base import Format, register, register_pattern, check_int
+from .base import Format, register, register_pattern, check_int, native_order
 
 __all__ = ["LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "apot_level_terms",
            "naf_digits", "build_power_value_terms"]
+
+
+def _check_seed(seed):
+    return check_int(seed, -(1 << 63), (1 << 63) - 1, "seed")
+
+
+def _check_bool(value, param):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{param} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _largest_float_below(approx: float, below) -> float:
@@ -214,13 +224,12 @@ class _TableFormat(Format):
     def _checked_codes(self, codes):
         """codes as an int64 array; TypeError for a non-integer dtype, ValueError for a
         code outside [0, 2^bits)."""
-        c = np.asarray(codes)
+        c = native_order(codes)
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be integers, got dtype {c.dtype}")
-        c = c.astype(np.int64)
-        if c.size and (c.min() < 0 or c.max() >= (1 << self.bits)):
+        if c.size and (int(c.min()) < 0 or int(c.max()) >= (1 << self.bits)):
             raise ValueError(f"codes outside [0, 2^{self.bits}) for {self.name}")
-        return c
+        return c.astype(np.int64)
 
     def _kernel_args(self, x):
         """(flat input, its bit view, table arguments) for the level kernels."""
@@ -243,6 +252,7 @@ class _TableFormat(Format):
     def _round_table(self, x, rounding, seed):
         from ..kernels.pow2 import levels_encode, levels_encode_nearest
         mode = as_rounding(rounding)
+        seed = _check_seed(seed)
         shape, flat, args = self._kernel_args(x)
         idx = np.empty(flat.size, np.int64)
         neg = np.empty(flat.size, np.int64)
@@ -262,6 +272,7 @@ class _TableFormat(Format):
         raise ValueError as ``encode`` does."""
         from ..kernels.pow2 import levels_quantize, levels_quantize_nearest
         mode = as_rounding(rounding)
+        seed = _check_seed(seed)
         shape, flat, args = self._kernel_args(x)
         out = np.empty(flat.size, np.float64)
         near = self._nearest_table(flat.dtype) if mode == Rounding.NEAREST_EVEN else None
@@ -332,6 +343,7 @@ class LogFormat(_SignIndexFormat):
     domain: str = "log"
 
     def __post_init__(self):
+        _check_bool(self.signed, "signed")
         check_int(self.nbits, 2 if self.signed else 1, 11 if self.signed else 10, "bits")
         if self.base not in (2, "sqrt2"):
             raise ValueError(f"base={self.base!r}; allowed: 2, 'sqrt2'")
@@ -497,6 +509,7 @@ class APoTFormat(_SignIndexFormat):
     signed: bool = True
 
     def __post_init__(self):
+        _check_bool(self.signed, "signed")
         lo, hi = (3, 7) if self.signed else (2, 6)
         check_int(self.nbits, lo, hi, "bits")
 
@@ -617,10 +630,7 @@ class NHotFormat(_TableFormat):
     def decode(self, codes):
         """Sum of the slots' signed powers of two (float64, exact). Non-canonical codes
         raise ValueError."""
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise TypeError(f"codes must be integers, got dtype {c.dtype}")
-        c = c.astype(np.int64)
+        c = self._checked_codes(codes)
         sign, exp = self.terms(c, check=False)
         v = (sign << exp).sum(axis=-1)
         back = self.encode(v.astype(np.float64))
@@ -630,7 +640,7 @@ class NHotFormat(_TableFormat):
 
     def terms(self, codes, check=True):
         """(sign, exponent) arrays of shape codes.shape + (n,), slot order."""
-        c = np.asarray(codes).astype(np.int64)
+        c = self._checked_codes(codes) if check else np.asarray(codes).astype(np.int64)
         sb, ef = self.slot_bits, self.exp_field
         shifts = np.array([(self.n - 1 - t) * sb for t in range(self.n)], np.int64)
         slot = (c[..., None] >> shifts) & ((1 << sb) - 1)
@@ -657,6 +667,9 @@ class PWLQFormat(_TableFormat):
 
     def __post_init__(self):
         check_int(self.b, 2, 8, "bits")
+        if isinstance(self.breakpoints, (str, bytes)) or not hasattr(self.breakpoints, "__iter__"):
+            raise TypeError("breakpoints must be a sequence of 1..3 floats in (0, 1), got "
+                            f"{type(self.breakpoints).__name__}")
         bp = tuple(float(p) for p in self.breakpoints)
         if not 1 <= len(bp) <= 3:
             raise ValueError(f"breakpoints has {len(bp)} entries; allowed 1..3")

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..affine import as_real_array
 from .base import check_int, register, register_pattern
 from .posit import _Tapered
 
@@ -124,7 +125,7 @@ class TentFormat(_Tapered):
         scale_exp = round(mean(log2|x|)) over nonzero finite x, rs = smallest bound whose
         maxpos covers max|x|. An all-zero tensor gives TentFormat(n, 1, 0)."""
         check_int(n, 2, 32, "n")
-        a = np.abs(np.asarray(x, dtype=np.float64)).ravel()
+        a = np.abs(as_real_array(x).astype(np.float64)).ravel()
         a = a[np.isfinite(a) & (a > 0)]
         if a.size == 0:
             return cls(n, 1, 0)

@@ -88,3 +88,82 @@ def encode(fmt, x, mode="even"):
             and fmt.has_negative_zero:
         code |= 1 << (fmt.exp_bits + fmt.man_bits)
     return code
+
+
+def nan_code(fmt, neg):
+    """The NaN code a NaN result takes, from the special-value policy: IEEE quiet NaN
+    (exponent all ones, top mantissa bit) and "fn" all-ones magnitude keep the sign bit;
+    the single NaN of signed "fnuz"/"ext" formats is the sign bit alone; unsigned
+    formats use the all-ones code. None when the format has no NaN."""
+    E, M = fmt.exp_bits, fmt.man_bits
+    sbit = 1 << (E + M) if fmt.signed else 0
+    sp = fmt.specials
+    if sp == "none" or (sp == "ieee" and M == 0):
+        return None
+    if sp in ("fnuz", "ext"):
+        return sbit if fmt.signed else (1 << (E + M)) - 1
+    if sp == "ieee":
+        code = (((1 << E) - 1) << M) | (1 << (M - 1))
+    else:
+        code = (1 << (E + M)) - 1
+    return code | (sbit if neg else 0)
+
+
+def inf_code(fmt, neg):
+    """Code of ±inf, or None when the format has no infinity."""
+    for c in range(1 << min(fmt.bits, 16)) if fmt.bits <= 16 else ():
+        if decode(fmt, c) == ("-inf" if neg else "inf"):
+            return c
+    return None
+
+
+OVERFLOW_MODES = ("even", "away", "half_up", "zero", "down", "up")
+
+
+def encode_overflow(fmt, x, mode, overflow):
+    """Code of the float x (finite or ±inf; formats up to 16 bits) under ``mode`` (one of
+    OVERFLOW_MODES) and ``overflow`` ('saturate', 'raise', 'inf', 'nan'), or the string
+    'raise'. Stated from IEEE 754-2019 7.4: the magnitude is rounded on the grid
+    continued past max with the top binade's spacing ulp (next = max + ulp); a result
+    beyond max is an overflow; rounding toward zero in magnitude then gives ±max under
+    'inf' and 'nan', the other modes ±inf ('inf') or NaN ('nan'); ±inf inputs give
+    ±inf / NaN / ±max / 'raise'. Values below max: modes even/zero/down/up only (or any
+    mode for a representable x)."""
+    table = finite_codes(fmt)
+    vmax, cmax = table[-1]
+    neg = math.copysign(1.0, x) < 0
+    max_code = cmax | ((1 << (fmt.exp_bits + fmt.man_bits)) if neg else 0)
+    toward_zero = mode == "zero" or (mode == "down" and not neg) or (mode == "up" and neg)
+    if not math.isinf(x):
+        a = abs(Fraction(x))
+        if a < vmax:
+            if mode not in ("even", "zero", "down", "up"):
+                assert Fraction(x) in [v for v, _ in table], "in-range ties: use encode()"
+                mode = "even"
+            return encode(fmt, x, mode)
+        emax = (cmax >> fmt.man_bits) - fmt.bias
+        nxt = vmax + Fraction(2) ** (emax - fmt.man_bits)
+        d_lo, d_hi = a - vmax, nxt - a
+        if a == vmax:
+            up = False
+        elif a >= nxt:
+            up = True
+        elif mode == "even":
+            up = d_lo > d_hi or (d_lo == d_hi and (cmax + 1) % 2 == 0)
+        elif mode == "away":
+            up = d_lo >= d_hi
+        elif mode == "half_up":
+            up = d_lo > d_hi or (d_lo == d_hi and not neg)
+        else:
+            up = not toward_zero
+        if not up:
+            return max_code
+        if toward_zero and overflow in ("inf", "nan"):
+            return max_code
+    if overflow == "saturate":
+        return max_code
+    if overflow == "raise":
+        return "raise"
+    if overflow == "inf":
+        return inf_code(fmt, neg)
+    return nan_code(fmt, neg)

@@ -156,8 +156,13 @@ def test_nvfp4_exact_recipe():
             assert want.shape == (16,)
     np.testing.assert_array_equal(q.dequantize(),
                                   e2.decode(q.codes) * np.repeat(q.scale, 16, axis=1))
-    with pytest.raises(ValueError, match="NaN or inf"):
-        rq.quantize(np.array([[1.0, np.nan]]), "nvfp4")
+    # a NaN block gets the E4M3 NaN scale 0x7F and dequantizes to NaN (module table)
+    q = rq.quantize(np.array([[1.0, np.nan] + [0.0] * 14 + [3.0] * 16]), "nvfp4")
+    assert q.extra["scale_codes"].tolist() == [[0x7F, 0x7E]] and q.extra["tensor_scale"] == \
+        float(np.float32(3.0 / 2688))
+    alone = rq.quantize(np.array([[3.0] * 16]), "nvfp4").dequantize()
+    assert np.isnan(q.dequantize()[0, :16]).all()
+    np.testing.assert_array_equal(q.dequantize()[0, 16:], alone[0])
 
 
 @settings(max_examples=30)
@@ -190,3 +195,135 @@ def test_block_format_protocol_and_errors():
         rq.quantize(np.float64(1.0), f)
     with pytest.raises(ValueError, match="SATURATE"):
         f.quantize_tensor(x, overflow="raise")
+
+
+# --- extreme and non-finite inputs: every output decodes, as the module table says --
+
+BLOCK_FORMATS = ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4", "mxint8",
+                 "nvfp4"]
+EXTREMES = [np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, -1e-310, 2.0 ** -149, 0.0, -0.0,
+            1.0, -3.5, 3e38]
+
+
+def _check_block_result(fmt, x, q):
+    """The documented behaviour (refquant.formats.block module table) of one block
+    quantization; x is 2-D, blocked along the last axis."""
+    blk = fmt.block_size
+    codes = np.asarray(q.codes)
+    sc = q.extra["scale_codes"]
+    d = q.dequantize()
+    # every output decodes with the same formats
+    fmt.decode(codes)
+    fmt.scale_format.decode(sc)
+    assert codes.shape == x.shape and sc.shape == q.scale.shape
+    nan_scale = 0xFF if fmt.kind == "mx" else 0x7F
+    nb = sc.shape[-1]
+    for r in range(x.shape[0]):
+        for b in range(nb):
+            xb = x[r, b * blk:(b + 1) * blk].astype(np.float64)
+            db = d[r, b * blk:(b + 1) * blk]
+            cb = codes[r, b * blk:(b + 1) * blk]
+            if not np.isfinite(xb).all():
+                assert sc[r, b] == nan_scale and (cb == 0).all() and np.isnan(db).all()
+                continue
+            amax = np.abs(xb).max()
+            if fmt.kind == "mx":
+                if amax >= 2.0 ** (128 + fmt.emax_elem):
+                    assert sc[r, b] == 0xFF and (cb == 0).all() and np.isnan(db).all()
+                    continue
+                assert sc[r, b] != 0xFF
+            else:
+                assert sc[r, b] not in (0x7F, 0xFF)
+            # finite blocks: finite results within the block's range, same signs
+            s = q.scale[r, b]
+            assert np.isfinite(db).all() and np.isfinite(s)
+            assert (np.abs(db) <= fmt.element.max_value * s).all()
+            assert (np.sign(db) * np.sign(xb) >= 0).all()
+            if fmt.kind == "nvfp4":
+                st_ = q.extra["tensor_scale"]
+                assert np.isfinite(st_) and st_ > 0 and float(np.float32(st_)) == st_
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(BLOCK_FORMATS), st.lists(st.sampled_from(EXTREMES), min_size=1,
+                                                 max_size=40),
+       st.sampled_from([np.float64, np.float32]), st.integers(0, 2 ** 31))
+def test_extreme_inputs_encode_and_decode(name, vals, dtype, seed):
+    fmt = rq.format(name)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 48))
+    pos = rng.choice(x.size, size=min(len(vals), x.size), replace=False)
+    with np.errstate(over="ignore"):
+        x.reshape(-1)[pos] = vals[:pos.size]
+        x = x.astype(dtype)
+    q = fmt.quantize_tensor(x)
+    _check_block_result(fmt, x, q)
+
+
+@pytest.mark.parametrize("name", BLOCK_FORMATS)
+@pytest.mark.parametrize("v", EXTREMES)
+def test_each_extreme_value(name, v):
+    fmt = rq.format(name)
+    x = np.ones((1, 2 * fmt.block_size))
+    x[0, 1] = v
+    q = fmt.quantize_tensor(x)
+    _check_block_result(fmt, x, q)
+    d = q.dequantize()
+    if fmt.kind == "mx":
+        assert (d[0, fmt.block_size:] == 1.0).all()      # the other block is untouched
+    elif np.isfinite(v) and abs(v) < 1e300:
+        alone = fmt.quantize_tensor(x[:, fmt.block_size:], tensor_scale=q.extra["tensor_scale"])
+        np.testing.assert_array_equal(d[0, fmt.block_size:], alone.dequantize()[0])
+    if name == "nvfp4" and abs(v) == 1e300:
+        # the tensor scale saturates at the largest float32: the value clips to 6 * 448 * s_t
+        assert q.extra["tensor_scale"] == float(np.finfo(np.float32).max)
+        assert d[0, 1] == np.copysign(6 * 448 * float(np.finfo(np.float32).max), v)
+
+
+def test_nvfp4_extremes_exact_codes():
+    q = rq.quantize(np.array([[1e300, np.inf, -np.inf, np.nan] + [1.0] * 12 +
+                              [-1e300] + [0.0] * 15]), "nvfp4")
+    assert q.extra["scale_codes"].tolist() == [[0x7F, 0x7E]]
+    assert q.codes[0, :16].tolist() == [0] * 16 and q.codes[0, 16] == 0xF
+    assert np.isnan(q.scale[0, 0])
+
+
+def test_block_zero_d_and_encode_shapes():
+    for name in BLOCK_FORMATS:
+        f = rq.format(name)
+        assert f.encode(np.float64(0.5)).shape == ()
+        assert f.decode(f.encode(np.array(0.5))).shape == ()
+        assert f.quantize(np.float64(0.5)).shape == ()
+        assert f.quantize(0.5) == f.quantize(np.array([0.5]))[0]
+
+
+# --- pack / unpack stream: output plus O(chunk) memory --------------------------------
+
+def _peak(fn):
+    import tracemalloc
+    fn()                          # compile / warm up outside the measurement
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
+@pytest.mark.parametrize("bits,dtype", [(4, np.uint8), (6, np.uint8), (1, np.uint8),
+                                        (12, np.uint16), (8, np.int8), (3, np.int64)])
+def test_pack_unpack_memory_is_output_plus_chunk(bits, dtype):
+    n = 1 << 20
+    rng = np.random.default_rng(bits)
+    lo = -(1 << (bits - 1)) if np.dtype(dtype).kind == "i" else 0
+    hi = (1 << (bits - 1)) if np.dtype(dtype).kind == "i" else (1 << bits)
+    codes = rng.integers(lo, hi, n).astype(dtype)
+    data, peak = _peak(lambda: rq.pack(codes, bits))
+    assert data.nbytes == -(-n * bits // 8)
+    assert peak < 3 * codes.nbytes and peak < data.nbytes + (1 << 18), peak
+    signed = np.dtype(dtype).kind == "i"
+    back, peak = _peak(lambda: rq.unpack(data, bits, n, signed=signed))
+    np.testing.assert_array_equal(back, codes)
+    assert peak < back.nbytes + (1 << 18), peak

@@ -352,3 +352,63 @@ def test_large_bf16_arrays_take_the_parallel_path_with_the_same_results():
     bad[-1] = 1 << 19
     with pytest.raises(ValueError, match="outside"):
         f.decode(bad, dtype=np.float32)
+
+
+# --- overflow x rounding: IEEE 754-2019 7.4, with NAN as INF's NaN twin -------------
+
+_OV_FORMATS = ["e5m2", "e4m3", "e4m3fn", "e4m3fnuz", "e2m1", "e3m2", "e8m0", "e2m0",
+               "ue4m3", "p3109_k8p3se", "p3109_k8p3sf", "p3109_k8p3ue", "fp16"]
+_OV_MODES = {Rounding.NEAREST_EVEN: "even", Rounding.NEAREST_AWAY: "away",
+             Rounding.NEAREST_UP: "half_up", Rounding.TOWARD_ZERO: "zero",
+             Rounding.DOWN: "down", Rounding.UP: "up"}
+
+
+def _overflow_inputs(fmt):
+    top = ref.finite_codes(fmt)[-1][0]
+    emax = (ref.finite_codes(fmt)[-1][1] >> fmt.man_bits) - fmt.bias
+    ulp = 2.0 ** (emax - fmt.man_bits)
+    vmax = float(top)
+    mags = [vmax, vmax + ulp / 4, vmax + ulp / 2, vmax + 3 * ulp / 4, vmax + ulp,
+            vmax + 1.5 * ulp, 4 * vmax, 1e300, math.inf]
+    return mags + ([-m for m in mags] if fmt.signed else [])
+
+
+@pytest.mark.parametrize("name", _OV_FORMATS)
+def test_overflow_policy_by_rounding_mode_matches_7_4_reference(name):
+    fmt = rq.format(name)
+    policies = [Overflow.SATURATE, Overflow.RAISE]
+    policies += [Overflow.INF] if fmt.has_inf else []
+    policies += [Overflow.NAN] if fmt.has_nan else []
+    xs = _overflow_inputs(fmt)
+    for ov in policies:
+        for mode, rmode in _OV_MODES.items():
+            for x in xs:
+                want = ref.encode_overflow(fmt, x, rmode, ov.name.lower())
+                if want == "raise":
+                    with pytest.raises(OverflowError, match="overflow=RAISE"):
+                        fmt.encode(np.array([x]), mode, overflow=ov)
+                    continue
+                got = int(fmt.encode(np.array([x]), mode, overflow=ov)[0])
+                assert got == want, (name, ov.name, mode.name, x, hex(got), hex(want))
+                if abs(x) < 3e38 and float(np.float32(x)) == x:   # float32 fast paths agree
+                    got32 = int(fmt.encode(np.array([x], np.float32), mode, overflow=ov)[0])
+                    assert got32 == want, (name, ov.name, mode.name, x, "float32")
+        # STOCHASTIC: beyond the continued grid's next point, as the nearest modes
+        for x in xs:
+            if abs(x) >= xs[4]:
+                want = ref.encode_overflow(fmt, x, "even", ov.name.lower())
+                if want != "raise":
+                    assert int(fmt.encode(np.array([x]), Rounding.STOCHASTIC, overflow=ov,
+                                          seed=1)[0]) == want
+
+
+def test_overflow_nan_directed_examples():
+    f = rq.format("e4m3fn")   # max 448, no inf, NaN 0x7F / 0xFF
+    x = np.array([1e6, -1e6, 470.0, -470.0, np.inf, -np.inf])
+    assert f.encode(x, Rounding.TOWARD_ZERO).tolist() == [0x7E, 0xFE, 0x7E, 0xFE, 0x7F, 0xFF]
+    assert f.encode(x, Rounding.DOWN).tolist() == [0x7E, 0xFF, 0x7E, 0xFF, 0x7F, 0xFF]
+    assert f.encode(x, Rounding.UP).tolist() == [0x7F, 0xFE, 0x7F, 0xFE, 0x7F, 0xFF]
+    assert f.encode(x, Rounding.NEAREST_EVEN).tolist() == [0x7F, 0xFF, 0x7F, 0xFF, 0x7F, 0xFF]
+    e8 = rq.format("e8m0")
+    assert e8.encode(np.array([2.0 ** 200]), Rounding.DOWN).tolist() == [254]
+    assert e8.encode(np.array([2.0 ** 200]), Rounding.UP).tolist() == [255]
