@@ -59,9 +59,14 @@ def check_real(value: Any, param: str, *, finite: bool = False) -> float:
     return v
 
 
-def native(a: np.ndarray) -> np.ndarray:
-    """``a`` in the machine's byte order, converted by value (``a`` itself when it already
-    is): kernels are compiled for native byte order only."""
+def native(a: Any, param: str = "array") -> np.ndarray:
+    """``a`` as an array in the machine's byte order, converted by value (a big-endian
+    '>u2' array becomes the native uint16 array of the same numbers; a native array is
+    returned as it is): kernels are compiled for native byte order only. Structured and
+    sub-array dtypes raise TypeError naming ``param``."""
+    a = np.asarray(a)
+    if a.dtype.fields is not None or a.dtype.subdtype is not None:
+        raise TypeError(f"{param} must be a plain numeric array, got dtype {a.dtype}")
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 

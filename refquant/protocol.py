@@ -1,0 +1,111 @@
+"""The format protocol: a scale-free map between codes (bit patterns) and real values
+that every number format of refquant implements."""
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _deprecate
+from .modes import Rounding
+
+__all__ = ["Format"]
+
+
+class Format:
+    """Base of every number format. Subclasses are frozen dataclasses of their stored
+    parameters and implement ``encode``, ``decode``, ``bits``, ``name``, ``max`` and
+    ``min`` (numpy finfo names: the largest and the most negative finite value).
+
+    ``is_integer`` formats have codes equal to their values (the affine quantizer may
+    give them a zero point); other formats are used with zero point 0.
+    ``code_dtype`` is the NumPy dtype of the codes ``encode`` returns.
+    """
+
+    is_integer: bool = False
+    is_block: bool = False  # block formats quantize whole tensors (see refquant.quantize)
+
+    @property
+    def bits(self) -> int:  # pragma: no cover - abstract
+        """Width of a code in bits (the storage of one element, scales excluded)."""
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:  # pragma: no cover - abstract
+        """The registered name; ``refquant.format(fmt.name) == fmt``."""
+        raise NotImplementedError
+
+    @property
+    def max(self) -> float:
+        """The largest finite value."""
+        impl = type(self).max_value
+        if impl is not Format.max_value:  # transitional: a family still on the old name
+            return impl.fget(self)
+        raise NotImplementedError
+
+    @property
+    def min(self) -> float:
+        """The most negative finite value (0 for unsigned formats)."""
+        impl = type(self).min_value
+        if impl is not Format.min_value:  # transitional: a family still on the old name
+            return impl.fget(self)
+        raise NotImplementedError
+
+    @property
+    def max_value(self) -> float:
+        """Deprecated name of ``max``."""
+        _deprecate.warn(f"{type(self).__name__}.max_value", "max")
+        return self.max
+
+    @property
+    def min_value(self) -> float:
+        """Deprecated name of ``min``."""
+        _deprecate.warn(f"{type(self).__name__}.min_value", "min")
+        return self.min
+
+    @property
+    def code_dtype(self) -> np.dtype:
+        """NumPy dtype of the codes: the narrowest unsigned integer holding ``bits``
+        (integer formats override it with their signed or unsigned integer type)."""
+        b = self.bits
+        for cand in (8, 16, 32, 64):
+            if b <= cand:
+                return np.dtype(f"uint{cand}")
+        raise ValueError(f"no code dtype for {b} bits")
+
+    @property
+    def calibration_max(self) -> float:
+        """The magnitude a symmetric scale maps the calibrated amax to
+        (s = amax / calibration_max). Default: the largest finite value. Formats whose
+        extreme values are sparse (posits, logarithmic) may choose a smaller target."""
+        return float(self.max)
+
+    def encode(self, x: npt.ArrayLike, rounding: Rounding = Rounding.NEAREST_EVEN, **options) -> np.ndarray:  # pragma: no cover
+        """Codes of the representable values x rounds to under ``rounding``; each family
+        documents its overflow, NaN and infinity rules and its extra ``options``."""
+        raise NotImplementedError
+
+    def decode(self, codes: npt.ArrayLike) -> np.ndarray:  # pragma: no cover - abstract
+        """Exact float64 values of ``codes`` (NaN codes -> NaN, infinity codes -> ±inf);
+        codes outside the format raise ValueError."""
+        raise NotImplementedError
+
+    def quantize(self, x: npt.ArrayLike, rounding: Rounding = Rounding.NEAREST_EVEN, **options) -> np.ndarray:
+        """decode(encode(x, rounding, **options)): the nearest representable value(s)
+        under ``rounding``, as float64."""
+        return self.decode(self.encode(x, rounding, **options))
+
+    def codes(self) -> np.ndarray:
+        """Every code of the format (formats up to 16 bits), ascending as unsigned ints."""
+        if self.bits > 16:
+            raise ValueError(f"codes() enumerates formats up to 16 bits; {self.name} has {self.bits}")
+        return np.arange(1 << self.bits, dtype=np.int64).astype(self.code_dtype)
+
+    def values(self) -> np.ndarray:
+        """Every representable finite value, sorted ascending, without duplicates
+        (-0 and +0 count once). Formats up to 16 bits."""
+        v = self.decode(self.codes())
+        v = v[np.isfinite(v)]
+        return np.unique(v + 0.0)
+
+    def __str__(self) -> str:
+        return self.name
