@@ -1,5 +1,7 @@
 """Deferred import of kernel modules, so that ``import refquant`` loads neither Numba nor
-any kernel: a kernel module (and Numba with it) is imported on the first call into it."""
+any kernel: a kernel module (and Numba with it) is imported on the first call into it.
+Importing the first one runs ``refquant.kernels``, which decides where the compiled
+kernels are cached (see its docstring) before any kernel is defined."""
 from __future__ import annotations
 
 import importlib
