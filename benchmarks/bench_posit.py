@@ -16,7 +16,7 @@ from benchmarks.common import Result, best_time
 
 import refquant
 from refquant import posit as P
-from refquant.quire import quire_dot
+from refquant.posit import quire_dot
 
 
 def _per_element(fn, items, total):

@@ -31,7 +31,7 @@ def run(quick: bool) -> list[Result]:
     for name in ("log5", "apot5", "nhot2_8"):
         f = rq.format(name)
         mags, thr, ex = f._tab
-        xs = x * np.float32(f.max_value)
+        xs = x * np.float32(f.max)
         t_rq = best_time(lambda: f.quantize(xs), repeat=3)
         t_np = best_time(lambda: _numpy_table_round(xs, mags, thr, ex), repeat=3)
         assert np.array_equal(f.quantize(xs[:100_000]),

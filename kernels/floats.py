@@ -1,16 +1,19 @@
-"""Kernels of the parameterised floating-point formats (refquant.formats.floats) and of the
-block-scaled formats built on them (refquant.formats.block).
+"""Kernels of the parameterised floating-point formats (refquant.floats.FloatFormat) and of
+the block-scaled formats built on them (refquant.floats.BlockFormat).
 
-A format is described to the kernels by plain integers (see ``FloatFormat._kparams``):
+A format is described to the kernels by plain integers, the fields of
+``refquant.floats.KernelParams`` (``FloatFormat.kernel_params()``) in this order; the
+decode kernels take the first eight, the encode kernels all ten:
 
-    E, M       exponent and mantissa field widths
+    E, M       exponent and mantissa field widths (exp_bits, man_bits)
     bias       exponent bias
     signed     1: a sign bit above the exponent field (sign-magnitude); 0: unsigned
     sub        1: exponent field 0 is the subnormal binade (contains zero);
                0: exponent field 0 is a normal binade of exponent -bias and there is no zero
     tmax       the largest magnitude code t (code without its sign bit) that is finite
     has_inf    1: magnitude code tmax + 1 is infinity
-    uz         1: the code with sign bit set and t == 0 is the single NaN (no negative zero)
+    uz         1: the code with sign bit set and t == 0 is the single NaN (no negative zero;
+               the field unsigned_zero)
     nan_code   the code a NaN becomes (-1: the format has no NaN)
     nan_signed 1: the NaN code takes the input's sign bit (IEEE and OCP "fn" formats)
 
@@ -188,25 +191,6 @@ def exact_quotient(x, s):
 
 
 @njit(cache=True)
-def encode_float_scaled(x, scale, block, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
-                        nan_signed, mode, overflow, seed, out):
-    """out[i] = encode of the real quotient x[i] / scale[i // block] (flat x; scale > 0
-    finite), rounded once: power-of-two scales divide exactly, other scales go through
-    ``exact_quotient``. STOCHASTIC uses the flat index i. Returns as encode_float."""
-    for i in range(x.size):
-        s = scale[i // block]
-        v = float(x[i])
-        if math.isfinite(v):
-            v = exact_quotient(v, s)
-        c = encode_scalar(v, i, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
-                          nan_signed, mode, overflow, seed)
-        if c < 0:
-            return i
-        out[i] = c
-    return -1
-
-
-@njit(cache=True)
 def decode_scalar(c, E, M, bias, signed, sub, tmax, has_inf, uz):
     """Value of code c (int64, already known to be within the format's bits) as float64."""
     nbits = E + M
@@ -236,16 +220,16 @@ def decode_float(codes, E, M, bias, signed, sub, tmax, has_inf, uz, out):
 
 
 @njit(cache=True)
-def gather(codes, lut, nbits, out):
-    """out[i] = lut[codes[i] & (2^nbits - 1)] for lut of 2^nbits entries, in one pass that
-    also validates the codes: returns 0 when every code is in [0, 2^nbits), else a
-    non-zero value (the OR of codes[i] >> nbits; negative codes count as invalid), in
+def gather(codes, lut, bits, out):
+    """out[i] = lut[codes[i] & (2^bits - 1)] for lut of 2^bits entries, in one pass that
+    also validates the codes: returns 0 when every code is in [0, 2^bits), else a
+    non-zero value (the OR of codes[i] >> bits; negative codes count as invalid), in
     which case the caller must discard out and raise."""
-    mask = (np.int64(1) << nbits) - 1
+    mask = (np.int64(1) << bits) - 1
     bad = np.int64(0)
     for i in range(codes.size):
         c = np.int64(codes[i])
-        bad |= c >> nbits
+        bad |= c >> bits
         out[i] = lut[c & mask]
     return bad
 
@@ -368,7 +352,7 @@ def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, 
 
 
 @njit(cache=True)
-def _mx_exp_bits(mmax, emax_elem):
+def _mx_exp_bits(mmax, element_emax):
     """Shared exponent (as _mx_block_exp) from the largest float32 magnitude bit pattern
     mmax of a block."""
     if mmax >= 0x7F800000:
@@ -380,27 +364,27 @@ def _mx_exp_bits(mmax, emax_elem):
         e = ef - 127
     else:
         e = np.int64(math.frexp(float(mmax))[1] - 1 - 149)
-    se = e - emax_elem
+    se = e - element_emax
     return se if se > -127 else np.int64(-127)
 
 
 @njit(cache=True)
-def _mx_exp_float(amax, bad, emax_elem):
+def _mx_exp_float(amax, bad, element_emax):
     """Shared exponent (as _mx_block_exp) from amax = max |V_i| of a block (bad: the
     block holds a NaN)."""
     if bad or math.isinf(amax):
         return np.int64(128)
     if amax == 0.0:
         return np.int64(-127)
-    se = np.int64(math.frexp(amax)[1] - 1) - emax_elem
+    se = np.int64(math.frexp(amax)[1] - 1) - element_emax
     if se > 127:
         return np.int64(128)
     return se if se > -127 else np.int64(-127)
 
 
 @njit(cache=True)
-def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
-    """Shared exponent of the block x[p, d0:d1] (OCP MX: floor(log2 amax) - emax_elem,
+def _mx_block_exp(x, xi, p, d0, d1, element_emax, fast):
+    """Shared exponent of the block x[p, d0:d1] (OCP MX: floor(log2 amax) - element_emax,
     clamped below at -127; amax 0 gives -127), or 128 when the block contains NaN or
     ±inf or its shared exponent is above 127 (the NaN scale). fast: x is float32 and xi
     its int32 view; amax is then the largest magnitude bit pattern (integer max)."""
@@ -409,15 +393,15 @@ def _mx_block_exp(x, xi, p, d0, d1, emax_elem, fast):
         for d in range(d0, d1):
             m = np.int64(xi[p, d]) & 0x7FFFFFFF
             mmax = m if m > mmax else mmax
-        return _mx_exp_bits(mmax, emax_elem)
+        return _mx_exp_bits(mmax, element_emax)
     amax = 0.0
     for d in range(d0, d1):
         a = abs(float(x[p, d]))
         if a > amax:
             amax = a
         elif not (a <= amax):
-            return _mx_exp_float(amax, True, emax_elem)
-    return _mx_exp_float(amax, False, emax_elem)
+            return _mx_exp_float(amax, True, element_emax)
+    return _mx_exp_float(amax, False, element_emax)
 
 
 def _mag(v):
@@ -437,13 +421,13 @@ def _mag_impl(v):
 
 
 @njit(cache=True)
-def _block_colmax(a, p, b, block, out):
+def _block_colmax(a, p, b, block_size, out):
     """For block b of row p of a viewed as (P, D, Q), blocked along D (rows d0 <= d < d1
-    with d0 = b * block, d1 = min(d0 + block, D)): out[q] = max of _mag(a[p, d, q]) over
+    with d0 = b * block_size, d1 = min(d0 + block_size, D)): out[q] = max of _mag(a[p, d, q]) over
     the block (0 if empty; the Q axis is contiguous, so the inner loop vectorises).
     Returns (d0, d1)."""
-    d0 = b * block
-    d1 = min(d0 + block, a.shape[1])
+    d0 = b * block_size
+    d1 = min(d0 + block_size, a.shape[1])
     for q in range(out.size):
         out[q] = 0
     for d in range(d0, d1):
@@ -454,15 +438,15 @@ def _block_colmax(a, p, b, block, out):
 
 
 @njit(cache=True)
-def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scodes):
+def mx_quantize_cols(x, xi, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
     """mx_quantize_rows for float32 x viewed as (P, D, Q) with the blocked axis D not
     last (Q > 1), float element formats with subnormals and M <= 22, NEAREST_EVEN: the
     same results, with the branch-free integer path running along the contiguous Q axis
-    (xi: x viewed as int32). codes (P, D, Q), scodes (P, ceil(D / block), Q). Returns
+    (xi: x viewed as int32). codes (P, D, Q), scodes (P, ceil(D / block_size), Q). Returns
     False when some block holds a float32 subnormal the integer path does not cover
     (codes are then incomplete and the caller uses mx_quantize_rows)."""
     P, D, Q = x.shape
-    nb = (D + block - 1) // block
+    nb = (D + block_size - 1) // block_size
     sh = 23 - M
     halfm1 = ((np.int64(1) << sh) >> 1) - 1
     sgnbit = np.int64(1) << (E + M)
@@ -473,9 +457,9 @@ def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scode
     slow = False
     for p in range(P):
         for b in range(nb):
-            d0, d1 = _block_colmax(xi, p, b, block, mmax)
+            d0, d1 = _block_colmax(xi, p, b, block_size, mmax)
             for q in range(Q):
-                se = _mx_exp_bits(mmax[q], emax_elem)
+                se = _mx_exp_bits(mmax[q], element_emax)
                 keep[q] = 0 if se == 128 else -1
                 se = se if se != 128 else np.int64(0)
                 scodes[p, b, q] = 255 if keep[q] == 0 else se + 127
@@ -495,21 +479,21 @@ def mx_quantize_cols(x, xi, block, E, M, bias, uz, tmax, emax_elem, codes, scode
 
 
 @njit(cache=True)
-def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_inf, uz,
-                     nan_code, nan_signed, emax_elem, int_frac, int_max, mode, seed, codes,
+def mx_quantize_rows(x, xi, Q, block_size, kind, E, M, bias, signed, sub, tmax, has_inf, uz,
+                     nan_code, nan_signed, element_emax, int_frac, int_max, mode, seed, codes,
                      scodes):
-    """OCP MX v1.0 quantization of x viewed as (R, D): blocks of ``block`` consecutive
+    """OCP MX v1.0 quantization of x viewed as (R, D): blocks of ``block_size`` consecutive
     elements along each row (the last block may be short).
 
     Per block: amax = max |V_i|. NaN or ±inf in the block, or a shared exponent above
     127, give scale code 255 (NaN) and element codes 0. Otherwise
-    shared_exp = floor(log2 amax) - emax_elem (exact, from frexp), clamped below at
+    shared_exp = floor(log2 amax) - element_emax (exact, from frexp), clamped below at
     -127 (an all-zero block has amax 0 and gets -127); scodes = shared_exp + 127 (E8M0).
     Elements: kind 0 (float element format given by E..nan_signed) code of
     V_i * 2^-shared_exp (exact) rounded by ``mode`` with overflow saturated to ±max;
     kind 1 (MXINT8) the integer round(V_i * 2^(int_frac - shared_exp)) clamped to
     [-int_max, int_max], stored in two's complement (codes of a signed integer dtype).
-    codes (R, D), scodes (R, ceil(D / block)).
+    codes (R, D), scodes (R, ceil(D / block_size)).
 
     Row r is the (p, q) = (r // Q, r % Q) line of an array viewed as (P, D, Q) (the
     caller transposes a non-last blocked axis to the last one); STOCHASTIC uses the flat
@@ -520,7 +504,7 @@ def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_i
     path does not cover.
     """
     R, D = x.shape
-    nb = (D + block - 1) // block
+    nb = (D + block_size - 1) // block_size
     fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size and M <= 22
     sh = 23 - M
     halfm1 = ((np.int64(1) << sh) >> 1) - 1
@@ -529,9 +513,9 @@ def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_i
         p = r // Q
         q = r - p * Q
         for b in range(nb):
-            d0 = b * block
-            d1 = min(d0 + block, D)
-            se = _mx_block_exp(x, xi, r, d0, d1, emax_elem, xi.size == x.size)
+            d0 = b * block_size
+            d1 = min(d0 + block_size, D)
+            se = _mx_block_exp(x, xi, r, d0, d1, element_emax, xi.size == x.size)
             if se == 128:
                 scodes[r, b] = 255
                 for d in range(d0, d1):
@@ -578,8 +562,8 @@ def mx_quantize_rows(x, xi, Q, block, kind, E, M, bias, signed, sub, tmax, has_i
 
 
 @njit(cache=True)
-def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
-    """NVFP4 quantization of x viewed as (P, D, Q), blocks of ``block`` (16) along D.
+def nvfp4_quantize(x, block_size, tscale, mode, seed, codes, scodes, scales):
+    """NVFP4 quantization of x viewed as (P, D, Q), blocks of ``block_size`` (16) along D.
 
     Per block: amax = max |V_i|; the block scale code is the E4M3 (OCP "fn", bias 7)
     code of the real quotient amax / (6 * tscale), rounded to nearest even and saturated
@@ -589,12 +573,12 @@ def nvfp4_quantize(x, block, tscale, mode, seed, codes, scodes, scales):
     E4M3 NaN scale code 0x7F, scale NaN and element codes 0. tscale > 0 finite.
     """
     P, D, Q = x.shape
-    nb = (D + block - 1) // block
+    nb = (D + block_size - 1) // block_size
     amax = np.empty(Q, dtype=np.float64)
     bad = np.empty(Q, dtype=np.bool_)
     for p in range(P):
         for b in range(nb):
-            d0, d1 = _block_colmax(x, p, b, block, amax)
+            d0, d1 = _block_colmax(x, p, b, block_size, amax)
             for q in range(Q):
                 bad[q] = False
             for d in range(d0, d1):

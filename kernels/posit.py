@@ -1,43 +1,6 @@
 """Posit and tapered fixed-point kernels: decode, correctly rounded encode, arithmetic,
-conversions and the quire, all on integer codes with exact int64 arithmetic.
+conversions and the quire, all on integer codes with exact int64 arithmetic."""
 
-One parameterisation covers both families: a word of ``n`` bits (2..32), ``es`` exponent
-bits (0..4) and a regime whose run of identical bits is at most ``rs`` long (1..n-1).
-Posits (Posit Standard 2022, and the legacy es of SoftPosit) are ``rs = n - 1``: the run
-can only be ended by the end of the word. Tapered fixed point (TENT) is ``es = 0`` and a
-smaller ``rs``: a run that reaches ``rs`` bits has no terminating bit.
-
-Layout of a code c (unsigned n-bit pattern): 0 is zero, 10...0 is NaR; a negative value
-is the two's complement of the pattern of its magnitude. The magnitude pattern ("body",
-n - 1 bits after the sign bit) is: a run of m identical bits (m <= rs), the opposite bit
-when m < rs, es exponent bits (bits cut off by the end of the word count as 0), and the
-remaining f fraction bits F. Regime k = m - 1 for a run of ones, -m for a run of zeros.
-value = (1 + F / 2^f) * 2^(k * 2^es + exponent).
-
-Rounding (Posit Standard 2022, section 4 "rounding"): the exact magnitude is written as
-the unbounded bit string regime | exponent | fraction and rounded to n - 1 bits; nearest
-ties go to the even pattern, so the tie point between neighbours u < w is the (n+1)-bit
-pattern u followed by a 1. A magnitude beyond the largest pattern gives the largest
-(saturation, never NaR); a nonzero magnitude below the smallest pattern gives the
-smallest (never zero). Directed modes round the bit string the same way (toward 0, away,
-toward -inf / +inf on the signed value) and are then clamped into [minpos, maxpos].
-
-Rounding modes are the integer values of ``refquant.Rounding`` (0 NEAREST_EVEN,
-1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); the default
-nearest-even is computed inline without data-dependent branches, the other modes are
-decided by ``rounding.choose`` on the signed position between the two neighbouring codes
-(STOCHASTIC: rounds away from the lower neighbour with probability equal to the
-discarded fraction in float64; in arithmetic, bits below the 56 kept ones count as half a
-unit of the last kept one).
-
-Exactness: significands of n <= 32 bit posits have at most 30 bits, so products need at
-most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bits shifted
-out of the smaller one into a sticky bit (exact for rounding: when bits are lost the
-result keeps at least 60 bits); quotients are formed from a 62-bit dividend (>= 32
-quotient bits and an exact remainder); square roots take the integer square root of a
-62-bit radicand. The quire holds 32-bit digits in int64 limbs with lazy carries
-(see the notes at the quire kernels).
-"""
 import math
 
 import numpy as np
@@ -48,6 +11,45 @@ from numba.extending import overload
 from .rounding import choose
 
 _M32 = np.int64(0xFFFFFFFF)
+
+# Semantics shared by every kernel below.
+#
+# One parameterisation covers both families: a word of ``n`` bits (2..32), ``es`` exponent
+# bits (0..4) and a regime whose run of identical bits is at most ``rs`` long (1..n-1).
+# Posits (Posit Standard 2022, and the legacy es of SoftPosit) are ``rs = n - 1``: the run
+# can only be ended by the end of the word. Tapered fixed point (TENT) is ``es = 0`` and a
+# smaller ``rs``: a run that reaches ``rs`` bits has no terminating bit.
+#
+# Layout of a code c (unsigned n-bit pattern): 0 is zero, 10...0 is NaR; a negative value
+# is the two's complement of the pattern of its magnitude. The magnitude pattern ("body",
+# n - 1 bits after the sign bit) is: a run of m identical bits (m <= rs), the opposite bit
+# when m < rs, es exponent bits (bits cut off by the end of the word count as 0), and the
+# remaining f fraction bits F. Regime k = m - 1 for a run of ones, -m for a run of zeros.
+# value = (1 + F / 2^f) * 2^(k * 2^es + exponent).
+#
+# Rounding (Posit Standard 2022, section 4 "rounding"): the exact magnitude is written as
+# the unbounded bit string regime | exponent | fraction and rounded to n - 1 bits; nearest
+# ties go to the even pattern, so the tie point between neighbours u < w is the (n+1)-bit
+# pattern u followed by a 1. A magnitude beyond the largest pattern gives the largest
+# (saturation, never NaR); a nonzero magnitude below the smallest pattern gives the
+# smallest (never zero). Directed modes round the bit string the same way (toward 0, away,
+# toward -inf / +inf on the signed value) and are then clamped into [minpos, maxpos].
+#
+# Rounding modes are the integer values of ``refquant.Rounding`` (0 NEAREST_EVEN,
+# 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO, 4 DOWN, 5 UP, 6 STOCHASTIC); the default
+# nearest-even is computed inline without data-dependent branches, the other modes are
+# decided by ``rounding.choose`` on the signed position between the two neighbouring codes
+# (STOCHASTIC: rounds away from the lower neighbour with probability equal to the
+# discarded fraction in float64; in arithmetic, bits below the 56 kept ones count as half a
+# unit of the last kept one).
+#
+# Exactness: significands of n <= 32 bit posits have at most 30 bits, so products need at
+# most 60 bits and fit int64; sums align the larger operand at bit 61 and fold bits shifted
+# out of the smaller one into a sticky bit (exact for rounding: when bits are lost the
+# result keeps at least 60 bits); quotients are formed from a 62-bit dividend (>= 32
+# quotient bits and an exact remainder); square roots take the integer square root of a
+# 62-bit radicand. The quire holds 32-bit digits in int64 limbs with lazy carries
+# (see the notes at the quire kernels).
 
 
 def leading_zeros(x):

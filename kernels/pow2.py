@@ -18,6 +18,10 @@ from numba import njit
 
 from .rounding import choose
 
+__all__ = ["levels_encode", "levels_quantize", "levels_encode_nearest",
+           "levels_quantize_nearest", "term_count", "term_encode", "term_select", "terms_dot",
+           "term_pair_dot", "pwlq_dot", "sparq_trim", "sparq_matmul"]
+
 # ---------------------------------------------------------------------------------------
 # Rounding onto a table of magnitudes
 # ---------------------------------------------------------------------------------------
@@ -153,7 +157,7 @@ def levels_encode(x, xbits, mags, thr, thr_exact, start, klo, khi, shift, mask, 
     Search acceleration (does not change results): with k = _bucket_key(xbits[i], mask,
     shift, klo, khi), the floor index (largest j with mags[j] <= |x[i]|) of every
     mags[1] <= |x[i]| < mags[-1] lies in [start[k], start[k + 1]] (|x[i]| < mags[1] has
-    floor 0). The tables of ``refquant.formats.pow2`` make the two differ by at most one
+    floor 0). The tables of ``refquant.pow2`` make the two differ by at most one
     for the registered formats, so the floor costs one table load and at most one
     comparison, and the decision is then the one exact comparison above.
     """
@@ -208,7 +212,7 @@ def levels_encode_nearest(x, xbits, cut, tab, klo, khi, shift, mask, nan_bits, s
     change point cut[q] (else cut[q] is the largest value of its dtype, above every
     non-NaN pattern); tab[2q] = r just below cut[q] (or on the whole row), tab[2q + 1] =
     r at cut[q]. Rows klo and khi hold the first and the last change point, so clamping
-    the key keeps the result exact. The tables come from ``refquant.formats.pow2``,
+    the key keeps the result exact. The tables come from ``refquant.pow2``,
     derived from ``levels_encode`` itself. The loop has no branch on the data (it
     vectorises); NaN and negative input are detected by max-reductions on the bits."""
     mx = np.int64(0)

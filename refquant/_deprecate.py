@@ -26,9 +26,9 @@ def renamed_kwargs(**old_to_new: str) -> Callable[[F], F]:
             for old, new in old_to_new.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise TypeError(f"{func.__name__}() got both {old}= (deprecated) "
+                        raise TypeError(f"{func.__qualname__}() got both {old}= (deprecated) "
                                         f"and {new}=")
-                    warn(f"{func.__name__}({old}=...)", f"{new}=")
+                    warn(f"{func.__qualname__}({old}=...)", f"{new}=")
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
         return wrapper  # type: ignore[return-value]

@@ -5,16 +5,17 @@ kernels are cached (see its docstring) before any kernel is defined."""
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 
 class LazyKernels:
     """Stands in for ``refquant.kernels.<name>``; attribute access imports the module
     once and then serves its attributes directly (they are cached on the instance)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.__dict__["_module_name"] = f"refquant.kernels.{name}"
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         value = getattr(importlib.import_module(self.__dict__["_module_name"]), attr)
         self.__dict__[attr] = value
         return value

@@ -19,6 +19,9 @@ __all__ = ["FAMILIES", "register", "register_pattern", "format", "format_names"]
 FAMILIES = (
     "refquant.formats",  # transitional: the old formats package, until the move is done
     "refquant.integer",
+    "refquant.floats",
+    "refquant.posit",
+    "refquant.pow2",
 )
 
 
@@ -28,11 +31,11 @@ def load_families() -> None:
         importlib.import_module(name)
 
 
-_FIXED: dict[str, Callable[[], Format]] = {}
+_FIXED: dict[str, Callable[..., Format]] = {}
 _PATTERNS: list[tuple[re.Pattern, Callable[..., Format], str]] = []
 
 
-def register(name: str, factory: Callable[[], Format]) -> None:
+def register(name: str, factory: Callable[..., Format]) -> None:
     """Register a fixed format name (lower case) with a zero-argument factory."""
     key = name.lower()
     if key in _FIXED:

@@ -60,7 +60,7 @@ def names() -> list[str]:
     return list(REAL) + list(SYNTHETIC)
 
 
-def _check(name):
+def _check(name: object) -> None:
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if name not in REAL and name not in SYNTHETIC:
@@ -104,7 +104,7 @@ _TC_NPZ = "tensorcore_recorded.npz"
 _tc_cache: dict[str, np.ndarray] = {}
 
 
-def _tc_arrays():
+def _tc_arrays() -> dict[str, np.ndarray]:
     if not _tc_cache:
         ref = resources.files(__name__).joinpath(_TC_NPZ)
         with ref.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
@@ -124,10 +124,11 @@ def tensorcore_recorded_cases() -> list[tuple[str, str, str]]:
     return sorted(out)
 
 
-def tensorcore_recorded(gpu: str, fmt: str, out: str):
+def tensorcore_recorded(gpu: str, fmt: str,
+                        out: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The bundled recorded rows of one GPU, input format and output format: (a, b, c, d)
     as new uint32 arrays of fp32 bit patterns, a and b (rows, K), c and d (rows,), the
-    layout of ``refquant.sim.tensorcore_cli.read_recorded``. ``fmt`` as the recordings
+    layout of ``refquant.cli.read_recorded``. ``fmt`` as the recordings
     spell it (see ``tensorcore_recorded_cases``). Raises ValueError naming the recorded
     cases for one that is not in the sample."""
     arrays = _tc_arrays()
@@ -136,4 +137,5 @@ def tensorcore_recorded(gpu: str, fmt: str, out: str):
         cases = ", ".join("/".join(c) for c in tensorcore_recorded_cases())
         raise ValueError(f"{gpu}/{fmt}/{out} is not recorded in the bundled sample; "
                          f"recorded: {cases}")
-    return tuple(arrays[f"{key}/{x}"].copy() for x in ("a", "b", "c", f"d_{out}"))
+    a, b, c, d = (arrays[f"{key}/{x}"].copy() for x in ("a", "b", "c", f"d_{out}"))
+    return a, b, c, d

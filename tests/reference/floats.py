@@ -1,4 +1,4 @@
-"""Slow, obviously-correct reference for refquant.formats.floats: decode from the
+"""Slow, obviously-correct reference for refquant.floats.FloatFormat: decode from the
 definition with exact rationals, encode by searching the sorted list of all values."""
 from fractions import Fraction
 from functools import lru_cache

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import refquant as rq
-from refquant import Rounding
+from refquant import Overflow, Rounding
 
 
 def _block(vals, n=32):
@@ -85,14 +85,14 @@ def test_mxint8_rounding_modes(mode, want):
     assert rq.quantize(x, "mxint8", rounding=mode).codes[0, :6].tolist() == want
 
 
-def _mx_reference(x, elem, emax_elem, block=32):
+def _mx_reference(x, elem, element_emax, block_size=32):
     """Blockwise NumPy statement of OCP MX v1.0 (finite inputs, last axis)."""
-    xb = x.reshape(-1, block)
+    xb = x.reshape(-1, block_size)
     amax = np.abs(xb).max(axis=1)
     _, e = np.frexp(amax)
-    se = np.where(amax > 0, e - 1 - emax_elem, -127).clip(-127, None)
+    se = np.where(amax > 0, e - 1 - element_emax, -127).clip(-127, None)
     X = np.ldexp(1.0, se)[:, None]
-    q = elem.quantize(xb / X, saturate=True)
+    q = elem.quantize(xb / X, overflow=Overflow.SATURATE)
     return (q * X).reshape(x.shape), se + 127
 
 
@@ -105,7 +105,7 @@ def test_mx_matches_blockwise_definition(name, seed, logscale):
     x[0, :5] = 0
     fmt = rq.format(name)
     q = rq.quantize(x, fmt)
-    want, sc = _mx_reference(x.astype(np.float64), fmt.element, fmt.emax_elem)
+    want, sc = _mx_reference(x.astype(np.float64), fmt.element, fmt.element_emax)
     np.testing.assert_array_equal(q.dequantize(), want)
     np.testing.assert_array_equal(q.extra["scale_codes"].reshape(-1), sc)
     # float64 input gives the same codes; axis=0 on the transpose gives the same result
@@ -143,11 +143,11 @@ def test_nvfp4_exact_recipe():
         for b in range(4):
             blk = x[r, 16 * b:16 * b + 16].astype(np.float64)
             sb_code = int(e4.encode(np.array([float(Fraction(float(np.abs(blk).max())) /
-                                                    (6 * Fraction(st_)))]), saturate=True)[0])
+                                                    (6 * Fraction(st_)))]), overflow=Overflow.SATURATE)[0])
             assert q.extra["scale_codes"][r, b] == sb_code
             s = float(e4.decode(np.array([sb_code]))[0]) * st_
             assert q.scale[r, b] == s
-            want = e2.encode(blk / s, saturate=True)   # s * 2^k exact; check via Fractions below
+            want = e2.encode(blk / s, overflow=Overflow.SATURATE)   # s * 2^k exact; check via Fractions below
             for v, c in zip(blk, q.codes[r, 16 * b:16 * b + 16]):
                 exact = Fraction(float(v)) / Fraction(s)
                 vals = [Fraction(u) for u in e2.values()]
@@ -188,7 +188,7 @@ def test_pack_layouts():
 
 def test_block_format_protocol_and_errors():
     f = rq.format("mxfp6_e2m3")
-    assert f.is_block and f.bits == 6 and f.block_size == 32 and f.max_value == 7.5
+    assert f.is_block and f.bits == 6 and f.block_size == 32 and f.max == 7.5
     x = np.linspace(-3, 3, 64)
     np.testing.assert_array_equal(f.quantize(x), rq.quantize(x, f).dequantize())
     with pytest.raises(ValueError, match="scalar"):
@@ -206,7 +206,7 @@ EXTREMES = [np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, -1e-310, 2.0 ** -149
 
 
 def _check_block_result(fmt, x, q):
-    """The documented behaviour (refquant.formats.block module table) of one block
+    """The documented behaviour (the refquant.floats.BlockFormat docstring's table) of one block
     quantization; x is 2-D, blocked along the last axis."""
     blk = fmt.block_size
     codes = np.asarray(q.codes)
@@ -228,7 +228,7 @@ def _check_block_result(fmt, x, q):
                 continue
             amax = np.abs(xb).max()
             if fmt.kind == "mx":
-                if amax >= 2.0 ** (128 + fmt.emax_elem):
+                if amax >= 2.0 ** (128 + fmt.element_emax):
                     assert sc[r, b] == 0xFF and (cb == 0).all() and np.isnan(db).all()
                     continue
                 assert sc[r, b] != 0xFF
@@ -237,7 +237,7 @@ def _check_block_result(fmt, x, q):
             # finite blocks: finite results within the block's range, same signs
             s = q.scale[r, b]
             assert np.isfinite(db).all() and np.isfinite(s)
-            assert (np.abs(db) <= fmt.element.max_value * s).all()
+            assert (np.abs(db) <= fmt.element.max * s).all()
             assert (np.sign(db) * np.sign(xb) >= 0).all()
             if fmt.kind == "nvfp4":
                 st_ = q.extra["tensor_scale"]

@@ -1,4 +1,4 @@
-"""Specification of refquant.formats.floats: every code of every registered format up to
+"""Specification of refquant.floats.FloatFormat: every code of every registered format up to
 16 bits against the slow reference; spec identities over random parameter sets."""
 import math
 
@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import refquant as rq
-from refquant import FloatFormat, Overflow, Rounding
+from refquant import Overflow, Rounding
+from refquant.floats import FloatFormat
 from tests.reference import floats as ref
 
 NAMED = ["fp16", "bf16", "e5m2", "e4m3", "e4m3fn", "e4m3fnuz", "e5m2fnuz", "e4m3b11fnuz",
@@ -55,15 +56,15 @@ def test_round_trip_every_value(name):
 
 def test_finfo_named():
     f = rq.format("e4m3fn")
-    assert (f.max, f.min_normal, f.min_subnormal, f.eps, f.emax, f.emin) == \
+    assert (f.max, f.smallest_normal, f.smallest_subnormal, f.eps, f.emax, f.emin) == \
         (448.0, 2.0 ** -6, 2.0 ** -9, 0.125, 8, -6)
     assert rq.format("e4m3").max == 240.0 and rq.format("e5m2").max == 57344.0
-    assert rq.format("e4m3fnuz").max == 240.0 and rq.format("e4m3fnuz").min_subnormal == 2.0 ** -10
+    assert rq.format("e4m3fnuz").max == 240.0 and rq.format("e4m3fnuz").smallest_subnormal == 2.0 ** -10
     assert rq.format("e3m2").max == 28.0 and rq.format("e2m3").max == 7.5
     assert list(rq.format("e2m1").values()) == [-6, -4, -3, -2, -1.5, -1, -0.5, 0,
                                                  0.5, 1, 1.5, 2, 3, 4, 6]
     e8 = rq.format("e8m0")
-    assert (e8.max, e8.min_subnormal, e8.min_value) == (2.0 ** 127, 2.0 ** -127, 2.0 ** -127)
+    assert (e8.max, e8.smallest_subnormal, e8.min) == (2.0 ** 127, 2.0 ** -127, 2.0 ** -127)
     assert rq.format("fp32").max == float(np.finfo(np.float32).max)
     assert rq.format("tf32").bits == 19 and rq.format("tf32").eps == 2.0 ** -10
     # P3109 binary8p3 extended: bias 16, max 49152, +inf 0x7F, NaN 0x80
@@ -90,7 +91,7 @@ def test_special_inputs_and_policies():
     f = rq.format("e4m3fn")
     x = np.array([np.nan, np.inf, -np.inf, 1e6, -1e6, 464.0, 464.01, -0.0])
     assert f.encode(x).tolist() == [0x7F, 0x7F, 0xFF, 0x7F, 0xFF, 0x7E, 0x7F, 0x80]
-    assert f.encode(x[1:], saturate=True).tolist() == [0x7E, 0xFE, 0x7E, 0xFE, 0x7E, 0x7E, 0x80]
+    assert f.encode(x[1:], overflow=Overflow.SATURATE).tolist() == [0x7E, 0xFE, 0x7E, 0xFE, 0x7E, 0x7E, 0x80]
     with pytest.raises(OverflowError, match=r"x\[1\] = 464.01"):
         f.encode(x[5:], overflow=Overflow.RAISE)
     with pytest.raises(ValueError, match="INF"):
@@ -127,7 +128,7 @@ def test_bad_parameters():
         FloatFormat(4, 3, signed=False, specials="fnuz")
     with pytest.raises(ValueError, match="unknown format"):
         rq.format("e4m3xyz")
-    with pytest.raises(ValueError, match="p="):
+    with pytest.raises(ValueError, match="p must be an int"):
         rq.format("p3109_k8p8se")
 
 
@@ -138,6 +139,28 @@ def test_generic_names_parse():
     assert rq.format(f.name) == f
     assert rq.format("e4m3fn") == FloatFormat(4, 3, specials="fn")
 
+
+
+def test_dataclass_fields_equality_and_kernel_params():
+    import dataclasses
+    f = rq.format("p3109_k8p3se")
+    assert [x.name for x in dataclasses.fields(FloatFormat)] == [
+        "exp_bits", "man_bits", "bias", "signed", "subnormals", "specials", "name"]
+    # equality and hashing follow the parameters, not the name
+    g = FloatFormat(5, 2, 16, specials="ext")
+    assert f == g and hash(f) == hash(g) and (f.name, g.name) == ("p3109_k8p3se", "e5m2ext")
+    assert repr(g) == ("FloatFormat(exp_bits=5, man_bits=2, bias=16, signed=True, "
+                       "subnormals=True, specials='ext', name='e5m2ext')")
+    assert dataclasses.replace(g, man_bits=3, name=None).name == "e5m3ext"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.bias = 3
+    kp = rq.format("e4m3fn").kernel_params()
+    assert kp._asdict() == dict(exp_bits=4, man_bits=3, bias=7, signed=1, subnormals=1,
+                                tmax=126, has_inf=0, unsigned_zero=0, nan_code=127,
+                                nan_signed=1)
+    assert kp.decode_args == tuple(kp)[:8]
+    assert rq.format("e4m3fnuz").kernel_params()[7:9] == (1, 0x80)
+    assert rq.format("e2m1").kernel_params().nan_code == -1
 
 # -- random parameter sets ------------------------------------------------------------
 
@@ -178,7 +201,7 @@ def test_encode_matches_reference_random_formats(fmt, data):
     x = np.array(xs, dtype=np.float64)
     for mode, rmode in (("even", Rounding.NEAREST_EVEN), ("down", Rounding.DOWN),
                         ("up", Rounding.UP), ("zero", Rounding.TOWARD_ZERO)):
-        got = fmt.encode(x, rmode, saturate=True)
+        got = fmt.encode(x, rmode, overflow=Overflow.SATURATE)
         want = [ref.encode(fmt, float(v), mode) for v in x]
         assert got.tolist() == want, (fmt, mode)
 
@@ -191,10 +214,10 @@ def test_monotone_and_directed_bracket(fmt):
     x = np.linspace(lo, hi, 997)
     if not fmt.has_zero:
         x = x[x != 0]
-    q = fmt.quantize(x, saturate=True)
+    q = fmt.quantize(x, overflow=Overflow.SATURATE)
     assert np.all(np.diff(q) >= 0)
-    d = fmt.quantize(x, Rounding.DOWN, saturate=True)
-    u = fmt.quantize(x, Rounding.UP, saturate=True)
+    d = fmt.quantize(x, Rounding.DOWN, overflow=Overflow.SATURATE)
+    u = fmt.quantize(x, Rounding.UP, overflow=Overflow.SATURATE)
     inside = (x >= vals[0]) & (x <= vals[-1])
     assert np.all(d[inside] <= x[inside]) and np.all(u[inside] >= x[inside])
     # consecutive values: d and u are equal or adjacent grid values
@@ -211,13 +234,13 @@ def test_finfo_identities(fmt):
     vals = np.array(_grid(fmt))
     assert fmt.max == vals[-1]
     pos = vals[vals > 0]
-    assert fmt.min_subnormal == pos[0]
-    assert fmt.min_normal == 2.0 ** fmt.emin
+    assert fmt.smallest_subnormal == pos[0]
+    assert fmt.smallest_normal == 2.0 ** fmt.emin
     assert math.floor(math.log2(fmt.max)) == fmt.emax
     if fmt.emin <= 0 <= fmt.emax and fmt.max > 1:
         nxt = pos[pos > 1][0]
         assert nxt - 1 == fmt.eps
-    assert fmt.min_value == (vals[0] if fmt.signed else vals[0])
+    assert fmt.min == (vals[0] if fmt.signed else vals[0])
 
 
 @settings(max_examples=30)
@@ -229,7 +252,7 @@ def test_ties_go_to_even_code(fmt, seed):
         m = (float(a) + float(b)) / 2
         if not fmt.has_zero and m == 0:
             continue
-        c = int(fmt.encode(np.array([m]), saturate=True)[0])
+        c = int(fmt.encode(np.array([m]), overflow=Overflow.SATURATE)[0])
         t = c & ((1 << (fmt.exp_bits + fmt.man_bits)) - 1)
         assert t % 2 == 0 or (fmt.decode(np.array([c]))[0] in (float(a), float(b)) and
                               (ca & 1) == (cb & 1)), (fmt, m, c)
@@ -331,7 +354,7 @@ def test_parallel_e8_kernels_equal_serial():
 
 
 def test_large_bf16_arrays_take_the_parallel_path_with_the_same_results():
-    from refquant.formats.floats import PAR_MIN_SIZE
+    from refquant.floats._float import PAR_MIN_SIZE
     from refquant.kernels import floats as k
     rng = np.random.default_rng(19)
     xi = _e8_inputs(rng, PAR_MIN_SIZE // 2)[:PAR_MIN_SIZE + 3]

@@ -53,7 +53,7 @@ def _compute():
             c = f.encode(xs, rounding=mode, seed=7)
             out[f"{name}.{mode.name}"] = c
             out[f"{name}.{mode.name}.dec"] = f.decode(c)
-            out[f"{name}.{mode.name}.sat"] = f.encode(xs, rounding=mode, saturate=True, seed=7)
+            out[f"{name}.{mode.name}.sat"] = f.encode(xs, rounding=mode, overflow="saturate", seed=7)
         out[f"{name}.f32"] = f.encode(np.abs(x32) if name == "e8m0" else x32)
     out["bf16.dec32"] = rq.format("bf16").decode(rq.format("bf16").encode(x32), dtype=np.float32)
     for name in ("posit8", "posit16", "posit8_0", "tent8", "tent8_3_-2"):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import refquant
 from refquant import posit as P
-from refquant.formats.posit import PositFormat
-from refquant.quire import quire_bits, quire_dot, quire_limbs, quire_lsb_exponent, quire_matmul
+from refquant.posit import (PositFormat, quire_bits, quire_dot, quire_limbs, quire_lsb_exponent,
+                            quire_matmul)
 from reference import posit as ref
 
 FORMATS = [(8, 2), (16, 2), (32, 2), (16, 1), (8, 0), (12, 4), (32, 4)]

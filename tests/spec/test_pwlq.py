@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import refquant as rq
-from refquant.formats.pow2 import PWLQFormat
-from refquant.pow2 import pwlq_compare, pwlq_dot, pwlq_error_model
+from refquant.pow2 import PWLQFormat, pwlq_compare, pwlq_dot, pwlq_error_model
 from tests.reference import pow2 as ref
 
 

@@ -96,7 +96,7 @@ def test_term_pair_dot_exact(pairs, we, xe):
 def test_term_errors():
     with pytest.raises(TypeError, match="values"):
         term_quantize(np.array([1.5]), 1, 1)
-    with pytest.raises(ValueError, match="group_size"):
+    with pytest.raises(ValueError, match="block_size"):
         term_quantize(np.array([1]), 0, 1)
     with pytest.raises(ValueError, match="budget"):
         term_quantize(np.array([1]), 1, -1)
