@@ -196,20 +196,128 @@ def round_quotient(x, s, mode, seed, index):
     return float(choose(np.int64(fl), c, exact, frac, mode, seed, index))
 
 
+# ``compat`` codes of quotient_rounded; refquant.affine maps the public compat names and the
+# PyTorch op rules onto them. inv = float32(1 / s) (the float32 quotient, correctly rounded:
+# the float64 quotient rounded to float32, a double rounding that is innocuous for a
+# division since 53 >= 2 * 24 + 2); zf = float32(z).
+COMPAT_EXACT = 0          # round(x / s) + z on the real quotient
+COMPAT_F32_DIV = 1        # round(float32(x / s)) + z                       (ONNX, TFLite)
+COMPAT_TORCH = 2          # float32(round(float32(x * inv)) + zf)
+COMPAT_TORCH_FMA = 3      # round(float32(x * inv + zf)), the exact sum rounded once
+COMPAT_TORCH_ADD32 = 4    # round(float32(float32(x * inv) + zf))
+COMPAT_TORCH_F64 = 5      # round(float64(x * inv)) + z
+COMPAT_TORCH_F64_INV = 6  # round(float64(x * float64(1 / s))) + z
+
+_F32_OVERFLOW = 2.0 ** 128 - 2.0 ** 103  # from here on, rounding to float32 gives inf
+
+
 @njit(cache=True)
-def quotient_rounded(xv, sv, compat, mode, seed, index):
-    """Round x / s the way ``compat`` forms it: 0 exact real quotient, 1 float32 x / s
-    (ONNX, TFLite), 2 float32 x * float32(1 / s) (PyTorch)."""
+def to_f32(v):
+    """float64 v rounded to float32 (half to even) and returned as float64; +-inf where the
+    rounded value overflows float32, NaN stays NaN."""
+    if abs(v) >= _F32_OVERFLOW:
+        return math.copysign(math.inf, v)
+    return float(np.float32(v))
+
+
+@njit(cache=True)
+def f32_sum(a, b):
+    """float32(a + b) for float64 a, b (|a|, |b| < 2^1000): the exact sum rounded once to
+    float32, half to even, as a fused multiply-add rounds x * inv + z when a = x * inv is
+    the exact product of two float32 values (48 significant bits, exact in float64).
+
+    s = fl64(a + b) and e = (a + b) - s exactly (Knuth's TwoSum). Every point where rounding
+    to float32 changes its result (a midpoint between adjacent float32 values: 25
+    significant bits; the overflow threshold 2^128 - 2^103) is a float64 number. Had one of
+    them lain strictly between s and a + b, or equalled a + b != s, it would be nearer to
+    a + b than s, and s would not be the float64 nearest a + b. So a + b rounds to float32
+    as s does, except when s is itself a midpoint m: then a + b = m + e lies on e's side
+    of m (e == 0: the tie, which float32(s) breaks to even). Detecting that case: with
+    f = float32(s), d = s - f is exact (Sterbenz) and g = s + d is exact; g is a float32
+    value (the other neighbour of m) exactly when s is a midpoint, since otherwise
+    |g - f| = 2|s - f| is less than the float32 spacing on that side. A sum at the overflow
+    threshold itself returns inf whatever e is (callers saturate either way).
+    """
+    s = a + b
+    bb = s - a
+    e = (a - (s - bb)) + (b - bb)
+    f = to_f32(s)
+    if e == 0.0 or f == s or not math.isfinite(f):
+        return f
+    d = s - f
+    g = s + d
+    if to_f32(g) != g:
+        return f
+    if e > 0.0:
+        return max(f, g)
+    return min(f, g)
+
+
+@njit(cache=True)
+def quotient_rounded(xv, sv, z, compat, mode, seed, index):
+    """The code before the overflow policy: x / s rounded by ``mode``, plus the zero point
+    z, formed the way ``compat`` says (float64 in and out; a non-finite value is returned
+    as is for the caller to saturate). With inv = float32(1 / s) and zf = float32(z):
+
+    0 COMPAT_EXACT          round(x / s) + z, deciding on the exact real quotient.
+    1 COMPAT_F32_DIV        round(float32(x / s)) + z (ONNX, TFLite).
+    2 COMPAT_TORCH          float32(round(float32(x * inv)) + zf).
+    3 COMPAT_TORCH_FMA      round(float32(x * inv + zf)), x * inv + zf rounded once (FMA).
+    4 COMPAT_TORCH_ADD32    round(float32(float32(x * inv) + zf)).
+    5 COMPAT_TORCH_F64      round(float64(x * inv)) + z.
+    6 COMPAT_TORCH_F64_INV  round(float64(x * float64(1 / s))) + z.
+
+    Codes 1 to 4 take float32 values x and s. Their float32 operations are exact
+    emulations: x * inv is exact in float64 (two 24-bit significands) and rounds once to
+    float32; a float32 sum or quotient formed in float64 and rounded to float32 equals the
+    float32 operation (53 >= 2 * 24 + 2); code 3 rounds the exact sum with ``f32_sum``.
+    """
     if compat == 0:
-        return round_quotient(xv, sv, mode, seed, index)
+        return round_quotient(xv, sv, mode, seed, index) + z
     if compat == 1:
         q = float(np.float32(xv / sv))  # float64 quotient of float32s rounds like float32 division
+        if not math.isfinite(q):
+            return q
+        return round_real(q, mode, seed, index) + z
+    if compat == 6:
+        q = xv * (1.0 / sv)
+        if not math.isfinite(q):
+            return q
+        return round_real(q, mode, seed, index) + z
+    inv = to_f32(1.0 / sv)
+    if compat == 5:
+        q = xv * inv
+        if not math.isfinite(q):
+            return q
+        return round_real(q, mode, seed, index) + z
+    zf = to_f32(float(z))
+    if compat == 3:
+        q = f32_sum(xv * inv, zf)
     else:
-        inv = float(np.float32(1.0 / sv))
-        q = float(np.float32(xv * inv))
+        q = to_f32(xv * inv)
+        if compat == 4 and math.isfinite(q):
+            q = to_f32(q + zf)
     if not math.isfinite(q):
         return q
-    return round_real(q, mode, seed, index)
+    r = round_real(q, mode, seed, index)
+    if compat == 2:
+        return to_f32(r + zf)
+    return r
+
+
+@njit(cache=True)
+def wrap_integral(t, z, lo, modulus):
+    """(t + z - lo) mod modulus + lo, exactly, for a finite integral float64 t of any
+    magnitude and int64 z, lo, 1 <= modulus <= 2^40: the integer t + z wrapped into
+    [lo, lo + modulus - 1] (two's complement wrapping for modulus 2^bits, lo = -2^(bits-1)).
+
+    fmod(t, modulus) is exact (C's fmod, like IEEE 754 remainder, is exact), |a| < modulus,
+    and the remaining sum is of int64 values far from overflow.
+    """
+    m = np.int64(modulus)
+    a = np.int64(np.fmod(t, float(m)))
+    k = (a % m + (np.int64(z) - np.int64(lo)) % m) % m
+    return k + np.int64(lo)
 
 
 @njit(cache=True)
@@ -219,16 +327,25 @@ def quantize_affine(x, scale, zero, block, lo, hi, mode, seed, compat, overflow,
 
     scale, zero: arrays of shape (Ps, ceil(D / block), Qs) with Ps in {1, P}, Qs in {1, Q}.
     out[p, d, q] = OV(round(x / s) + z) where s, z = scale/zero[p', d // block, q'],
-    ``round`` is ``quotient_rounded`` (compat, mode; STOCHASTIC uses the flat index) and
+    ``round(x / s) + z`` is ``quotient_rounded`` (compat, mode; STOCHASTIC uses the flat
+    index) and
     OV applies the overflow policy to [lo, hi]: 0 clamp, 1 wrap modulo hi - lo + 1 into
     [lo, hi] (2^bits for full-range formats), 2 stop. Non-finite x: nonfinite 0 stops; 1 maps NaN to z and ±inf to hi/lo.
+    Wrapping is exact at any magnitude (``wrap_integral``): for the compat codes that add
+    z after rounding (0, 1, 5, 6) it reduces round(x / s) and z separately; for the others
+    it reduces the integral value the code forms. A rounded quotient that is not finite
+    (x / s beyond float64, or beyond float32 for the float32 rules) has no integer to wrap:
+    the kernel stops there. For compat 0 the rounded quotient of |x / s| >= 2^52 is
+    fl(x / s) (see ``round_quotient``), exact only where x / s is a float64 value; callers
+    that need every magnitude exactly compute those elements apart.
     Returns -1, or the flat index of the element that stopped the kernel (out is then
     only partly written).
     """
     P, D, Q = x.shape
     Ps = scale.shape[0]
     Qs = scale.shape[2]
-    modulus = hi - lo + 1.0  # 2^bits for full-range formats; narrow ranges wrap within [lo, hi]
+    ilo = np.int64(lo)
+    imod = np.int64(hi - lo + 1.0)  # 2^bits for full-range formats; narrow ranges wrap within [lo, hi]
     for p in range(P):
         ps = p if Ps > 1 else 0
         for d in range(D):
@@ -249,15 +366,20 @@ def quantize_affine(x, scale, zero, block, lo, hi, mode, seed, compat, overflow,
                     else:
                         out[p, d, q] = lo
                     continue
-                r = quotient_rounded(xv, sv, compat, mode, seed, flat) + z
+                if overflow == 1:
+                    additive = compat == 0 or compat == 1 or compat == 5 or compat == 6
+                    zz = z if not additive else 0
+                    t = quotient_rounded(xv, sv, zz, compat, mode, seed, flat)
+                    if not math.isfinite(t):
+                        return flat
+                    out[p, d, q] = wrap_integral(t, z - zz, ilo, imod)
+                    continue
+                r = quotient_rounded(xv, sv, z, compat, mode, seed, flat)
                 if r < lo or r > hi:
                     if overflow == 0 or not math.isfinite(r):
                         if overflow == 2:
                             return flat
                         out[p, d, q] = lo if r < lo else hi
-                    elif overflow == 1:
-                        w = (r - lo) - math.floor((r - lo) / modulus) * modulus
-                        out[p, d, q] = np.int64(w) + lo
                     else:
                         return flat
                 else:

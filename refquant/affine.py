@@ -3,35 +3,139 @@
 turning a kernel's stop index into a clear error."""
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from ._lazy import kernels as _lazy_kernels
+from ._validate import as_real_array, native
 _k = _lazy_kernels("rounding")
 from .modes import Overflow, Rounding, as_overflow, as_rounding
 
-COMPAT = {"exact": 0, "onnx": 1, "tflite": 1, "torch": 2}
-COMPAT_ROUNDING = {"exact": Rounding.NEAREST_EVEN, "onnx": Rounding.NEAREST_EVEN,
-                   "tflite": Rounding.NEAREST_AWAY, "torch": Rounding.NEAREST_EVEN}
+# compat name -> kernels.rounding.quotient_rounded code (torch names: the code of the common
+# case; ``compat_plan`` picks the exact one per format, granularity and dtype).
+COMPAT = {"exact": 0, "onnx": 1, "tflite": 1, "torch": 2, "torch_fake_quant": 2,
+          "torch_per_tensor": 3, "torch_per_channel": 4, "torch_decomposed": 2}
+COMPAT_ROUNDING = {name: Rounding.NEAREST_AWAY if name == "tflite" else Rounding.NEAREST_EVEN
+                   for name in COMPAT}
 NONFINITE = {"raise": 0, "saturate": 1}
 
 
-def as_real_array(x, param="x") -> np.ndarray:
-    """x as a float32 or float64 array (other real dtypes convert to float64)."""
-    a = np.asarray(x)
-    if a.dtype.kind == "c":
-        raise TypeError(f"{param} must be real, got complex dtype {a.dtype}")
-    if a.dtype not in (np.float32, np.float64):
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"{param} must be a real numeric array, got dtype {a.dtype}")
-        a = a.astype(np.float64)
-    return a
+def _index(flat, shape) -> str:
+    """'[i, j]' for a flat index into ``shape`` ('[]' for a 0-d array)."""
+    idx = np.unravel_index(int(flat), shape) if len(shape) else ()
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 
 
 def check_compat(compat) -> str:
-    """``compat`` if it names a peer convention (exact, onnx, tflite, torch), else ValueError."""
-    if compat not in COMPAT:
+    """``compat`` if it names a peer convention (a key of ``COMPAT``), else ValueError."""
+    if not isinstance(compat, str) or compat not in COMPAT:
         raise ValueError(f"compat={compat!r}; allowed: {', '.join(COMPAT)}")
     return compat
+
+
+# Which granularities each torch compat name models, and which torch op it reproduces.
+TORCH_GRANULARITIES = {"torch": ("tensor", "axis"), "torch_fake_quant": ("tensor", "axis"),
+                       "torch_per_tensor": ("tensor",), "torch_per_channel": ("axis",),
+                       "torch_decomposed": ("tensor", "axis")}
+# torch.quantize_per_tensor on x86-64 (fbgemm) per quantized dtype, named by the refquant
+# format of the same range: quint8 / qint8 round the fused x * inv + z (FMA), qint32 rounds
+# float32(float32(x * inv) + z), the sub-byte quint4x2 / quint2x4 round x * inv, then add z.
+TORCH_PER_TENSOR = {"uint8": 3, "int8": 3, "int32": 4, "uint4": 2, "uint2": 2}
+# torch.quantize_per_channel (quint8, qint8, qint32): float32(float32(x * inv) + z), rounded.
+TORCH_PER_CHANNEL = {"uint8": 4, "int8": 4, "int32": 4}
+_TORCH_OP = {"torch_per_tensor": "torch.quantize_per_tensor",
+             "torch_per_channel": "torch.quantize_per_channel",
+             "torch_decomposed": "torch.ops.quantized_decomposed.quantize_per_tensor/_channel"}
+
+
+class CompatPlan:
+    """How ``refquant.quantize`` runs one compat name for one format, granularity and input.
+
+    code: the ``kernels.rounding.quotient_rounded`` compat code. kernel_f32: the kernel gets
+    float32(s) (the peer rounds the scale to float32 before computing 1 / s). store_f32: the
+    QTensor keeps float32(s), the scale the peer dequantizes with (its dequantize multiplies
+    (q - z) by float32(s) in float32); otherwise it keeps s as given.
+    """
+
+    __slots__ = ("compat", "code", "kernel_f32", "store_f32")
+
+    def __init__(self, compat, code, kernel_f32=False, store_f32=False):
+        self.compat, self.code = compat, code
+        self.kernel_f32, self.store_f32 = kernel_f32, store_f32
+
+    def scales(self, s3):
+        """(scale for the kernel, scale for the QTensor) from the float64 scales s3;
+        ValueError where the scale or reciprocal the peer computes with is not finite and
+        positive."""
+        if self.code < 2:
+            return s3, s3
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            s32 = s3.astype(np.float32).astype(np.float64)
+            if self.code == 6:  # float64 scales, float64 reciprocal
+                ok = np.isfinite(1.0 / s3)
+                rule = "1 / scale must be finite in float64"
+            else:
+                ok = np.isfinite((1.0 / (s32 if self.kernel_f32 else s3)).astype(np.float32))
+                ok &= np.isfinite(s32) & (s32 > 0)
+                rule = ("float32(scale) and float32(1 / scale) must be finite and positive "
+                        "(scale between about 2.9387e-39 and 3.4028e+38)")
+        if not ok.all():
+            v = s3.reshape(-1)[np.flatnonzero(~ok.reshape(-1))[0]]
+            raise ValueError(f"scale {v!r} is outside the range compat={self.compat!r} "
+                             f"computes in: {rule}")
+        return (s32 if self.kernel_f32 else s3), (s32 if self.store_f32 else s3)
+
+
+def compat_plan(compat, fmt, granularity, x, scale_dtype):
+    """(CompatPlan, x) for ``refquant.quantize``: checks that ``compat`` applies to the
+    format, granularity and x (ValueError naming what does not), picks the kernel rule of
+    the torch op it reproduces, and gives float32-only torch ops x as float32.
+
+    scale_dtype: dtype of the scales as the caller holds them (the decomposed per-channel
+    op computes in float64 for float64 scales and in float32 for float32 ones).
+    """
+    compat = check_compat(compat)
+    if not fmt.is_integer:
+        if compat != "exact":
+            raise ValueError(f"compat={compat!r} applies to integer formats; {fmt.name} forms "
+                             "x / s in float64 (compat='exact')")
+        return CompatPlan(compat, 0), x
+    if compat in ("exact", "onnx", "tflite"):
+        return CompatPlan(compat, COMPAT[compat]), x
+    allowed = TORCH_GRANULARITIES[compat]
+    if granularity not in allowed:
+        raise ValueError(f"compat={compat!r} applies to granularity "
+                         f"{', '.join(map(repr, allowed))}; got granularity={granularity!r}")
+    if compat in ("torch", "torch_fake_quant"):
+        # float64 tensors are fake-quantized in float64 (x * inv rounded once to float64)
+        return CompatPlan(compat, 5 if x.dtype == np.float64 else 2, True, True), x
+    table = {"torch_per_tensor": TORCH_PER_TENSOR, "torch_per_channel": TORCH_PER_CHANNEL}.get(compat)
+    if table is not None and fmt.name not in table:
+        raise ValueError(f"compat={compat!r} reproduces {_TORCH_OP[compat]}, which has the "
+                         f"formats {', '.join(table)}; got {fmt.name}")
+    if x.dtype != np.float32:
+        x32 = x.astype(np.float32)
+        lost = ~((x32 == x) | np.isnan(x))
+        if lost.any():
+            i = np.flatnonzero(lost.reshape(-1))[0]
+            idx = list(np.unravel_index(i, x.shape)) if x.ndim else []
+            raise ValueError(f"compat={compat!r} reproduces {_TORCH_OP[compat]}, which takes "
+                             f"float32 x; x{idx} = {x.reshape(-1)[i]!r} is not a float32 value "
+                             "(pass x.astype(np.float32) to quantize the float32 values)")
+        x = x32
+    if compat == "torch_per_tensor":
+        return CompatPlan(compat, table[fmt.name], True, True), x
+    if compat == "torch_per_channel":
+        return CompatPlan(compat, table[fmt.name], True, False), x
+    # torch_decomposed: per tensor x * float32(1.0 / s) in float32, dequantized with
+    # float32(s); per channel x * (1.0 / s) in the scales' dtype, dequantized with s
+    if granularity == "tensor":
+        return CompatPlan(compat, 2, False, True), x
+    if np.dtype(scale_dtype) == np.float32:
+        return CompatPlan(compat, 2, True, False), x
+    return CompatPlan(compat, 6), x
 
 
 def check_nonfinite(nonfinite) -> int:
@@ -43,39 +147,156 @@ def check_nonfinite(nonfinite) -> int:
 
 
 def encode_affine(x, scale3, zero3, block, lo, hi, *, view, rounding, seed, compat,
-                  overflow, nonfinite, dtype):
+                  overflow, nonfinite, dtype, kernel_compat=None):
     """Run ``kernels.rounding.quantize_affine`` on x seen as ``view`` = (P, D, Q).
 
     scale3 (float64) and zero3 (int64) have shape (Ps, nb, Qs). Returns codes of
-    ``dtype`` in x's shape. Raises ValueError for non-finite x (nonfinite='raise') and
-    OverflowError for out-of-range values under Overflow.RAISE, naming the element.
+    ``dtype`` in x's shape (0-d stays 0-d). Raises ValueError for non-finite x
+    (nonfinite='raise') and OverflowError for out-of-range values under Overflow.RAISE,
+    naming the element. kernel_compat: the quotient rule's kernel code
+    (``CompatPlan.code``); default ``COMPAT[compat]``.
+
+    x is any real array, taken by value in any byte order. Under the exact rule (code 0)
+    every element is exact at any magnitude: int64 / uint64 elements beyond 2^53 (which
+    float64 would round) and, under Overflow.WRAP, quotients |x / s| >= 2^52 that are not
+    float64 values (or overflow float64) are computed apart with Python integers and
+    fractions (``round_fraction``), so WRAP reduces the exactly rounded integer modulo
+    hi - lo + 1. The float32 and float64 peer rules (onnx, tflite, torch*) take x as the
+    peer does (a float) and wrap the integral value the rule forms; one that is not finite
+    there raises OverflowError under WRAP.
     """
     compat = check_compat(compat)
+    code = COMPAT[compat] if kernel_compat is None else int(kernel_compat)
     rnd = COMPAT_ROUNDING[compat] if rounding is None else as_rounding(rounding)
     ov = as_overflow(overflow)
     if ov not in (Overflow.SATURATE, Overflow.WRAP, Overflow.RAISE):
         raise ValueError(f"overflow={ov.name} does not apply to integer codes; "
                          "allowed: SATURATE, WRAP, RAISE")
     nf = check_nonfinite(nonfinite)
-    x = np.ascontiguousarray(x)
-    out = np.empty(x.shape, dtype=dtype)
-    if (compat == "exact" and ov is Overflow.SATURATE and rnd is not Rounding.STOCHASTIC
-            and x.size >= FAST_MIN_SIZE
-            and _fast_affine(x.reshape(view), scale3, zero3, int(block), float(lo), float(hi),
+    a = np.asarray(x)
+    shape = a.shape
+    src = None  # the integers themselves where float64 would round them
+    if code == 0 and a.dtype.kind in "iu" and a.dtype.itemsize == 8 and a.size:
+        a = native(a)
+        big = (a > _EXACT_INT) if a.dtype.kind == "u" else ((a > _EXACT_INT) | (a < -_EXACT_INT))
+        if big.any():
+            src = a.reshape(-1)
+            need = big.reshape(-1)
+    xf = np.ascontiguousarray(as_real_array(a)).reshape(shape)
+    P, D, Q = view
+    block = int(min(block, max(D, 1)))  # a block beyond the axis is one block per row
+    if code == 0 and ov is Overflow.WRAP and xf.size:
+        w = _wrap_inexact(xf.reshape(view), scale3, block)
+        need = w if src is None else (need | w)
+        if src is None and not need.any():
+            need = None
+    elif src is None:
+        need = None
+    if need is not None:
+        fix = np.flatnonzero(need)
+        xf = xf.copy()
+        xf.reshape(-1)[fix] = 0.0  # computed apart below
+    out = np.empty(shape, dtype=dtype)
+    stop = -1
+    if not (compat == "exact" and ov is Overflow.SATURATE and rnd is not Rounding.STOCHASTIC
+            and xf.size >= FAST_MIN_SIZE
+            and _fast_affine(xf.reshape(view), scale3, zero3, block, float(lo), float(hi),
                              int(rnd), out.reshape(view))):
-        return out
-    stop = _k.quantize_affine(x.reshape(view), scale3, zero3, int(block), float(lo), float(hi),
-                              int(rnd), int(seed), COMPAT[compat], int(ov), nf,
-                              out.reshape(view))
+        stop = _k.quantize_affine(xf.reshape(view), scale3, zero3, block, float(lo), float(hi),
+                                  int(rnd), int(seed), code, int(ov), nf, out.reshape(view))
+    if need is not None:
+        if stop >= 0:
+            fix = fix[fix < stop]
+        _exact_elements(out.reshape(-1), fix, src, np.asarray(x), scale3, zero3, block, view,
+                        int(lo), int(hi), rnd, int(seed), ov, shape)
     if stop >= 0:
-        idx = np.unravel_index(stop, x.shape) if x.ndim else ()
-        v = x.reshape(-1)[stop]
+        where = _index(stop, shape)
+        v = float(xf.reshape(-1)[stop])
         if not np.isfinite(v):
-            raise ValueError(f"x{list(idx)} = {v} is not finite; pass nonfinite='saturate' to map "
+            raise ValueError(f"x{where} = {v} is not finite; pass nonfinite='saturate' to map "
                              "NaN to the zero point and +-inf to the range ends")
-        raise OverflowError(f"x{list(idx)} = {v!r} quantizes outside [{lo}, {hi}] "
+        if ov is Overflow.WRAP:
+            width = "float64" if code in (0, 5, 6) else "float32"
+            raise OverflowError(f"x{where} = {v!r}: the rounded quotient x / s is not finite in "
+                                f"{width} (compat={compat!r}), so overflow=WRAP has no integer "
+                                "to wrap")
+        raise OverflowError(f"x{where} = {v!r} quantizes outside [{lo}, {hi}] "
                             "(overflow=RAISE)")
     return out
+
+
+_EXACT_INT = 1 << 53  # integers up to 2^53 in magnitude are float64 values
+
+
+def _wrap_inexact(x3, scale3, block):
+    """Flat mask of the finite elements whose exact quotient x / s the kernel's WRAP cannot
+    reduce exactly: |fl(x / s)| >= 2^52 (where ``round_quotient`` returns fl(x / s)) unless
+    s is a power of two and x / s is finite (then fl(x / s) == x / s)."""
+    s = group_broadcast(scale3, x3.shape, block)
+    with np.errstate(all="ignore"):
+        q = np.abs(x3 / s)
+    pow2 = np.frexp(s)[0] == 0.5
+    bad = np.isfinite(x3) & ~(q < 2.0 ** 52) & ~(pow2 & np.isfinite(q))
+    return bad.reshape(-1)
+
+
+def group_broadcast(g3, view, block):
+    """The per-group array g3 (Ps, nb, Qs) broadcast over the (P, D, Q) view with blocks of
+    ``block`` along D (a read-only view; ``block`` >= D means one block)."""
+    P, D, Q = view
+    b = int(min(block, max(D, 1)))
+    return np.broadcast_to(np.repeat(g3, b, axis=1)[:, :D, :], view)
+
+
+def round_fraction(v: Fraction, mode: Rounding, seed: int = 0, index: int = 0) -> int:
+    """The integer the exact rational v rounds to under ``mode`` (the rule of
+    ``kernels.rounding.choose``; STOCHASTIC rounds up when uniform53(seed, index) / 2^53 is
+    below the fractional part, compared exactly)."""
+    fl = math.floor(v)
+    r = v - fl
+    if r == 0:
+        return fl
+    m = Rounding(mode)
+    half = Fraction(1, 2)
+    if m is Rounding.NEAREST_EVEN:
+        return fl + (r > half or (r == half and fl % 2 == 1))
+    if m is Rounding.NEAREST_AWAY:
+        return fl + (r > half or (r == half and v > 0))
+    if m is Rounding.NEAREST_UP:
+        return fl + (r >= half)
+    if m is Rounding.TOWARD_ZERO:
+        return fl + (v < 0)
+    if m is Rounding.DOWN:
+        return fl
+    if m is Rounding.UP:
+        return fl + 1
+    return fl + (Fraction(int(_k.uniform53(seed, index)), 1 << 53) < r)
+
+
+def _exact_elements(out, fix, src, x, scale3, zero3, block, view, lo, hi, rnd, seed, ov, shape):
+    """out[i] for the flat indices ``fix``: round(v / s) + z computed with Python integers
+    and fractions (v = src[i] when given, else the float x.flat[i]), then the overflow
+    policy on [lo, hi] (RAISE: OverflowError at the first index)."""
+    P, D, Q = view
+    Ps, nb, Qs = scale3.shape
+    xs = x.reshape(-1)
+    m = hi - lo + 1
+    for i in fix.tolist():
+        p, rest = divmod(i, D * Q)
+        d, q = divmod(rest, Q)
+        g = (p if Ps > 1 else 0, d // block, q if Qs > 1 else 0)
+        v = int(src[i]) if src is not None else Fraction(float(xs[i]))
+        r = round_fraction(Fraction(v) / Fraction(float(scale3[g])), rnd, seed, i) + int(zero3[g])
+        if lo <= r <= hi:
+            out[i] = r
+        elif ov is Overflow.SATURATE:
+            out[i] = lo if r < lo else hi
+        elif ov is Overflow.WRAP:
+            out[i] = (r - lo) % m + lo
+        else:
+            shown = int(src[i]) if src is not None else float(xs[i])
+            raise OverflowError(f"x{_index(i, shape)} = {shown!r} quantizes outside [{lo}, {hi}] "
+                                "(overflow=RAISE)")
 
 
 FAST_MIN_SIZE = 4096  # below this the serial kernel is as fast as the parallel fast path
@@ -105,8 +326,29 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, out3):
 
 
 def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):
-    """(codes - z) * s in ``dtype`` (float64: exact for |codes - z| < 2^29 and float32 s)."""
-    codes = np.ascontiguousarray(codes)
-    out = np.empty(codes.shape, dtype=dtype)
-    _k.dequantize_affine(codes.reshape(view), scale3, zero3, int(block), out.reshape(view))
-    return out
+    """(codes - z) * s formed in float64 and rounded once to the float ``dtype`` (float64:
+    exact for |codes - z| < 2^29 and float32 s; float16 / float32 / longdouble: that exact
+    value rounded once). Integer codes in any byte order (taken by value); the result has
+    the codes' shape."""
+    dt = float_dtype(dtype)
+    c = np.asarray(codes)
+    shape = c.shape
+    c = np.ascontiguousarray(native(c)).reshape(view)
+    block = int(min(block, max(view[1], 1)))
+    kdt = dt if dt in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
+    out = np.empty(view, dtype=kdt)
+    _k.dequantize_affine(c, scale3, zero3, block, out)
+    return out.reshape(shape).astype(dt, copy=False)
+
+
+def float_dtype(dtype, param="dtype") -> np.dtype:
+    """np.dtype(dtype) if it is a floating dtype (float16, float32, float64, longdouble),
+    else TypeError naming ``param``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{param} must be a floating dtype (float16, float32, float64), got "
+                        f"{dtype!r}")
+    return dt

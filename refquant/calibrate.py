@@ -22,6 +22,7 @@ Methods (``METHODS``; ``refquant.quantize(..., calibration=name)``):
 - ``mse``: histogram of |x| (2048 bins); each bin centre c_i for i >= 128 is a candidate
   amax; the error of a candidate is sum_j count_j * (fq(c_j) - c_j)^2 with fq the fake
   quantization of the bin centres by ``fmt`` at scale amax / fmt.calibration_max
+  (integer formats: amax / qmax; int1, whose qmax is 0: amax / (qmax - qmin))
   (saturating, half to even); the first minimum wins.
 - ``aciq_laplace``, ``aciq_gaussian``: analytic clipping of Banner, Nahshan and Soudry,
   "Post training 4-bit quantization of convolutional networks for rapid-deployment"
@@ -37,6 +38,8 @@ Methods (``METHODS``; ``refquant.quantize(..., calibration=name)``):
   clipping range is mean +- alpha (symmetric: |mean| + alpha), never beyond the data.
 """
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
@@ -58,10 +61,27 @@ def minmax(table, symmetric=True, fmt=None):
 
 
 def _real_table(table):
+    """table as a 2-D float32 / float64 array (native byte order): TypeError for non-real
+    dtypes, ValueError for another number of dimensions or ±inf (NaN marks padding)."""
     t = np.asarray(table)
-    if t.dtype not in (np.float32, np.float64):
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"table must be real numbers, got dtype {t.dtype}")
+    if t.ndim != 2:
+        raise ValueError(f"table must be 2-D (one row per group), got shape {t.shape}")
+    if t.dtype.kind != "f" or t.dtype.itemsize not in (4, 8) or not t.dtype.isnative:
         t = t.astype(np.float64)
+    if np.isinf(t).any():
+        raise ValueError("table contains inf; calibration needs finite values (NaN marks "
+                         "the padding of short groups)")
     return t
+
+
+def _format(fmt):
+    """fmt as a Format (a name is resolved with refquant.format); None stays None."""
+    if fmt is None:
+        return None
+    from .registry import format as _format_of
+    return _format_of(fmt)
 
 
 def _nan_to_zero(v):
@@ -72,11 +92,14 @@ def _nan_to_zero(v):
 def percentile(table, symmetric=True, fmt=None, percentile=99.99):
     """Clip at a percentile: symmetric: hi = the ``percentile`` of |x| per row (NumPy's
     linear interpolation), lo = -hi; asymmetric: lo and hi are the (100 - p) and p
-    percentiles of x. ``percentile`` in (0, 100]."""
+    percentiles of x. ``percentile``: a real number in (0, 100]."""
+    if (not isinstance(percentile, (int, float, np.integer, np.floating))
+            or isinstance(percentile, (bool, np.bool_))):
+        raise TypeError(f"percentile must be a real number, got {type(percentile).__name__}")
     p = float(percentile)
     if not 0.0 < p <= 100.0:
         raise ValueError(f"percentile={percentile!r} out of range; allowed (0, 100]")
-    t = np.asarray(table, dtype=np.float64)
+    t = np.asarray(_real_table(table), dtype=np.float64)
     empty = np.all(np.isnan(t), axis=1)
     t = np.where(empty[:, None], 0.0, t)
     if symmetric:
@@ -91,7 +114,7 @@ START_BIN = 128
 
 def _rows(table):
     """Each row without its NaN padding."""
-    t = np.asarray(table, dtype=np.float64)
+    t = np.asarray(_real_table(table), dtype=np.float64)
     for row in t:
         yield row[~np.isnan(row)]
 
@@ -115,22 +138,45 @@ def _clip_to_data(row, amax, symmetric, center=0.0):
 
 
 def _default_levels(fmt):
+    fmt = _format(fmt)
     if fmt is not None and getattr(fmt, "is_integer", False):
-        return 1 << (fmt.bits - 1) if fmt.min_value < 0 else 1 << fmt.bits
+        return 1 << (fmt.bits - 1) if fmt.min < 0 else 1 << fmt.bits
     return 128
 
 
-def kl_amax(counts, edges, levels=128, start=START_BIN):
+MAX_BINS = 8192
+
+
+def kl_amax(counts, edges, levels=128, start=START_BIN, *, max_bins=MAX_BINS):
     """The entropy-calibrated amax of a |x| histogram (see the module docstring).
 
-    counts: histogram of |x| (len(counts) >= start); edges: its len(counts) + 1 edges.
-    Returns edges[i] for the i in start..len(counts) that minimises D(P || Q) (largest i
-    among ties)."""
+    counts: histogram of |x| (start <= len(counts) <= max_bins); edges: its len(counts) + 1
+    edges. Returns edges[i] for the i in start..len(counts) that minimises D(P || Q)
+    (largest i among ties). ``levels`` >= 1 (an int); a candidate i with i <= levels puts
+    every bin in its own level, so any ``levels`` costs O(len(counts)) memory. The search
+    takes about len(counts)^2 / 2 element operations: histograms beyond ``max_bins``
+    (default 8192, four times the 2048 bins ``entropy`` uses) raise ValueError unless
+    max_bins is raised."""
     bins = np.array(counts, dtype=np.float64)
+    if bins.ndim != 1:
+        raise ValueError(f"counts must be 1-D, got shape {bins.shape}")
     n = bins.size
+    if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+        raise TypeError(f"start must be an int, got {type(start).__name__}")
     if n < start or start < 1:
         raise ValueError(f"the histogram needs at least start={start} bins; got {n}")
-    if not isinstance(levels, (int, np.integer)) or levels < 1:
+    if not isinstance(max_bins, (int, np.integer)) or isinstance(max_bins, bool):
+        raise TypeError(f"max_bins must be an int, got {type(max_bins).__name__}")
+    if n > max_bins:
+        raise ValueError(f"counts has {n} bins; kl_amax takes about {n * n // 2:.3g} element "
+                         f"operations for them and allows at most max_bins={max_bins} "
+                         f"(pass max_bins={n} to allow it)")
+    e = np.asarray(edges)
+    if e.shape != (n + 1,):
+        raise ValueError(f"edges has {e.size} entries; expected {n + 1} (len(counts) + 1)")
+    if not isinstance(levels, (int, np.integer)) or isinstance(levels, bool):
+        raise TypeError(f"levels must be an int, got {type(levels).__name__}")
+    if levels < 1:
         raise ValueError(f"levels={levels!r} must be an int >= 1")
     if n > 1:
         bins[0] = bins[1]
@@ -138,17 +184,18 @@ def kl_amax(counts, edges, levels=128, start=START_BIN):
     best_i, best = start, np.inf
     for i in range(start, n + 1):
         p = bins[:i]
-        group = np.digitize(np.arange(i), np.linspace(0, i, levels + 1)) - 1
+        lev = int(min(levels, i))  # i <= levels: one bin per level either way
+        group = np.digitize(np.arange(i), np.linspace(0, i, lev + 1)) - 1
         nz = p != 0
-        tot = np.bincount(group[nz], weights=p[nz], minlength=levels)
-        cnt = np.bincount(group[nz], minlength=levels)
+        tot = np.bincount(group[nz], weights=p[nz], minlength=lev)
+        cnt = np.bincount(group[nz], minlength=lev)
         q = np.where(nz, (tot / np.maximum(cnt, 1))[group], 0.0)
         ref = p.copy()
         ref[-1] += tail[i]
         d = _kl(ref, q)
         if d <= best:
             best, best_i = d, i
-    return float(edges[best_i])
+    return float(e[best_i])
 
 
 def _kl(p, q):
@@ -167,8 +214,13 @@ def _kl(p, q):
 
 def entropy(table, symmetric=True, fmt=None, levels=None):
     """TensorRT-style KL-divergence calibration per row (see the module docstring).
-    ``levels`` overrides the number of quantization levels of |x| (default from fmt)."""
+    ``levels`` overrides the number of quantization levels of |x| (default from fmt; an
+    int >= 1, any size: see ``kl_amax``). ``fmt``: a Format or a format name."""
     nlev = _default_levels(fmt) if levels is None else levels
+    if not isinstance(nlev, (int, np.integer)) or isinstance(nlev, bool):
+        raise TypeError(f"levels must be an int, got {type(nlev).__name__}")
+    if nlev < 1:
+        raise ValueError(f"levels={nlev!r} must be an int >= 1")
     lo, hi = [], []
     for row in _rows(table):
         counts, edges, amax = _abs_hist(row)
@@ -183,9 +235,11 @@ def mse(table, symmetric=True, fmt=None):
     """Histogram-MSE calibration per row (see the module docstring). ``fmt`` defaults to
     int8; any format of the protocol works (its ``quantize`` fake-quantizes the bin
     centres)."""
-    from .formats.base import as_format
-    f = as_format("int8" if fmt is None else fmt)
-    target = float(f.max_value) if f.is_integer else float(f.calibration_max)
+    from .registry import format as _format_of
+    f = _format_of("int8" if fmt is None else fmt)
+    target = float(f.max) if f.is_integer else float(f.calibration_max)
+    if not target > 0:  # int1 ({-1, 0}): the candidates span the code range instead
+        target = float(f.max - f.min)
     lo, hi = [], []
     for row in _rows(table):
         counts, edges, amax = _abs_hist(row)
@@ -198,9 +252,9 @@ def mse(table, symmetric=True, fmt=None):
             centers, counts = centers[used], counts[used]
             y = centers[None, :] / s[:, None]
             if f.is_integer:  # == f.quantize(y): half-to-even rounding of the float y, clamped
-                fq = np.clip(np.rint(y), f.min_value, f.max_value) * s[:, None]
+                fq = np.clip(np.rint(y), f.min, f.max) * s[:, None]
             else:
-                fq = np.asarray(f.quantize(np.clip(y, f.min_value, f.max_value)),
+                fq = np.asarray(f.quantize(np.clip(y, f.min, f.max)),
                                 dtype=np.float64) * s[:, None]
             err = ((fq - centers[None, :]) ** 2 * counts[None, :]).sum(axis=1)
             a = float(cand[int(np.argmin(err))])
@@ -232,8 +286,9 @@ def aciq_alpha(bits, dist="laplace"):
     uniform quantization (1..32): the root of the derivative of the ACIQ error model (the
     model is convex in alpha there), found with scipy's brentq to 1e-14."""
     from scipy.optimize import brentq
-    if not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 32:
-        raise ValueError(f"bits={bits!r} out of range; allowed 1..32")
+
+    from ._validate import check_int
+    check_int(bits, "bits", 1, 32)
     if dist not in ("laplace", "gaussian"):
         raise ValueError(f"dist={dist!r}; allowed 'laplace' or 'gaussian'")
     key = (int(bits), dist)
@@ -245,7 +300,8 @@ def aciq_alpha(bits, dist="laplace"):
 
 
 def _aciq(table, symmetric, fmt, dist):
-    bits = 8 if fmt is None else int(fmt.bits)
+    fmt = _format(fmt)
+    bits = 8 if fmt is None else min(int(fmt.bits), 32)
     k = aciq_alpha(bits, dist)
     lo, hi = [], []
     for row in _rows(table):
@@ -283,10 +339,17 @@ def group_range(table, method="minmax", *, symmetric=True, fmt=None, **options):
     if callable(method):
         f = method
     else:
-        if method not in METHODS:
+        if not isinstance(method, str) or method not in METHODS:
             raise ValueError(f"calibration={method!r}; allowed: {', '.join(METHODS)}")
         f = METHODS[method]
-    lo, hi = f(_real_table(table), symmetric, fmt, **options)
-    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (len(table),))
-    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (len(table),))
+        takes = [p for p in inspect.signature(f).parameters
+                 if p not in ("table", "symmetric", "fmt")]
+        for k in options:
+            if k not in takes:
+                raise ValueError(f"{k} does not apply to calibration={method!r}; it takes "
+                                 + (", ".join(takes) if takes else "no options"))
+    t = _real_table(table)
+    lo, hi = f(t, symmetric, fmt, **options)
+    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (t.shape[0],))
+    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (t.shape[0],))
     return lo, hi

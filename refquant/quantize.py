@@ -7,13 +7,17 @@ ceil(D / B) along the axis), then encodes x / s with the format.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .affine import as_real_array, check_compat, decode_affine, encode_affine
-from .formats.base import Format, as_format
-from .modes import Overflow, Rounding
+from .affine import (as_real_array, check_compat, compat_plan, decode_affine, encode_affine,
+                     float_dtype, group_broadcast, native)
+from ._validate import check_int
+from .protocol import Format
+from .registry import format as _format
+from .modes import Overflow, Rounding, as_overflow
 
 __all__ = ["QTensor", "quantize", "GRANULARITIES"]
 
@@ -48,20 +52,53 @@ class QTensor:
         return _view(self.codes.shape, self.granularity, self.axis, self.block_size)
 
     def dequantize(self, dtype=np.float64) -> np.ndarray:
-        """(decode(codes) - zero_point) * scale, formed in float64 and rounded once to
-        ``dtype``. Integer formats: exact in float64 whenever |code - z| < 2^29 and the
-        scale is a float32 value; float32 output equals ONNX DequantizeLinear."""
+        """(decode(codes) - zero_point) * scale, formed in float64 and rounded once to the
+        float ``dtype`` (float16, float32, float64). Integer formats: exact in float64
+        whenever |code - z| < 2^29 and the scale is a float32 value; float32 output equals
+        ONNX DequantizeLinear. The result has the codes' shape (0-d stays 0-d). Raises
+        TypeError for a non-float dtype or non-integer codes of an integer format and
+        ValueError for codes outside the format or scales / zero points whose shape does
+        not match the granularity."""
+        dt = float_dtype(dtype)
         view, block, s3, z3 = self._scale3()
+        codes = native(np.asarray(self.codes))
         if self.fmt.is_integer:
-            return decode_affine(self.codes, s3, z3, block, view=view, dtype=dtype)
-        vals = np.asarray(self.fmt.decode(self.codes), dtype=np.float64).reshape(view)
-        return (vals * _expand(s3, view, block)).reshape(self.codes.shape).astype(dtype, copy=False)
+            if codes.dtype.kind not in "iu":
+                raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
+            qmin, qmax = int(self.fmt.min), int(self.fmt.max)
+            if codes.size and (int(codes.min()) < qmin or int(codes.max()) > qmax):
+                raise ValueError(f"codes outside [{qmin}, {qmax}] for {self.fmt.name}")
+            return decode_affine(codes, s3, z3, block, view=view, dtype=dt)
+        vals = np.asarray(self.fmt.decode(codes), dtype=np.float64).reshape(view)
+        out = vals * group_broadcast(s3, view, block)
+        return out.reshape(codes.shape).astype(dt, copy=False)
 
     def _scale3(self):
-        view, block, gshape = self._view()
-        s3 = np.asarray(self.scale, dtype=np.float64).reshape(gshape)
-        z3 = np.asarray(self.zero_point, dtype=np.int64).reshape(gshape)
-        return view, block, s3, z3
+        """(view, block, scale, zero point) with scale and zero point as (Ps, nb, Qs)
+        arrays, after checking the granularity, axis, block size and their shapes."""
+        g = self.granularity
+        if g not in GRANULARITIES:
+            raise ValueError(f"granularity={g!r}; allowed: {', '.join(GRANULARITIES)}")
+        shape = np.shape(self.codes)
+        ax = None
+        if g != "tensor":
+            ax = _norm_axis(self.axis, len(shape))
+        block = _check_block_size(self.block_size) if g == "block" else None
+        view, block, gshape = _view(shape, g, ax, block)
+        ushape = _user_shape(shape, g, ax, block)
+        n = int(np.prod(gshape))
+        s = np.asarray(self.scale)
+        if s.dtype.kind not in "iuf":
+            raise TypeError(f"scale must be real numbers, got dtype {s.dtype}")
+        z = np.asarray(self.zero_point)
+        if z.dtype.kind not in "iu":
+            raise TypeError(f"zero_point must be integers, got dtype {z.dtype}")
+        for name, a in (("scale", s), ("zero_point", z)):
+            if a.size != n or (a.shape != ushape and a.ndim > 1):
+                raise ValueError(f"{name} has shape {a.shape}; expected {ushape} for "
+                                 f"granularity={g!r} and codes of shape {shape}")
+        return (view, block, s.astype(np.float64).reshape(gshape),
+                z.astype(np.int64).reshape(gshape))
 
     def __repr__(self):
         return (f"QTensor(fmt={self.fmt.name}, shape={self.codes.shape}, granularity="
@@ -74,6 +111,29 @@ def _norm_axis(axis, ndim):
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis={axis} out of range for a {ndim}-d array; allowed {-ndim}..{ndim - 1}")
     return int(axis) % ndim
+
+
+def _check_block_size(block_size):
+    """block_size as an int >= 1 (TypeError for other types, None and bool included;
+    ValueError below 1). Blocks longer than their axis are one block per row."""
+    return check_int(block_size, "block_size", 1)
+
+
+SCALE_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_scale_dtype(scale_dtype):
+    """np.dtype of ``scale_dtype`` (None: float32), one of ``SCALE_DTYPES``."""
+    if scale_dtype is None:
+        return np.dtype(np.float32)
+    try:
+        dt = np.dtype(scale_dtype)
+    except TypeError:
+        raise TypeError("scale_dtype must be a NumPy float dtype (float16, float32 or "
+                        f"float64), got {scale_dtype!r}") from None
+    if dt not in SCALE_DTYPES:
+        raise ValueError(f"scale_dtype must be float16, float32 or float64, got {dt}")
+    return dt
 
 
 def _view(shape, granularity, axis, block):
@@ -91,19 +151,20 @@ def _view(shape, granularity, axis, block):
 
 
 def _expand(g3, view, block):
-    P, D, Q = view
-    rep = np.repeat(g3, block, axis=1)[:, :D, :]
-    return np.broadcast_to(rep, view)
+    """The per-group array g3 broadcast over the (P, D, Q) view (blocks of ``block``)."""
+    return group_broadcast(g3, view, block)
 
 
 def _group_table(x3, block, gshape):
-    """Rows = groups in (Ps, nb, Qs) order, columns = members, padded with NaN."""
+    """Rows = groups in (Ps, nb, Qs) order, columns = members, padded with NaN. A block
+    longer than the axis is one block of the axis' length (no padding)."""
     P, D, Q = x3.shape
     Ps, nb, Qs = gshape
     if gshape == (1, 1, 1):
         return x3.reshape(1, -1)
     if Ps == 1 and Qs == 1 and block == 1:  # per axis
-        return np.moveaxis(x3, 1, 0).reshape(D, -1)
+        return np.moveaxis(x3, 1, 0).reshape(D, P * Q)
+    block = min(block, max(D, 1))
     pad = nb * block - D
     if pad:
         x3 = np.concatenate([x3, np.full((P, pad, Q), np.nan, dtype=x3.dtype)], axis=1)
@@ -112,7 +173,10 @@ def _group_table(x3, block, gshape):
 
 
 def _check_scale(scale, gshape, user_shape, param="scale"):
-    s = np.asarray(scale, dtype=np.float64)
+    s = np.asarray(scale)
+    if s.dtype.kind not in "iuf":
+        raise TypeError(f"{param} must be real numbers, got dtype {s.dtype}")
+    s = s.astype(np.float64)
     if s.size != int(np.prod(gshape)) or (s.ndim and s.shape not in (user_shape, (s.size,))):
         raise ValueError(f"{param} has shape {s.shape}; expected {user_shape} for this granularity")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -128,57 +192,146 @@ def _user_shape(shape, granularity, axis, block):
     return tuple(-(-d // block) if i == axis else d for i, d in enumerate(shape))
 
 
-def quantize(x, fmt, *, granularity="tensor", axis=None, block_size=None,
-             calibration="minmax", rounding=None, symmetric=None, scale=None,
+def quantize(x, fmt, *, granularity=None, axis=None, block_size=None,
+             calibration=None, rounding=None, symmetric=None, scale=None,
              zero_point=None, compat="exact", overflow=Overflow.SATURATE,
-             nonfinite="raise", seed=0, scale_dtype=np.float32, **calibration_options):
+             nonfinite=None, seed=0, scale_dtype=None, **calibration_options):
     """Quantize x with ``fmt`` under a scale per tensor, per axis or per block.
 
     Parameters
     ----------
     x : array_like of reals.
     fmt : Format or format name (``"int8"``, ``"e4m3"``, ``"mxfp4"``, ...).
-    granularity : "tensor" | "axis" (one scale per index along ``axis``, e.g. output
-        channels) | "block" (one scale per ``block_size`` consecutive elements along
-        ``axis``; the last block may be short, as in ONNX opset 21).
-    calibration : name of a ``refquant.calibrate`` method ("minmax", "percentile",
-        "entropy", "mse", "aciq_laplace", "aciq_gaussian") or a callable
-        ``f(groups, symmetric, fmt) -> (lo, hi)`` over the rows of a 2-D table of groups
-        (NaN pads short blocks). Ignored when ``scale`` is given.
+    granularity : "tensor" (default) | "axis" (one scale per index along ``axis``, e.g.
+        output channels; ``axis`` default 0) | "block" (one scale per ``block_size``
+        consecutive elements along ``axis``; the last block may be short, as in ONNX
+        opset 21; a block longer than the axis is one block per row). ``axis`` with
+        "tensor" and ``block_size`` without "block" are usage errors (ValueError).
+    calibration : name of a ``refquant.calibrate`` method ("minmax", the default,
+        "percentile", "entropy", "mse", "aciq_laplace", "aciq_gaussian") or a callable
+        ``f(groups, symmetric, fmt, **options) -> (lo, hi)`` over the rows of a 2-D table
+        of groups (NaN pads short blocks); ``**calibration_options`` go to it (an option
+        the method does not take is a ValueError). With an explicit ``scale``,
+        calibration, its options, ``symmetric`` and ``scale_dtype`` do not apply
+        (ValueError when given).
     symmetric : zero point 0 and s = amax / qmax. Default: True except for unsigned
-        integer formats, which default to asymmetric s = (hi - lo) / (qmax - qmin),
-        z = qmin - round_half_even(lo / s) with [lo, hi] widened to contain 0 (so 0 is
-        exactly representable). Non-integer formats are always symmetric
-        (s = amax / fmt.calibration_max). A group whose range is 0 gets s = 1.
+        integer formats and int1 (codes {-1, 0}: no positive code to map amax to), which
+        default to asymmetric s = (hi - lo) / (qmax - qmin), z = qmin -
+        round_half_even(lo / s) with [lo, hi] widened to contain 0 (so 0 is exactly
+        representable). Non-integer formats are always symmetric
+        (s = amax / fmt.calibration_max). symmetric=True with a format whose largest value
+        is not positive is a ValueError. A group whose range is 0 gets s = 1.
     scale, zero_point : explicit values override calibration (shape () / (D,) / the
-        blocked shape); scale must be positive and finite, zero points within the codes.
+        blocked shape); scale must be positive and finite real numbers (used as given,
+        in float64), zero points integers within the codes.
     rounding : a ``Rounding``; default the compat mode's rule (half to even; TFLite
         half away from zero).
-    compat : how x / s is formed for integer formats. "exact" (default): the real quotient
-        is rounded exactly (no intermediate rounding); "onnx" / "tflite": float32 x / s;
-        "torch": float32 x * float32(1 / s). These differ on some exact ties.
-        For non-integer formats x / s is formed in float64 and then encoded (exact
-        whenever the scale is a power of two, as in MX formats).
-    overflow : SATURATE (default) | WRAP | RAISE for integer codes; non-integer formats
-        pass it to their encode.
-    nonfinite : "raise" (default, ValueError) or "saturate" (NaN -> zero point,
-        ±inf -> range ends) for integer formats; other formats follow their own policy.
-    seed : for Rounding.STOCHASTIC (counter-based, per flat element index).
-    scale_dtype : dtype the computed scales are rounded to (float32 as peers store them,
-        or float64).
+    compat : how round(x / s) + z is formed for integer formats; the peers differ on some
+        exact ties and near-ties. Non-integer formats form x / s in float64 and encode it
+        (exact whenever the scale is a power of two, as in MX formats) and take "exact"
+        only. With s32 = float32(s), inv = float32(1 / s32), z32 = float32(z), "round" the
+        ``rounding`` mode (default half to even, as the peers) and each float32 operation
+        rounded once, half to even, q the code before clamping and "dequantized" what
+        the peer's dequantization computes, in float32:
 
-    Returns a QTensor. Block formats (``fmt.is_block``, e.g. MX) carry their own scaling
-    rule and are delegated to ``fmt.quantize_tensor``.
+        ===================  ============  ===============================================
+        compat               granularity   reproduces: q; dequantized
+        ===================  ============  ===============================================
+        "exact" (default)    all           no peer: round(x / s) + z on the real quotient
+        "onnx"               all           onnxruntime QuantizeLinear:
+                                           round(float32(x / s)) + z
+        "tflite"             all           TFLite: as "onnx", half away from zero
+        "torch_fake_quant"   tensor, axis  torch.fake_quantize_per_tensor_affine /
+                                           fake_quantize_per_channel_affine: rule F
+                                           (float64 x: round(float64(x * inv)) + z);
+                                           (q - z) * s32. "torch" is an alias.
+        "torch_per_tensor"   tensor        torch.quantize_per_tensor: uint8, int8 (quint8,
+                                           qint8) rule A; int32 (qint32) rule B; uint4,
+                                           uint2 (quint4x2, quint2x4) rule F;
+                                           Tensor.dequantize: (q - z) * s32
+        "torch_per_channel"  axis          torch.quantize_per_channel: uint8, int8, int32
+                                           (quint8, qint8, qint32) rule B;
+                                           Tensor.dequantize: (q - z) * s
+        "torch_decomposed"   tensor        torch.ops.quantized_decomposed.
+                                           quantize_per_tensor: rule F with
+                                           inv = float32(float64(1.0 / s));
+                                           dequantize_per_tensor: (q - z) * s32
+        "torch_decomposed"   axis          quantized_decomposed.quantize_per_channel:
+                                           float32 scales rule F, float64 scales
+                                           round(float64(x * float64(1.0 / s))) + z;
+                                           dequantize_per_channel: (q - z) * s
+        ===================  ============  ===============================================
+
+        Rule A: round(float32(x * inv + z32)), x * inv + z32 rounded once (a fused
+        multiply-add, fbgemm's AVX2 kernel on x86-64; CPUs without AVX2 and ARM builds
+        compute differently). Rule B: round(float32(float32(x * inv) + z32)). Rule F:
+        float32(round(float32(x * inv)) + z32).
+
+        The torch names keep in the QTensor the scale the op dequantizes with (s32, or s
+        as given where torch dequantizes with the float64 scale), so that
+        ``QTensor.dequantize(np.float32)`` is torch's dequantized tensor bit for bit
+        (for |q - z| < 2^24). Per-channel decomposed scales are float32 or float64 by the
+        dtype of ``scale`` (Python floats: float64; calibrated: ``scale_dtype``).
+        torch.quantize_per_* and the decomposed ops take float32 tensors: float64 x must
+        hold float32 values (ValueError otherwise); fake quantization also runs on float64
+        tensors. A name used outside its granularities or formats is a ValueError, as is
+        a scale whose float32 value or reciprocal overflows or vanishes. Checked bit for
+        bit against torch 2.13 (CPU) in tests/oracles/test_torch_*.py.
+    overflow : SATURATE (default) | WRAP | RAISE for integer codes (WRAP: the exactly
+        rounded integer modulo 2^bits, at any magnitude). Non-integer formats: SATURATE
+        clamps x / s to [fmt.min, fmt.max] before encoding, so values beyond
+        the range (clipped by a calibration, or beyond float64) get the codes of ±max
+        (of fmt.min for unsigned formats) whatever the format's own default overflow
+        (the IEEE-like "e4m3" would give inf, "e4m3fn" NaN); NaN and ±inf x follow the
+        format's rule for them (floats: NaN -> NaN, ±inf -> ±max under SATURATE; posits:
+        NaR). Other policies go to the format's encode (floats: RAISE, INF, NAN); a
+        format whose encode always saturates (posits, power-of-two formats) takes
+        SATURATE only.
+    nonfinite : "raise" (the default for integer formats, ValueError) or "saturate"
+        (NaN -> zero point, ±inf -> range ends) for integer and fixed-point formats;
+        formats with their own NaN/inf rules refuse it (ValueError).
+    seed : for Rounding.STOCHASTIC (counter-based, per flat element index); an int in
+        [-2^63, 2^63).
+    scale_dtype : float16, float32 (default, as peers store scales) or float64: the dtype
+        the calibrated scales are rounded to (to nearest). A scale that this rounding
+        would turn into 0 or inf (one outside the finite range of scale_dtype) is a
+        ValueError naming the scale and the range; a scale in the subnormal range keeps
+        fewer significant bits. QTensor.scale holds the rounded values as float64.
+
+    Returns a QTensor whose codes have x's shape (0-d included). Block formats
+    (``fmt.is_block``, e.g. MX, NVFP4) carry their own scaling rule and are delegated to
+    ``fmt.quantize_tensor``: ``axis`` (default -1), ``rounding``, ``overflow``
+    (SATURATE) and ``seed`` apply; ``scale``, ``zero_point``, ``granularity`` other than
+    "block", another ``block_size``, a ``calibration`` other than "minmax",
+    ``symmetric=False``, ``nonfinite``, ``scale_dtype`` and calibration options are
+    usage errors (ValueError naming the argument and why).
     """
-    fmt = as_format(fmt)
-    x = as_real_array(x)
+    fmt = _format(fmt)
+    x_in = np.asarray(x)
+    x = as_real_array(x_in)
     check_compat(compat)
+    ov = as_overflow(overflow)
+    seed = check_int(seed, "seed", -(1 << 63), (1 << 63) - 1)
+    if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
+        raise TypeError(f"symmetric must be True, False or None, got {symmetric!r}")
+    if scale is not None and np.asarray(scale).dtype.kind not in "iuf":
+        raise TypeError(f"scale must be real numbers, got dtype {np.asarray(scale).dtype}")
+    if not fmt.is_integer:
+        compat_plan(compat, fmt, granularity, x, None)  # "exact" only
     if fmt.is_block:
+        _check_block_arguments(fmt, granularity=granularity, block_size=block_size,
+                               calibration=calibration, symmetric=symmetric, scale=scale,
+                               zero_point=zero_point, nonfinite=nonfinite,
+                               scale_dtype=scale_dtype, options=calibration_options)
         return fmt.quantize_tensor(x, axis=-1 if axis is None else axis, rounding=rounding,
-                                   overflow=overflow, seed=seed)
+                                   overflow=ov, seed=seed)
+    granularity = "tensor" if granularity is None else granularity
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity={granularity!r}; allowed: {', '.join(GRANULARITIES)}")
     if granularity == "tensor":
+        if axis is not None:
+            raise ValueError(f"axis applies to granularity 'axis' or 'block'; got axis={axis!r} "
+                             "with granularity='tensor'")
         ax = None
     else:
         if x.ndim == 0:
@@ -186,17 +339,41 @@ def quantize(x, fmt, *, granularity="tensor", axis=None, block_size=None,
         ax = _norm_axis(0 if axis is None else axis, x.ndim)
     block = None
     if granularity == "block":
-        if not isinstance(block_size, (int, np.integer)) or block_size < 1:
-            raise ValueError(f"block_size={block_size!r}; granularity='block' needs an int >= 1")
-        block = int(block_size)
+        block = _check_block_size(block_size)
+    elif block_size is not None:
+        raise ValueError(f"block_size applies to granularity='block'; got block_size={block_size!r} "
+                         f"with granularity={granularity!r}")
+    if scale is not None:
+        if scale_dtype is not None:
+            raise ValueError("scale_dtype applies to calibrated scales; an explicit scale is "
+                             "used as given (pass one of them)")
+        for name, value in (("calibration", calibration), ("symmetric", symmetric)):
+            if value is not None:
+                raise ValueError(f"{name} does not apply with an explicit scale (the scale and "
+                                 "zero_point given are used as they are)")
+        for name in calibration_options:
+            raise ValueError(f"{name} does not apply with an explicit scale (it is a "
+                             "calibration option)")
+    sdt = _check_scale_dtype(scale_dtype)
+    if not fmt.is_integer:
+        params = inspect.signature(fmt.encode).parameters
+        if nonfinite is not None and "nonfinite" not in params:
+            raise ValueError(f"nonfinite={nonfinite!r} does not apply to {fmt.name}: it maps "
+                             "NaN and inf by its own rules (see its encode)")
+        if ov is not Overflow.SATURATE and "overflow" not in params:
+            raise ValueError(f"overflow={ov.name} does not apply to {fmt.name}: its encode "
+                             "always saturates; allowed: SATURATE")
+    if fmt.is_integer:
+        sdtype = np.asarray(scale).dtype if scale is not None else sdt
+        plan, x = compat_plan(compat, fmt, granularity, x, sdtype)
     view, blk, gshape = _view(x.shape, granularity, ax, block)
     ushape = _user_shape(x.shape, granularity, ax, block)
     if symmetric is None:
-        symmetric = not (fmt.is_integer and fmt.min_value == 0)
+        symmetric = not (fmt.is_integer and (fmt.min == 0 or fmt.max <= 0))
     if not symmetric and not fmt.is_integer:
         raise ValueError(f"symmetric=False needs an integer format; {fmt.name} takes a zero point of 0")
     if fmt.is_integer:
-        qmin, qmax = int(fmt.min_value), int(fmt.max_value)
+        qmin, qmax = int(fmt.min), int(fmt.max)
     if scale is not None:
         s3 = _check_scale(scale, gshape, ushape)
         if zero_point is None:
@@ -217,40 +394,106 @@ def quantize(x, fmt, *, granularity="tensor", axis=None, block_size=None,
             raise ValueError("zero_point without scale: pass both, or neither to calibrate")
         finite_table = _group_table(x.reshape(view), blk, gshape)
         if np.isinf(finite_table).any() or (np.isnan(x).any()):
-            if nonfinite == "raise" or not fmt.is_integer:
+            if nonfinite in (None, "raise") or not fmt.is_integer:
                 raise ValueError("x contains NaN or inf; calibration needs finite data "
                                  "(pass an explicit scale, or clean x)")
             finite_table = np.where(np.isfinite(finite_table), finite_table, np.nan)
         from . import calibrate
-        lo, hi = calibrate.group_range(finite_table, calibration, symmetric=symmetric, fmt=fmt,
-                                       **calibration_options)
-        s3, z3 = _scales_from_range(lo, hi, fmt, symmetric, scale_dtype)
+        lo, hi = calibrate.group_range(finite_table, "minmax" if calibration is None else calibration,
+                                       symmetric=symmetric, fmt=fmt, **calibration_options)
+        s3, z3 = _scales_from_range(lo, hi, fmt, symmetric, sdt)
         s3 = s3.reshape(gshape)
         z3 = z3.reshape(gshape)
     if fmt.is_integer:
-        codes = encode_affine(x, s3, z3, blk, qmin, qmax, view=view, rounding=rounding,
-                              seed=seed, compat=compat, overflow=overflow, nonfinite=nonfinite,
-                              dtype=fmt.code_dtype)
+        s_kernel, s3 = plan.scales(s3)  # the scale the rule computes with, the one kept
+        codes = encode_affine(x_in if plan.code == 0 else x, s_kernel, z3, blk, qmin, qmax,
+                              view=view, rounding=rounding, seed=seed, compat=compat,
+                              overflow=ov, nonfinite="raise" if nonfinite is None else nonfinite,
+                              dtype=fmt.code_dtype, kernel_compat=plan.code)
     else:
-        y = (x.reshape(view).astype(np.float64) / _expand(s3, view, blk)).reshape(x.shape)
-        kw = {} if overflow is Overflow.SATURATE else {"overflow": overflow}
-        codes = fmt.encode(y, Rounding.NEAREST_EVEN if rounding is None else rounding,
-                           seed=seed, **kw)
+        with np.errstate(over="ignore", under="ignore"):
+            y = x.reshape(view).astype(np.float64) / group_broadcast(s3, view, blk)
+        y = y.reshape(x.shape)
+        kw = {"seed": seed}
+        if ov is Overflow.SATURATE:
+            # clamp to the format's range: codes of ±max (fmt.min for unsigned formats)
+            # whatever the format's own overflow default; inf / NaN x keep the format's rule
+            y = np.where(np.isfinite(x), np.clip(y, fmt.min, fmt.max), y)
+        if "overflow" in params:
+            kw["overflow"] = ov
+        if nonfinite is not None:
+            kw["nonfinite"] = nonfinite
+        codes = fmt.encode(y, Rounding.NEAREST_EVEN if rounding is None else rounding, **kw)
     return QTensor(codes=codes, scale=s3.reshape(ushape), zero_point=z3.reshape(ushape),
                    fmt=fmt, granularity=granularity, axis=ax, block_size=block)
 
 
+def _check_block_arguments(fmt, *, granularity, block_size, calibration, symmetric, scale,
+                           zero_point, nonfinite, scale_dtype, options):
+    """ValueError for each ``quantize`` argument a block format's specification decides
+    (named, with the reason); ``compat`` is checked with the other non-integer formats."""
+    name = fmt.name
+    why = None
+    if scale is not None:
+        why = ("scale", "a block format derives each block's scale from the block's largest "
+               "magnitude, as its specification says")
+    elif zero_point is not None:
+        why = ("zero_point", "block formats are symmetric (zero point 0)")
+    elif granularity not in (None, "block"):
+        why = (f"granularity={granularity!r}", f"it scales blocks of {fmt.block_size} "
+               "consecutive elements along axis (leave granularity unset, or 'block')")
+    elif block_size is not None and block_size != fmt.block_size:
+        why = (f"block_size={block_size!r}", f"its blocks hold {fmt.block_size} elements")
+    elif calibration not in (None, "minmax"):
+        why = (f"calibration={calibration!r}", "each block's scale comes from the block's "
+               "largest magnitude (the 'minmax' rule)")
+    elif symmetric is not None and not symmetric:
+        why = ("symmetric=False", "block formats have no zero point")
+    elif nonfinite is not None:
+        why = (f"nonfinite={nonfinite!r}", "it maps NaN and inf by its own rules")
+    elif scale_dtype is not None:
+        why = ("scale_dtype", f"its scales are {fmt.scale_format.name} values")
+    elif options:
+        why = (sorted(options)[0], "block formats take no calibration options")
+    if why is not None:
+        raise ValueError(f"{why[0]} does not apply to {name}: {why[1]}")
+
+
 def _scales_from_range(lo, hi, fmt, symmetric, scale_dtype):
+    """(scale, zero point) per group from the calibrated [lo, hi] (widened to contain 0):
+    the exact float64 scale rounded to nearest in ``scale_dtype``; ValueError where that
+    rounding gives 0 or inf for a group whose range is not 0 (which gets s = 1)."""
     lo = np.minimum(np.asarray(lo, dtype=np.float64), 0.0)
     hi = np.maximum(np.asarray(hi, dtype=np.float64), 0.0)
     if symmetric:
-        amax = np.maximum(-lo, hi)
-        s = amax / (float(fmt.max_value) if fmt.is_integer else fmt.calibration_max)
-        z = np.zeros(s.shape, dtype=np.int64)
+        target = float(fmt.max) if fmt.is_integer else float(fmt.calibration_max)
+        if not target > 0:
+            what = "symmetric=True" if fmt.is_integer else "symmetric scaling (s = amax / max)"
+            raise ValueError(f"{what} needs a format with a positive largest value; {fmt.name} "
+                             f"holds [{fmt.min:g}, {fmt.max:g}]"
+                             + (" (pass symmetric=False)" if fmt.is_integer else ""))
+        span = np.maximum(-lo, hi)
+        z = np.zeros(span.shape, dtype=np.int64)
     else:
-        qmin, qmax = int(fmt.min_value), int(fmt.max_value)
-        s = (hi - lo) / float(qmax - qmin)
-    s = np.asarray(s, dtype=scale_dtype).astype(np.float64)
+        qmin, qmax = int(fmt.min), int(fmt.max)
+        target = float(qmax - qmin)
+        span = hi - lo
+    dt = np.dtype(scale_dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        exact = span / target
+        s = np.asarray(exact, dtype=dt).astype(np.float64)
+    bad = (span > 0) & ~((s > 0) & np.isfinite(s))
+    if bad.any():
+        i = int(np.flatnonzero(bad.reshape(-1))[0])
+        fi = np.finfo(dt)
+        what = "amax" if symmetric else "hi - lo"
+        hint = ("pass scale_dtype=np.float64" if dt != np.float64
+                else "rescale x") + " or an explicit scale"
+        raise ValueError(f"scale {what} / {target:g} = {float(exact.reshape(-1)[i]):.6g} of group "
+                         f"{i} ({what} = {float(span.reshape(-1)[i]):.6g}) is outside the finite "
+                         f"range of {dt} scales [{float(fi.smallest_subnormal):.8g}, "
+                         f"{float(fi.max):.8g}]: it would round to "
+                         f"{'inf' if float(exact.reshape(-1)[i]) > 1 else '0'}; {hint}")
     s = np.where(s > 0, s, 1.0)
     if not symmetric:
         z = np.clip(qmin - np.rint(lo / s), qmin, qmax).astype(np.int64)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..affine import as_real_array, decode_affine, encode_affine
+from ..affine import encode_affine
 from ..modes import Overflow, Rounding
 from .base import Format, check_int, register, register_pattern
 
@@ -38,11 +38,13 @@ class _ScaledInteger(Format):
         raise AssertionError
 
     @property
-    def max_value(self) -> float:
+    def max(self) -> float:
+        """The largest value, qmax * 2^-frac_bits."""
         return self.qmax * 2.0 ** -self.frac_bits
 
     @property
-    def min_value(self) -> float:
+    def min(self) -> float:
+        """The most negative value (0 for unsigned formats), qmin * 2^-frac_bits."""
         return self.qmin * 2.0 ** -self.frac_bits
 
     def encode(self, x, rounding=Rounding.NEAREST_EVEN, *, overflow=Overflow.SATURATE,
@@ -52,11 +54,14 @@ class _ScaledInteger(Format):
         ``overflow`` policy on [qmin, qmax]: SATURATE clamps, WRAP keeps the low ``bits``
         bits (two's complement for signed formats), RAISE raises OverflowError.
         NaN/inf raise ValueError unless nonfinite='saturate' (NaN -> 0, +-inf -> ends).
-        Returns an array of ``code_dtype`` (the integers themselves)."""
-        x = as_real_array(x)
+        x is taken by value in any byte order; integer inputs exactly, at any magnitude
+        (int64 / uint64 beyond 2^53 included), and WRAP reduces the exactly rounded integer
+        however large. Returns an array of ``code_dtype`` (the integers themselves) in x's
+        shape."""
+        a = np.asarray(x)  # encode_affine checks and converts it
         scale = np.full((1, 1, 1), 2.0 ** -self.frac_bits)
-        return encode_affine(x, scale, _ZERO, max(x.size, 1), self.qmin, self.qmax,
-                             view=(1, x.size, 1), rounding=rounding, seed=seed, compat="exact",
+        return encode_affine(a, scale, _ZERO, max(a.size, 1), self.qmin, self.qmax,
+                             view=(1, a.size, 1), rounding=rounding, seed=seed, compat="exact",
                              overflow=overflow, nonfinite=nonfinite, dtype=self.code_dtype)
 
     def decode(self, codes):

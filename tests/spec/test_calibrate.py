@@ -161,3 +161,24 @@ def test_clipping_methods_clip_outliers():
     mx = C.minmax(x, True)[1][0]
     for m in ("percentile", "entropy", "mse", "aciq_gaussian"):
         assert C.group_range(x, m, fmt=rq.format("int4"))[1][0] < mx / 5, m
+
+
+def test_format_names_are_formats():
+    """fmt may be a name: the levels and widths are those of the named format."""
+    rng = np.random.default_rng(6)
+    x = rng.laplace(size=(2, 3000))
+    for f in ("int4", "uint8", "e4m3fn"):
+        for m in ("entropy", "mse", "aciq_laplace", "aciq_gaussian"):
+            a = C.group_range(x, m, symmetric=True, fmt=f)
+            b = C.group_range(x, m, symmetric=True, fmt=rq.format(f))
+            assert (a[0] == b[0]).all() and (a[1] == b[1]).all(), (f, m)
+    assert C.entropy(x, True, "int4")[1][0] == C.entropy(x, True, None, levels=8)[1][0]
+
+
+def test_levels_beyond_the_bin_count_equal_one_level_per_bin():
+    rng = np.random.default_rng(8)
+    x = np.abs(rng.laplace(size=3000))
+    counts, edges = np.histogram(x, bins=300, range=(0, x.max()))
+    one_per_bin = C.kl_amax(counts, edges, 300)
+    assert C.kl_amax(counts, edges, 301) == one_per_bin
+    assert C.kl_amax(counts, edges, 10**12) == one_per_bin

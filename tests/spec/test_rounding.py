@@ -269,3 +269,44 @@ def test_python_and_compiled_paths_agree():
         K.shift_right_round(x, np.full(x.size, 2, np.int64), mode, 0, a)
         K.shift_right_round.py_func(x, np.full(x.size, 2, np.int64), mode, 0, b)
         assert (a == b).all()
+
+
+# ----- WRAP of integral quotients of any magnitude -------------------------------------
+
+WRAP_T = [0.0, 1.0, -1.0, 255.0, 256.0, -129.0, 2.0 ** 52, 2.0 ** 53 + 2, 2.0 ** 63, -2.0 ** 63,
+          2.0 ** 64, 1e30, -1e30, 3.0 * 2 ** 80 + 2 ** 29, 1.7976931348623157e308,
+          -1.7976931348623157e308]
+
+
+@pytest.mark.parametrize("lo,hi", [(-128, 127), (0, 255), (-127, 127), (-2 ** 31, 2 ** 31 - 1),
+                                   (0, 2 ** 32 - 1), (-8, 7), (-1, 0)])
+@pytest.mark.parametrize("z", [0, 3, -100])
+def test_wrap_integral_is_exact_modulo(lo, hi, z):
+    m = hi - lo + 1
+    for t in WRAP_T:
+        exp = (int(t) + z - lo) % m + lo
+        assert K.wrap_integral(t, z, lo, m) == exp, t
+        py = getattr(K.wrap_integral, "py_func", K.wrap_integral)  # NUMBA_DISABLE_JIT=1
+        assert py(t, z, lo, m) == exp, t
+
+
+def test_quantize_affine_wraps_huge_values_exactly():
+    """s = 1: the quotient is the (integral) input itself, of any magnitude."""
+    xs = np.array(WRAP_T)
+    for lo, hi in ((-128, 127), (0, 255), (-32768, 32767), (-2 ** 31, 2 ** 31 - 1)):
+        stop, got = _quant3(xs, 1.0, 0, lo, hi, 0, overflow=1)
+        assert stop == -1
+        assert got.tolist() == [(int(t) - lo) % (hi - lo + 1) + lo for t in WRAP_T]
+        stop, got = _quant3(xs, 1.0, 5, lo, hi, 0, compat=1, overflow=1)
+        assert stop == -1 or not np.isfinite(np.float32(xs[stop]))
+
+
+def test_quantize_affine_wrap_stops_at_a_float32_quotient_that_overflows():
+    # compat 1 (float32 x / s): 1e39 is inf in float32, so there is no integer to wrap
+    stop, _ = _quant3(np.array([1.0, 1e39, 2.0]), 1.0, 0, -128, 127, 0, compat=1, overflow=1)
+    assert stop == 1
+    stop, out = _quant3(np.array([1.0, 1e39, 2.0]), 1.0, 0, -128, 127, 0, compat=0, overflow=1)
+    assert stop == -1 and out.tolist() == [1, (int(1e39) + 128) % 256 - 128, 2]
+    # compat 0: x / s beyond float64 stops too (refquant.affine computes it exactly)
+    stop, _ = _quant3(np.array([1.0, 1e308]), 1e-10, 0, -128, 127, 0, compat=0, overflow=1)
+    assert stop == 1
