@@ -155,4 +155,6 @@ def _configure_cache():
     return None
 
 
+__all__ = ["cache_dir"]
+
 cache_dir = _configure_cache()

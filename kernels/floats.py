@@ -43,6 +43,28 @@ from numba.extending import overload
 
 from .rounding import choose, round_real, sign_x_minus_ts
 
+__all__ = [
+    "encode_scalar",
+    "encode_float",
+    "exact_quotient",
+    "decode_scalar",
+    "decode_float",
+    "gather",
+    "f32_rne_mag",
+    "f32_rne_t",
+    "encode_f32_rne",
+    "mx_quantize_cols",
+    "mx_quantize_rows",
+    "nvfp4_quantize",
+    "encode_f32_e8_rne",
+    "decode_e8_to_f32",
+    "encode_f32_e8_rne_par",
+    "decode_e8_to_f32_par",
+    "pack_bits",
+    "unpack_bits",
+]
+
+
 _ERR = np.int64(-1)
 
 

@@ -12,6 +12,20 @@ _INT32_MIN = -2147483648
 _INT32_MAX = 2147483647
 
 
+__all__ = [
+    "wrap32",
+    "srdhm_scalar",
+    "rdbpot_scalar",
+    "srdhm",
+    "rdbpot",
+    "mbqm",
+    "gemm_saturate",
+    "sat_add",
+    "gemm_pair_saturate",
+    "gemm_int64",
+]
+
+
 @njit(cache=True)
 def wrap32(v):
     """v modulo 2^32 as a two's-complement int32 value held in an int64."""

@@ -52,6 +52,33 @@ _M32 = np.int64(0xFFFFFFFF)
 # (see the notes at the quire kernels).
 
 
+__all__ = [
+    "leading_zeros",
+    "hibit",
+    "unpack",
+    "pack",
+    "decode",
+    "decode_table",
+    "encode",
+    "convert",
+    "add_core",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "isqrt",
+    "sqrt",
+    "fma",
+    "to_int",
+    "from_int",
+    "posit_fields",
+    "quire_carry",
+    "quire_round",
+    "quire_dot",
+    "quire_matmul",
+]
+
+
 def leading_zeros(x):
     """Number of leading zero bits of x as a 64-bit word (64 for 0, 0 for a negative x).
     Compiled code uses LLVM's count of leading zeros (see _leading_zeros_impl); this body

@@ -12,6 +12,28 @@ import numpy as np
 from numba import njit
 
 # splitmix64 constants as signed int64 (uint64 arithmetic would promote to float64).
+__all__ = [
+    "lsr64",
+    "uniform53",
+    "choose",
+    "round_real",
+    "round_float_to_int",
+    "shift_right_round",
+    "divide_round",
+    "two_prod",
+    "sign_x_minus_ts",
+    "round_quotient",
+    "to_f32",
+    "f32_sum",
+    "quotient_rounded",
+    "wrap_integral",
+    "quantize_affine",
+    "dequantize_affine",
+    "quantize_affine_segments",
+    "quantize_affine_rows",
+]
+
+
 _GOLDEN = np.int64(-7046029254386353131)   # 0x9E3779B97F4A7C15
 _MIX1 = np.int64(-4658895280553007687)     # 0xBF58476D1CE4E5B9
 _MIX2 = np.int64(-7723592293110705685)     # 0x94D049BB133111EB

@@ -27,6 +27,30 @@ import numpy as np
 from numba import njit
 
 
+__all__ = [
+    "acc_limits",
+    "wrap_signed",
+    "sat_add",
+    "axpy_int",
+    "store_int",
+    "axpy_float",
+    "csr_spmm_int",
+    "csr_spmm_float",
+    "csc_spmm_int",
+    "csc_spmm_float",
+    "bsr_spmm_int",
+    "bsr_spmm_float",
+    "nm_select",
+    "transposable_exhaustive",
+    "transposable_flow",
+    "transposable_greedy",
+    "cc_group",
+    "cc_pack",
+    "packed_gemm_int",
+    "packed_gemm_float",
+]
+
+
 @njit(cache=True)
 def acc_limits(bits):
     """(lo, hi) of a signed two's-complement accumulator of ``bits`` bits (2..64)."""

@@ -40,6 +40,13 @@ from numba import njit
 
 # Columns of the per-fold statistics array.
 FOLD_ROW0 = 0      # first spatial row (operand index) of the fold
+__all__ = [
+    "os_gemm",
+    "ws_gemm",
+    "ws_cc_gemm",
+]
+
+
 FOLD_ROWS = 1      # spatial rows used
 FOLD_COL0 = 2      # first spatial column
 FOLD_COLS = 3      # spatial columns used

@@ -31,6 +31,28 @@ from numba.extending import intrinsic
 
 from .rounding import choose
 
+__all__ = [
+    "split_finite",
+    "decompose",
+    "bit_length",
+    "round_magnitude",
+    "mirrored_mode",
+    "round_fixed",
+    "shift_trunc",
+    "block_fma",
+    "add_round",
+    "dot_chain",
+    "mma_rows",
+    "gemm",
+    "int_gemm",
+    "bin_gemm",
+    "decompose_fast",
+    "dot_chain_fast",
+    "gemm_fast",
+    "mma_rows_fast",
+]
+
+
 _NO_LIMIT = -1000000
 
 

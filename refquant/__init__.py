@@ -1,31 +1,63 @@
 """refquant: the bit-exact reference for neural-network number formats, sparse formats
 and the hardware that computes with them.
 
-Nothing is compiled at import: kernels compile on first use and cache to disk.
+The face of the package: policies (``Rounding``, ``Overflow``), the format protocol and
+registry (``format``, ``format_names``), one package per number family
+(``refquant.integer``, ``refquant.floats``, ``refquant.posit``, ``refquant.pow2``),
+scaling (``quantize`` -> ``QTensor``, ``refquant.calibrate``), ``refquant.sparse`` and,
+loaded on first use, the simulators ``refquant.sim``. Nothing compiles at import:
+kernels compile on first use and cache to disk.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .modes import Overflow, Rounding
-from .formats import FixedFormat, Format, IntFormat, format, formats
-from .quantize import QTensor, quantize
-from . import calibrate
-from . import intops
-from . import posit
-from .formats.posit import PositFormat
-from .formats.tent import TentFormat
-from .quire import quire_dot, quire_matmul
-from . import pow2
-from .formats.pow2 import APoTFormat, LogFormat, NHotFormat, PWLQFormat
-from .pow2 import (apot_levels, log_quantize, pwlq_breakpoint, shift_dot, sparq, term_counts,
-                   term_quantize)
-from .formats.floats import FloatFormat, p3109
-from .formats.block import BlockFormat, pack, unpack
-from . import sparse
-from . import data  # default tensors: refquant.data.load(name), refquant.data.names()
+from .protocol import Format
+from .registry import format, format_names
+from .integer import FixedFormat, IntFormat
+from .floats import BlockFormat, FloatFormat, p3109, pack, unpack
+from .posit import PositFormat, TentFormat, quire_dot, quire_matmul
+from .pow2 import (APoTFormat, LogFormat, NHotFormat, PWLQFormat, apot_levels, log_quantize,
+                   pwlq_breakpoint, shift_dot, sparq, term_counts, term_quantize)
+from .qtensor import QTensor
+from ._quantize import quantize
+from . import calibrate, data, integer, floats, intops, posit, pow2, sparse
+from . import _deprecate
 
 __version__ = "0.1.0"
 
-__all__ = ["Rounding", "Overflow", "Format", "IntFormat", "FixedFormat", "format", "formats",
-           "quantize", "QTensor", "calibrate", "intops",
-           "pow2", "LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "log_quantize",
-           "apot_levels", "term_quantize", "term_counts", "sparq", "pwlq_breakpoint", "shift_dot",
-           "posit", "PositFormat", "TentFormat", "quire_dot", "quire_matmul",
-           "FloatFormat", "p3109", "BlockFormat", "pack", "unpack", "sparse"]
+__all__ = [
+    # policies
+    "Rounding", "Overflow",
+    # protocol and registry
+    "Format", "format", "format_names",
+    # families
+    "integer", "intops", "IntFormat", "FixedFormat",
+    "floats", "FloatFormat", "p3109", "BlockFormat", "pack", "unpack",
+    "posit", "PositFormat", "TentFormat", "quire_dot", "quire_matmul",
+    "pow2", "LogFormat", "APoTFormat", "NHotFormat", "PWLQFormat", "log_quantize",
+    "apot_levels", "term_quantize", "term_counts", "sparq", "pwlq_breakpoint", "shift_dot",
+    # scaling
+    "quantize", "QTensor", "calibrate",
+    # above the formats
+    "sparse", "sim", "data",
+]
+
+_LAZY = {"sim": "refquant.sim", "cli": "refquant.cli", "kernels": "refquant.kernels"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        globals()[name] = module
+        return module
+    if name == "formats":
+        _deprecate.warn("refquant.formats()", "refquant.format_names()")
+        return format_names
+    raise AttributeError(f"module 'refquant' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["is_int", "check_int", "check_bool", "check_real", "native", "as_real_array",
-           "float64_array", "int_array", "norm_axis", "MAX_BYTES", "check_bytes",
+           "float64_array", "int_array", "norm_axis", "float_dtype", "MAX_BYTES", "check_bytes",
            "format_bytes"]
 
 MAX_BYTES = 4 * 2 ** 30  # default memory budget of one call (4 GiB); callers take max_bytes=
@@ -163,3 +163,16 @@ def check_bytes(nbytes: int, what: str, max_bytes: int | None = MAX_BYTES) -> No
     if nbytes > max_bytes:
         raise ValueError(f"{what} would need about {format_bytes(nbytes)}, above "
                          f"max_bytes={max_bytes}; pass a larger max_bytes (or None) to allow it")
+
+
+def float_dtype(dtype, param="dtype") -> np.dtype:
+    """np.dtype(dtype) if it is a floating dtype (float16, float32, float64, longdouble),
+    else TypeError naming ``param``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{param} must be a floating dtype (float16, float32, float64), got "
+                        f"{dtype!r}")
+    return dt

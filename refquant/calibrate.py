@@ -43,6 +43,10 @@ import inspect
 
 import numpy as np
 
+from ._deprecate import renamed_kwargs
+from ._validate import check_int
+from .registry import format as _format_of
+
 __all__ = ["group_range", "minmax", "percentile", "entropy", "mse", "aciq_laplace",
            "aciq_gaussian", "aciq_alpha", "METHODS"]
 
@@ -80,7 +84,6 @@ def _format(fmt):
     """fmt as a Format (a name is resolved with refquant.format); None stays None."""
     if fmt is None:
         return None
-    from .registry import format as _format_of
     return _format_of(fmt)
 
 
@@ -235,7 +238,6 @@ def mse(table, symmetric=True, fmt=None):
     """Histogram-MSE calibration per row (see the module docstring). ``fmt`` defaults to
     int8; any format of the protocol works (its ``quantize`` fake-quantizes the bin
     centres)."""
-    from .registry import format as _format_of
     f = _format_of("int8" if fmt is None else fmt)
     target = float(f.max) if f.is_integer else float(f.calibration_max)
     if not target > 0:  # int1 ({-1, 0}): the candidates span the code range instead
@@ -281,19 +283,20 @@ def _gauss_slope(alpha, m):
 _ALPHA_CACHE: dict = {}
 
 
-def aciq_alpha(bits, dist="laplace"):
+@renamed_kwargs(dist="distribution")
+def aciq_alpha(bits: int, distribution: str = "laplace") -> float:
     """Optimal clipping alpha / b (Laplace) or alpha / sigma (Gaussian) for ``bits``-bit
-    uniform quantization (1..32): the root of the derivative of the ACIQ error model (the
+    uniform quantization (1..32) of a ``distribution`` ("laplace" or "gaussian";
+    the old keyword ``dist`` is deprecated): the root of the derivative of the ACIQ error model (the
     model is convex in alpha there), found with scipy's brentq to 1e-14."""
     from scipy.optimize import brentq
 
-    from ._validate import check_int
     check_int(bits, "bits", 1, 32)
-    if dist not in ("laplace", "gaussian"):
-        raise ValueError(f"dist={dist!r}; allowed 'laplace' or 'gaussian'")
-    key = (int(bits), dist)
+    if distribution not in ("laplace", "gaussian"):
+        raise ValueError(f"distribution={distribution!r}; allowed 'laplace' or 'gaussian'")
+    key = (int(bits), distribution)
     if key not in _ALPHA_CACHE:
-        f = _laplace_slope if dist == "laplace" else _gauss_slope
+        f = _laplace_slope if distribution == "laplace" else _gauss_slope
         _ALPHA_CACHE[key] = float(brentq(f, 1e-9, 60.0, args=(int(bits),), xtol=1e-14,
                                          rtol=4 * np.finfo(float).eps, maxiter=200))
     return _ALPHA_CACHE[key]

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _deprecate
+from ._groups import group_broadcast
 from .modes import Rounding
 
 __all__ = ["Format"]
@@ -35,19 +36,13 @@ class Format:
         raise NotImplementedError
 
     @property
-    def max(self) -> float:
+    def max(self) -> float:  # pragma: no cover - abstract
         """The largest finite value."""
-        impl = type(self).max_value
-        if impl is not Format.max_value:  # transitional: a family still on the old name
-            return impl.fget(self)
         raise NotImplementedError
 
     @property
-    def min(self) -> float:
+    def min(self) -> float:  # pragma: no cover - abstract
         """The most negative finite value (0 for unsigned formats)."""
-        impl = type(self).min_value
-        if impl is not Format.min_value:  # transitional: a family still on the old name
-            return impl.fget(self)
         raise NotImplementedError
 
     @property
@@ -93,6 +88,18 @@ class Format:
         """decode(encode(x, rounding, **options)): the nearest representable value(s)
         under ``rounding``, as float64."""
         return self.decode(self.encode(x, rounding, **options))
+
+    def dequantize_groups(self, codes: np.ndarray, scale3: np.ndarray, zero3: np.ndarray,
+                          block: int, *, view: tuple[int, int, int],
+                          dtype: np.dtype) -> np.ndarray:
+        """decode(codes) * scale over the grouped (P, D, Q) ``view`` (``scale3`` and
+        ``zero3`` are per-group (Ps, nb, Qs) arrays, blocks of ``block`` along D), formed
+        in float64 and rounded once to ``dtype``; the result has the codes' shape. Formats
+        without a zero point ignore ``zero3``; integer formats override this with the
+        affine rule (codes - zero_point) * scale. ``QTensor.dequantize`` calls it."""
+        vals = np.asarray(self.decode(codes), dtype=np.float64).reshape(view)
+        out = vals * group_broadcast(scale3, view, block)
+        return out.reshape(codes.shape).astype(dtype, copy=False)
 
     def codes(self) -> np.ndarray:
         """Every code of the format (formats up to 16 bits), ascending as unsigned ints."""

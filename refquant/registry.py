@@ -17,7 +17,6 @@ __all__ = ["FAMILIES", "register", "register_pattern", "format", "format_names"]
 
 #: The family packages, imported (in this order) before a name is resolved.
 FAMILIES = (
-    "refquant.formats",  # transitional: the old formats package, until the move is done
     "refquant.integer",
     "refquant.floats",
     "refquant.posit",

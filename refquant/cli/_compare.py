@@ -14,9 +14,10 @@ import numpy.typing as npt
 from .. import calibrate as _calibrate
 from .. import data as _data  # --tensors help
 from .._progress import Progress
-from ..formats.base import format as _format
+from ..registry import format as _format
 from ..modes import Rounding
-from ..quantize import GRANULARITIES, quantize
+from .._groups import GRANULARITIES
+from .._quantize import quantize
 from ._common import EXIT_FAILED, EXIT_OK, UsageError, table
 from ._formats import family, registered
 from ._inputs import MAX_INPUT_BYTES, load_inputs
@@ -34,7 +35,7 @@ def default_formats(bits: tuple[int, ...] | list[int] = DEFAULT_BITS) -> list[st
     """A cross-family subset of the registered formats: for every format class (family)
     and every width in ``bits``, one registered name. Among the family's signed members
     of that width (all members if none is signed; weights are centred on 0) it is the
-    one of median range: members sorted by (max_value, name), the lower median taken
+    one of median range: members sorted by (max, name), the lower median taken
     (so a family of several 8-bit variants contributes its middle-range one, not its
     extremes). Ordered by width, then family name."""
     groups: dict[tuple[int, str], list[tuple[str, Any]]] = {}
@@ -45,8 +46,8 @@ def default_formats(bits: tuple[int, ...] | list[int] = DEFAULT_BITS) -> list[st
     chosen = []
     for key in sorted(groups):
         members = groups[key]
-        signed = [m for m in members if float(m[1].min_value) < 0]
-        pool = sorted(signed or members, key=lambda m: (float(m[1].max_value), m[0]))
+        signed = [m for m in members if float(m[1].min) < 0]
+        pool = sorted(signed or members, key=lambda m: (float(m[1].max), m[0]))
         chosen.append(pool[(len(pool) - 1) // 2][0])
     return chosen
 
@@ -102,8 +103,8 @@ def _clipped(qt: Any, x64: np.ndarray) -> float | None:
     inner neighbours dequantized at that element's scale. None when not computable."""
     try:
         fmt = qt.fmt
-        hi, hi_in = _end_values(qt, fmt.max_value, -math.inf)
-        lo, lo_in = _end_values(qt, fmt.min_value, math.inf)
+        hi, hi_in = _end_values(qt, fmt.max, -math.inf)
+        lo, lo_in = _end_values(qt, fmt.min, math.inf)
         over = x64 > hi + (hi - hi_in) / 2
         under = x64 < lo - (lo_in - lo) / 2
         n = int(np.count_nonzero(over | under))

@@ -5,8 +5,8 @@ import argparse
 import json
 from typing import IO, Any
 
-from ..formats.base import format as _format
-from ..formats.base import formats as _formats
+from ..registry import format as _format
+from ..registry import format_names as _formats
 from ._common import EXIT_OK, table
 
 __all__ = ["registered", "family", "add_parser", "run"]
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                             "max_value": None, "error": e})
         else:
             entries.append({"name": name, "family": family(fmt), "bits": int(fmt.bits),
-                            "min_value": float(fmt.min_value),
-                            "max_value": float(fmt.max_value), "error": None})
+                            "min_value": float(fmt.min),
+                            "max_value": float(fmt.max), "error": None})
     entries.sort(key=lambda d: (d["family"] or "~", d["bits"] or 0, d["name"]))
     if args.json:
         out.write(json.dumps({"command": "formats", "formats": entries}, indent=2) + "\n")

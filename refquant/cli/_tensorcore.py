@@ -9,7 +9,7 @@ from typing import IO, Any
 import numpy as np
 
 from .. import data as _data
-from ..formats.base import format as _format
+from ..registry import format as _format
 from ..sim import FP8_FORMATS, GPUS, INPUT_FORMATS, TensorCore, input_format_name
 from ._common import EXIT_FAILED, EXIT_OK, UsageError
 

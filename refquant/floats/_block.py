@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import _deprecate
+from .._groups import view as _group_view
 from .._lazy import kernels
 from .._validate import as_real_array, check_int, native, norm_axis
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
 from ..protocol import Format
+from ..qtensor import QTensor
 from ..registry import format as _format
 from ..registry import register
 from ._float import FloatFormat, KernelParams
 
-if TYPE_CHECKING:
-    from ..quantize import QTensor
 
 _k = kernels("floats")
 
@@ -209,9 +209,6 @@ class BlockFormat(Format):
         specs); NEAREST_AWAY = Microsoft's MX reference; any Rounding for the elements.
         ``overflow`` must be SATURATE (the specs clamp elements). ``tensor_scale``
         (NVFP4 only): a positive float32 value to use instead of amax / 2688."""
-        # TODO(lead): refquant.qtensor / refquant._groups
-        from ..quantize import QTensor, _view
-
         xa = as_real_array(x)
         if xa.ndim == 0:
             raise ValueError(f"{self.name} quantizes arrays with at least one axis; got a scalar")
@@ -221,7 +218,7 @@ class BlockFormat(Format):
             raise ValueError(f"overflow={overflow!r}: {self.name} clamps elements to ±max "
                              "(OCP MX / NVFP4); allowed: SATURATE")
         seed = check_int(seed, "seed", _SEED_MIN, _SEED_MAX)
-        view, blk, gshape = _view(xa.shape, "block", ax, self.block_size)
+        view, blk, gshape = _group_view(xa.shape, "block", ax, self.block_size)
         ushape = tuple(-(-d // blk) if i == ax else d for i, d in enumerate(xa.shape))
         x3 = np.ascontiguousarray(xa).reshape(view)
         extra: dict[str, Any] = {"scale_format": self.scale_format.name}

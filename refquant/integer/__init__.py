@@ -1,17 +1,19 @@
-"""Integer arithmetic as deployed integer-only inference computes it: gemmlowp / TFLite
+"""Integer and fixed-point formats, and integer arithmetic as deployed integer-only inference computes it: gemmlowp / TFLite
 and HAWQ-V3 requantization, exact integer GEMM with a stated accumulator width and
 overflow policy (ONNX MatMulInteger / QLinearMatMul, onnxruntime's pair-saturating
 uint8 x int8 path), and im2col convolution. Each function's docstring states its exact
 semantics."""
-# formats and the affine driver join here: one import line each for ._formats
-# (IntFormat, FixedFormat) and ._affine, plus their names in __all__.
 from ._conv import conv2d, im2col
+from ._formats import FixedFormat, IntFormat
 from ._gemm import gemm, matmul_integer, qlinear_matmul
 from ._requant import (dyadic_requantize, dyadic_scale, multiply_by_quantized_multiplier,
                        quantize_multiplier, rounding_divide_by_pot,
                        saturating_rounding_doubling_high_mul)
 
 __all__ = [
+    # formats: integers and fixed point
+    "IntFormat",
+    "FixedFormat",
     # requantization (gemmlowp / TFLite, HAWQ-V3)
     "quantize_multiplier",
     "saturating_rounding_doubling_high_mul",

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._lazy import kernels
-from ..formats import format as _get_format
+from ..registry import format as _get_format
 from ..modes import Rounding, as_rounding
 
 _k = kernels("tensorcore")

@@ -11,7 +11,7 @@ from .. import sparse as _sparse
 from .._deprecate import warn
 from .._lazy import kernels
 from .._validate import check_bool
-from ..formats import format as _get_format
+from ..registry import format as _get_format
 from ..modes import Overflow, Rounding, as_overflow
 from ._blockfma import (IN_NAMES, ALIASES, FP8_FORMATS, INPUT_FORMATS, OUT, BlockFMAModel, as_float,
                         check_out_representable, check_representable, format_name)

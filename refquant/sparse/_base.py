@@ -15,7 +15,8 @@ from ._common import (absmax, check_acc, check_exact_bound, check_exact_for, che
                       raise_status)
 
 if TYPE_CHECKING:
-    from .. import Format, QTensor
+    from ..protocol import Format
+    from ..qtensor import QTensor
 
 __all__ = ["Container", "Indexed", "as_dense2d", "check_shape", "index_array", "index_view",
            "stored_data", "indptr_of", "scipy_input"]

@@ -17,7 +17,7 @@ from ._base import (Container, Indexed, as_dense2d, check_shape, index_array, in
 from ._common import check_block_size
 
 if TYPE_CHECKING:
-    from .. import QTensor
+    from ..qtensor import QTensor
 
 _k = kernels("sparse")
 

@@ -170,7 +170,7 @@ CASES = [
     ("aciq bits bool", lambda: C.aciq_alpha(True), TypeError, "bits must be an int"),
     ("method unknown", lambda: C.group_range(T, "kl"), ValueError,
      "calibration='kl'; allowed: minmax"),
-    ("fmt unknown", lambda: C.entropy(T, fmt="int99"), ValueError, "bits=99"),
+    ("fmt unknown", lambda: C.entropy(T, fmt="int99"), ValueError, "bits must be an int in [1, 32], got 99"),
     # integer formats
     ("decode float codes", lambda: I8.decode(np.array([1.0])), TypeError,
      "codes must be integers"),

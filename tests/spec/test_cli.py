@@ -165,7 +165,7 @@ def test_bits_selects_registered_widths(npy):
     names = doc["settings"]["formats"]
     assert "int8" in names and "uint8" in names
     assert all(refquant.format(n).bits == 8 for n in names)
-    assert set(names) == {n for n in refquant.formats() if refquant.format(n).bits == 8}
+    assert set(names) == {n for n in refquant.format_names() if refquant.format(n).bits == 8}
 
 
 def test_default_formats_cross_family():
@@ -219,7 +219,7 @@ def test_formats_lists_int8():
     rows = {ln.split()[0]: ln.split() for ln in out.splitlines()[2:-1]}
     assert rows["int8"] == ["int8", "IntFormat", "8", "-128.0", "127.0"]
     assert rows["uint4"] == ["uint4", "IntFormat", "4", "0.0", "15.0"]
-    assert set(rows) == set(refquant.formats())
+    assert set(rows) == set(refquant.format_names())
     doc = run_json(["formats"])
     d = {e["name"]: e for e in doc["formats"]}
     assert d["int8"] == {"name": "int8", "family": "IntFormat", "bits": 8,

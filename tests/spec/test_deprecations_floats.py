@@ -102,12 +102,6 @@ def test_p3109_k():
         p3109(k=8, bits=8, p=3)
 
 
-def test_old_module_paths_still_import():
-    from refquant.formats.block import BlockFormat as B, pack as pk, unpack as upk
-    from refquant.formats.floats import FloatFormat as F, p3109 as p
-    assert (B, F, p, pk, upk) == (BlockFormat, FloatFormat, p3109, pack, unpack)
-
-
 def test_new_names_do_not_warn():
     f = rq.format("e4m3fn")
     b = rq.format("mxfp4")

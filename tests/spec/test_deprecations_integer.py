@@ -97,3 +97,17 @@ def test_overflow_strings_do_not_warn(name):
         warnings.simplefilter("error")
         intops.gemm(A, B, overflow=name)
         intops.conv2d(X, W, overflow=name)
+
+
+def test_aciq_alpha_dist_keyword_is_deprecated():
+    import refquant.calibrate as C
+    with pytest.warns(DeprecationWarning, match="distribution="):
+        old = C.aciq_alpha(4, dist="gaussian")
+    assert old == C.aciq_alpha(4, distribution="gaussian")
+
+
+def test_refquant_formats_function_is_deprecated():
+    import refquant
+    with pytest.warns(DeprecationWarning, match="format_names"):
+        names = refquant.formats()
+    assert names == refquant.format_names()

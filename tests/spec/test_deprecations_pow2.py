@@ -187,14 +187,3 @@ def test_sparq_round_checks():
         pow2.sparq(A, round=True, rounding="nearest_even")
 
 
-# ----------------------------------------------------------------------------------------
-# the old module path keeps working (transitional re-export, no warning)
-
-
-def test_formats_pow2_path():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        from refquant.formats import pow2 as old
-    for name in old.__all__:
-        assert getattr(old, name) is getattr(pow2, name)
-    assert pow2.term_counts is rq.term_counts

@@ -394,6 +394,6 @@ def test_overflow_members_and_names_agree(name):
 
 def test_intops_is_the_face_of_refquant_integer():
     import refquant.integer as integer
-    assert I.__all__ == integer.__all__
-    for name in integer.__all__:
+    assert set(I.__all__) <= set(integer.__all__)  # the arithmetic; the formats are integer's
+    for name in I.__all__:
         assert getattr(I, name) is getattr(integer, name)

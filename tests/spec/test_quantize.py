@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import refquant as rq
-import refquant.affine as affine
+import refquant.integer._affine as affine
 from refquant import Rounding
 from reference import rounding as ref
 

@@ -307,6 +307,6 @@ def test_quantize_affine_wrap_stops_at_a_float32_quotient_that_overflows():
     assert stop == 1
     stop, out = _quant3(np.array([1.0, 1e39, 2.0]), 1.0, 0, -128, 127, 0, compat=0, overflow=1)
     assert stop == -1 and out.tolist() == [1, (int(1e39) + 128) % 256 - 128, 2]
-    # compat 0: x / s beyond float64 stops too (refquant.affine computes it exactly)
+    # compat 0: x / s beyond float64 stops too (refquant.integer._affine computes it exactly)
     stop, _ = _quant3(np.array([1.0, 1e308]), 1e-10, 0, -128, 127, 0, compat=0, overflow=1)
     assert stop == 1

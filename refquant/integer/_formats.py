@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..affine import encode_affine
 from ..modes import Overflow, Rounding
-from .base import Format, check_int, register, register_pattern
+from ..protocol import Format
+from ..registry import register, register_pattern
+from .._validate import check_int
+from ._affine import decode_affine, encode_affine
 
 __all__ = ["IntFormat", "FixedFormat"]
 
@@ -22,13 +24,25 @@ _ZERO = np.zeros((1, 1, 1), dtype=np.int64)
 
 
 def _check_bits(bits, lo=1, hi=32, param="bits"):
-    check_int(bits, lo, hi, param)
+    check_int(bits, param, lo, hi)
 
 
 class _ScaledInteger(Format):
     """Shared machinery: a value is code * 2^-frac_bits with the code in [qmin, qmax]."""
 
     frac_bits = 0
+    # provided by the subclasses (a dataclass field or properties)
+    signed: bool
+
+    @property
+    def qmin(self) -> int:  # pragma: no cover - abstract
+        """The smallest code."""
+        raise NotImplementedError
+
+    @property
+    def qmax(self) -> int:  # pragma: no cover - abstract
+        """The largest code."""
+        raise NotImplementedError
 
     @property
     def code_dtype(self) -> np.dtype:
@@ -92,6 +106,20 @@ class IntFormat(_ScaledInteger):
     signed: bool = True
     narrow_range: bool = False
     is_integer = True
+
+    def dequantize_groups(self, codes: np.ndarray, scale3: np.ndarray, zero3: np.ndarray,
+                          block: int, *, view: tuple[int, int, int],
+                          dtype: np.dtype) -> np.ndarray:
+        """(codes - zero_point) * scale over the grouped view (the protocol's hook for
+        ``QTensor.dequantize``), formed in float64 and rounded once to ``dtype``: exact
+        whenever |code - z| < 2^29 and the scale is a float32 value; float32 output equals
+        ONNX DequantizeLinear. Codes must be integers within [qmin, qmax] (TypeError /
+        ValueError otherwise)."""
+        if codes.dtype.kind not in "iu":
+            raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
+        if codes.size and (int(codes.min()) < self.qmin or int(codes.max()) > self.qmax):
+            raise ValueError(f"codes outside [{self.qmin}, {self.qmax}] for {self.name}")
+        return decode_affine(codes, scale3, zero3, block, view=view, dtype=dtype)
 
     def __post_init__(self):
         _check_bits(self.bits)

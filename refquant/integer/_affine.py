@@ -8,10 +8,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._lazy import kernels as _lazy_kernels
-from ._validate import as_real_array, native
+from .._groups import group_broadcast
+from .._lazy import kernels as _lazy_kernels
+from .._validate import as_real_array, float_dtype, native
 _k = _lazy_kernels("rounding")
-from .modes import Overflow, Rounding, as_overflow, as_rounding
+from ..modes import Overflow, Rounding, as_overflow, as_rounding
 
 # compat name -> kernels.rounding.quotient_rounded code (torch names: the code of the common
 # case; ``compat_plan`` picks the exact one per format, granularity and dtype).
@@ -240,14 +241,6 @@ def _wrap_inexact(x3, scale3, block):
     return bad.reshape(-1)
 
 
-def group_broadcast(g3, view, block):
-    """The per-group array g3 (Ps, nb, Qs) broadcast over the (P, D, Q) view with blocks of
-    ``block`` along D (a read-only view; ``block`` >= D means one block)."""
-    P, D, Q = view
-    b = int(min(block, max(D, 1)))
-    return np.broadcast_to(np.repeat(g3, b, axis=1)[:, :D, :], view)
-
-
 def round_fraction(v: Fraction, mode: Rounding, seed: int = 0, index: int = 0) -> int:
     """The integer the exact rational v rounds to under ``mode`` (the rule of
     ``kernels.rounding.choose``; STOCHASTIC rounds up when uniform53(seed, index) / 2^53 is
@@ -339,16 +332,3 @@ def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):
     out = np.empty(view, dtype=kdt)
     _k.dequantize_affine(c, scale3, zero3, block, out)
     return out.reshape(shape).astype(dt, copy=False)
-
-
-def float_dtype(dtype, param="dtype") -> np.dtype:
-    """np.dtype(dtype) if it is a floating dtype (float16, float32, float64, longdouble),
-    else TypeError naming ``param``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind != "f":
-        raise TypeError(f"{param} must be a floating dtype (float16, float32, float64), got "
-                        f"{dtype!r}")
-    return dt

@@ -8,116 +8,21 @@ ceil(D / B) along the axis), then encodes x / s with the format.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .affine import (as_real_array, check_compat, compat_plan, decode_affine, encode_affine,
-                     float_dtype, group_broadcast, native)
+from ._groups import (GRANULARITIES, check_block_size as _check_block_size, group_broadcast,
+                      expand as _expand, group_table as _group_table, user_shape as _user_shape,
+                      view as _view)
+from ._validate import as_real_array, native, norm_axis as _norm_axis
+from .integer._affine import check_compat, compat_plan, encode_affine
+from .qtensor import QTensor
 from ._validate import check_int
 from .protocol import Format
 from .registry import format as _format
 from .modes import Overflow, Rounding, as_overflow
 
-__all__ = ["QTensor", "quantize", "GRANULARITIES"]
-
-GRANULARITIES = ("tensor", "axis", "block")
-
-
-@dataclass
-class QTensor:
-    """A quantized tensor: codes of ``fmt`` plus the scaling that maps them back.
-
-    value = (decode(codes) - zero_point) * scale, with scale and zero_point broadcast
-    along ``axis``: shape () per tensor, (D,) per axis, x's shape with ceil(D / block_size)
-    on the axis per block. For non-integer formats zero_point is 0. ``extra`` holds
-    format-specific data (e.g. the scale codes of a block format).
-    """
-
-    codes: np.ndarray
-    scale: np.ndarray
-    zero_point: np.ndarray
-    fmt: Format
-    granularity: str = "tensor"
-    axis: int | None = None
-    block_size: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def shape(self):
-        """Shape of the quantized tensor (that of ``codes``)."""
-        return self.codes.shape
-
-    def _view(self):
-        return _view(self.codes.shape, self.granularity, self.axis, self.block_size)
-
-    def dequantize(self, dtype=np.float64) -> np.ndarray:
-        """(decode(codes) - zero_point) * scale, formed in float64 and rounded once to the
-        float ``dtype`` (float16, float32, float64). Integer formats: exact in float64
-        whenever |code - z| < 2^29 and the scale is a float32 value; float32 output equals
-        ONNX DequantizeLinear. The result has the codes' shape (0-d stays 0-d). Raises
-        TypeError for a non-float dtype or non-integer codes of an integer format and
-        ValueError for codes outside the format or scales / zero points whose shape does
-        not match the granularity."""
-        dt = float_dtype(dtype)
-        view, block, s3, z3 = self._scale3()
-        codes = native(np.asarray(self.codes))
-        if self.fmt.is_integer:
-            if codes.dtype.kind not in "iu":
-                raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
-            qmin, qmax = int(self.fmt.min), int(self.fmt.max)
-            if codes.size and (int(codes.min()) < qmin or int(codes.max()) > qmax):
-                raise ValueError(f"codes outside [{qmin}, {qmax}] for {self.fmt.name}")
-            return decode_affine(codes, s3, z3, block, view=view, dtype=dt)
-        vals = np.asarray(self.fmt.decode(codes), dtype=np.float64).reshape(view)
-        out = vals * group_broadcast(s3, view, block)
-        return out.reshape(codes.shape).astype(dt, copy=False)
-
-    def _scale3(self):
-        """(view, block, scale, zero point) with scale and zero point as (Ps, nb, Qs)
-        arrays, after checking the granularity, axis, block size and their shapes."""
-        g = self.granularity
-        if g not in GRANULARITIES:
-            raise ValueError(f"granularity={g!r}; allowed: {', '.join(GRANULARITIES)}")
-        shape = np.shape(self.codes)
-        ax = None
-        if g != "tensor":
-            ax = _norm_axis(self.axis, len(shape))
-        block = _check_block_size(self.block_size) if g == "block" else None
-        view, block, gshape = _view(shape, g, ax, block)
-        ushape = _user_shape(shape, g, ax, block)
-        n = int(np.prod(gshape))
-        s = np.asarray(self.scale)
-        if s.dtype.kind not in "iuf":
-            raise TypeError(f"scale must be real numbers, got dtype {s.dtype}")
-        z = np.asarray(self.zero_point)
-        if z.dtype.kind not in "iu":
-            raise TypeError(f"zero_point must be integers, got dtype {z.dtype}")
-        for name, a in (("scale", s), ("zero_point", z)):
-            if a.size != n or (a.shape != ushape and a.ndim > 1):
-                raise ValueError(f"{name} has shape {a.shape}; expected {ushape} for "
-                                 f"granularity={g!r} and codes of shape {shape}")
-        return (view, block, s.astype(np.float64).reshape(gshape),
-                z.astype(np.int64).reshape(gshape))
-
-    def __repr__(self):
-        return (f"QTensor(fmt={self.fmt.name}, shape={self.codes.shape}, granularity="
-                f"{self.granularity!r}, axis={self.axis}, block_size={self.block_size})")
-
-
-def _norm_axis(axis, ndim):
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis={axis} out of range for a {ndim}-d array; allowed {-ndim}..{ndim - 1}")
-    return int(axis) % ndim
-
-
-def _check_block_size(block_size):
-    """block_size as an int >= 1 (TypeError for other types, None and bool included;
-    ValueError below 1). Blocks longer than their axis are one block per row."""
-    return check_int(block_size, "block_size", 1)
-
+__all__ = ["quantize"]
 
 SCALE_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -136,42 +41,6 @@ def _check_scale_dtype(scale_dtype):
     return dt
 
 
-def _view(shape, granularity, axis, block):
-    """(P, D, Q) view, block length along D, and the (Ps, nb, Qs) group shape."""
-    n = int(np.prod(shape)) if len(shape) else 1
-    if granularity == "tensor":
-        return (1, n, 1), max(n, 1), (1, 1, 1)
-    P = int(np.prod(shape[:axis]))
-    D = shape[axis]
-    Q = int(np.prod(shape[axis + 1:]))
-    if granularity == "axis":
-        return (P, D, Q), 1, (1, D, 1)
-    nb = -(-D // block)
-    return (P, D, Q), block, (P, nb, Q)
-
-
-def _expand(g3, view, block):
-    """The per-group array g3 broadcast over the (P, D, Q) view (blocks of ``block``)."""
-    return group_broadcast(g3, view, block)
-
-
-def _group_table(x3, block, gshape):
-    """Rows = groups in (Ps, nb, Qs) order, columns = members, padded with NaN. A block
-    longer than the axis is one block of the axis' length (no padding)."""
-    P, D, Q = x3.shape
-    Ps, nb, Qs = gshape
-    if gshape == (1, 1, 1):
-        return x3.reshape(1, -1)
-    if Ps == 1 and Qs == 1 and block == 1:  # per axis
-        return np.moveaxis(x3, 1, 0).reshape(D, P * Q)
-    block = min(block, max(D, 1))
-    pad = nb * block - D
-    if pad:
-        x3 = np.concatenate([x3, np.full((P, pad, Q), np.nan, dtype=x3.dtype)], axis=1)
-    t = x3.reshape(P, nb, block, Q).transpose(0, 1, 3, 2)
-    return t.reshape(P * nb * Q, block)
-
-
 def _check_scale(scale, gshape, user_shape, param="scale"):
     s = np.asarray(scale)
     if s.dtype.kind not in "iuf":
@@ -182,14 +51,6 @@ def _check_scale(scale, gshape, user_shape, param="scale"):
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"{param} must be positive and finite")
     return s.reshape(gshape)
-
-
-def _user_shape(shape, granularity, axis, block):
-    if granularity == "tensor":
-        return ()
-    if granularity == "axis":
-        return (shape[axis],)
-    return tuple(-(-d // block) if i == axis else d for i, d in enumerate(shape))
 
 
 def quantize(x, fmt, *, granularity=None, axis=None, block_size=None,
