@@ -29,7 +29,7 @@ class Progress:
         self.done = 0
         self.drawn_len = 0
 
-    def step(self, label=""):
+    def step(self, label: str = "") -> None:
         """Count one unit of work done and redraw if the bar is due."""
         self.done = min(self.done + 1, self.total)
         if not self.enabled or self.clock() - self.start < self.delay:
@@ -41,7 +41,7 @@ class Progress:
         self.stream.flush()
         self.drawn_len = len(line)
 
-    def close(self):
+    def close(self) -> None:
         """Erase the bar (if drawn)."""
         if self.drawn_len:
             self.stream.write("\r" + " " * self.drawn_len + "\r")

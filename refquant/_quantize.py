@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import inspect
 
+from typing import Any, Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from ._groups import (GRANULARITIES, check_block_size as _check_block_size, group_broadcast,
                       expand as _expand, group_table as _group_table, user_shape as _user_shape,
@@ -53,10 +56,14 @@ def _check_scale(scale, gshape, user_shape, param="scale"):
     return s.reshape(gshape)
 
 
-def quantize(x, fmt, *, granularity=None, axis=None, block_size=None,
-             calibration=None, rounding=None, symmetric=None, scale=None,
-             zero_point=None, compat="exact", overflow=Overflow.SATURATE,
-             nonfinite=None, seed=0, scale_dtype=None, **calibration_options):
+def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = None,
+             axis: int | None = None, block_size: int | None = None,
+             calibration: str | Callable[..., Any] | None = None,
+             rounding: Rounding | str | None = None, symmetric: bool | None = None,
+             scale: npt.ArrayLike | None = None, zero_point: npt.ArrayLike | None = None,
+             compat: str = "exact", overflow: Overflow | str = Overflow.SATURATE,
+             nonfinite: str | None = None, seed: int = 0, scale_dtype: npt.DTypeLike = None,
+             **calibration_options: Any) -> QTensor:
     """Quantize x with ``fmt`` under a scale per tensor, per axis or per block.
 
     Parameters

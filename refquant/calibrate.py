@@ -41,17 +41,21 @@ from __future__ import annotations
 
 import inspect
 
+from typing import Any, Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from ._deprecate import renamed_kwargs
 from ._validate import check_int
+from .protocol import Format
 from .registry import format as _format_of
 
 __all__ = ["group_range", "minmax", "percentile", "entropy", "mse", "aciq_laplace",
            "aciq_gaussian", "aciq_alpha", "METHODS"]
 
 
-def minmax(table, symmetric=True, fmt=None):
+def minmax(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """lo = min, hi = max of each row (NaN ignored; an all-NaN row gives 0, 0).
     Symmetric: hi = max|x|, lo = -hi."""
     t = _real_table(table)
@@ -92,7 +96,8 @@ def _nan_to_zero(v):
     return np.where(np.isnan(v), 0.0, v)
 
 
-def percentile(table, symmetric=True, fmt=None, percentile=99.99):
+def percentile(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None,
+               percentile: float = 99.99) -> tuple[np.ndarray, np.ndarray]:
     """Clip at a percentile: symmetric: hi = the ``percentile`` of |x| per row (NumPy's
     linear interpolation), lo = -hi; asymmetric: lo and hi are the (100 - p) and p
     percentiles of x. ``percentile``: a real number in (0, 100]."""
@@ -150,7 +155,8 @@ def _default_levels(fmt):
 MAX_BINS = 8192
 
 
-def kl_amax(counts, edges, levels=128, start=START_BIN, *, max_bins=MAX_BINS):
+def kl_amax(counts: npt.ArrayLike, edges: npt.ArrayLike, levels: int = 128, start: int = START_BIN, *,
+            max_bins: int = MAX_BINS) -> float:
     """The entropy-calibrated amax of a |x| histogram (see the module docstring).
 
     counts: histogram of |x| (start <= len(counts) <= max_bins); edges: its len(counts) + 1
@@ -215,7 +221,8 @@ def _kl(p, q):
     return float(np.sum(pn[m] * np.log(pn[m] / qn[m])))
 
 
-def entropy(table, symmetric=True, fmt=None, levels=None):
+def entropy(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None,
+            levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """TensorRT-style KL-divergence calibration per row (see the module docstring).
     ``levels`` overrides the number of quantization levels of |x| (default from fmt; an
     int >= 1, any size: see ``kl_amax``). ``fmt``: a Format or a format name."""
@@ -234,7 +241,7 @@ def entropy(table, symmetric=True, fmt=None, levels=None):
     return np.array(lo), np.array(hi)
 
 
-def mse(table, symmetric=True, fmt=None):
+def mse(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Histogram-MSE calibration per row (see the module docstring). ``fmt`` defaults to
     int8; any format of the protocol works (its ``quantize`` fake-quantizes the bin
     centres)."""
@@ -320,14 +327,14 @@ def _aciq(table, symmetric, fmt, dist):
     return np.array(lo), np.array(hi)
 
 
-def aciq_laplace(table, symmetric=True, fmt=None):
+def aciq_laplace(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ACIQ clipping for Laplace-distributed rows: alpha = aciq_alpha(fmt.bits) * b with
     b = mean |x - mean(x)|; range mean +- alpha clipped to the data (symmetric:
     +-(|mean| + alpha))."""
     return _aciq(table, symmetric, fmt, "laplace")
 
 
-def aciq_gaussian(table, symmetric=True, fmt=None):
+def aciq_gaussian(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ACIQ clipping for Gaussian rows: alpha = aciq_alpha(fmt.bits, 'gaussian') * std."""
     return _aciq(table, symmetric, fmt, "gaussian")
 
@@ -336,7 +343,8 @@ METHODS = {"minmax": minmax, "percentile": percentile, "entropy": entropy, "mse"
            "aciq_laplace": aciq_laplace, "aciq_gaussian": aciq_gaussian}
 
 
-def group_range(table, method="minmax", *, symmetric=True, fmt=None, **options):
+def group_range(table: npt.ArrayLike, method: str | Callable[..., tuple[np.ndarray, np.ndarray]] = "minmax", *,
+                symmetric: bool = True, fmt: Format | str | None = None, **options: Any) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) per row of ``table`` by ``method`` (a name in METHODS or a callable
     ``f(table, symmetric, fmt, **options) -> (lo, hi)``)."""
     if callable(method):
