@@ -28,6 +28,7 @@ from numba import njit
 
 
 __all__ = [
+    "csr_structure_status",
     "acc_limits",
     "wrap_signed",
     "sat_add",
@@ -121,6 +122,24 @@ BAD_INDEX = 3       # a stored index outside its dimension
 
 
 @njit(cache=True)
+def csr_structure_status(indptr, indices, nnz, kdim):
+    """OK when 0 <= indptr[i] <= indptr[i + 1] <= nnz for every i and every index of the
+    entries indptr[0]:indptr[-1] lies in [0, kdim); else BAD_INDPTR or BAD_INDEX. One
+    pass over indptr and the stored indices, before a product kernel follows them."""
+    for i in range(indptr.size - 1):
+        s = indptr[i]
+        e = indptr[i + 1]
+        if s < 0 or e < s or e > nnz:
+            return BAD_INDPTR
+    if indptr.size > 1:
+        for p in range(indptr[0], indptr[indptr.size - 1]):
+            k = indices[p]
+            if k < 0 or k >= kdim:
+                return BAD_INDEX
+    return OK
+
+
+@njit(cache=True)
 def csr_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     """out[i, j] = ACC_k (data[p] - a_zero_point[i]) * b[k, j] over the stored entries p of row
     i (k = indices[p], in stored order: ascending for canonical input), with the
@@ -133,22 +152,18 @@ def csr_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     rows = out.shape[0]
     if indptr.size != rows + 1 or a_zero_point.size < rows or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
-    nnz = min(indices.size, data.size)
-    kdim = b.shape[0]
+    status = csr_structure_status(indptr, indices, min(indices.size, data.size), b.shape[0])
+    if status != OK:
+        return status
+    # the structure is valid: the product loop carries no checks (they keep LLVM from
+    # vectorising the row update)
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
     for i in range(rows):
-        s = indptr[i]
-        e = indptr[i + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
         z = np.int64(a_zero_point[i])
         acc[:] = 0
-        for p in range(s, e):
-            k = indices[p]
-            if k < 0 or k >= kdim:
-                return BAD_INDEX
-            axpy_int(acc, np.int64(data[p]) - z, b, k, mode, lo, hi)
+        for p in range(indptr[i], indptr[i + 1]):
+            axpy_int(acc, np.int64(data[p]) - z, b, indices[p], mode, lo, hi)
         store_int(acc, mode, bits, out[i])
     return OK
 

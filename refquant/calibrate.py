@@ -58,19 +58,33 @@ __all__ = ["group_range", "minmax", "percentile", "entropy", "mse", "aciq_laplac
 def minmax(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """lo = min, hi = max of each row (NaN ignored; an all-NaN row gives 0, 0).
     Symmetric: hi = max|x|, lo = -hi."""
-    t = _real_table(table)
+    t = _real_table(table, check_inf=False)  # an inf shows in the extremes below
     if t.shape[1] == 0:
         z = np.zeros(t.shape[0])
         return z, z
     if symmetric:
         hi = _nan_to_zero(np.fmax.reduce(np.abs(t), axis=1))
+        _refuse_inf(hi)
         return -hi, hi
-    return (_nan_to_zero(np.fmin.reduce(t, axis=1)), _nan_to_zero(np.fmax.reduce(t, axis=1)))
+    lo, hi = _nan_to_zero(np.fmin.reduce(t, axis=1)), _nan_to_zero(np.fmax.reduce(t, axis=1))
+    _refuse_inf(lo, hi)
+    return lo, hi
 
 
-def _real_table(table):
+_INF_MESSAGE = ("table contains inf; calibration needs finite values (NaN marks the padding "
+                "of short groups)")
+
+
+def _refuse_inf(*extremes):
+    """ValueError if a row's extreme is infinite (the table held ±inf)."""
+    if any(np.isinf(e).any() for e in extremes):
+        raise ValueError(_INF_MESSAGE)
+
+
+def _real_table(table, check_inf=True):
     """table as a 2-D float32 / float64 array (native byte order): TypeError for non-real
-    dtypes, ValueError for another number of dimensions or ±inf (NaN marks padding)."""
+    dtypes, ValueError for another number of dimensions or (``check_inf``) ±inf (NaN marks
+    padding)."""
     t = np.asarray(table)
     if t.dtype.kind not in "biuf":
         raise TypeError(f"table must be real numbers, got dtype {t.dtype}")
@@ -78,9 +92,8 @@ def _real_table(table):
         raise ValueError(f"table must be 2-D (one row per group), got shape {t.shape}")
     if t.dtype.kind != "f" or t.dtype.itemsize not in (4, 8) or not t.dtype.isnative:
         t = t.astype(np.float64)
-    if np.isinf(t).any():
-        raise ValueError("table contains inf; calibration needs finite values (NaN marks "
-                         "the padding of short groups)")
+    if check_inf and np.isinf(t).any():
+        raise ValueError(_INF_MESSAGE)
     return t
 
 
@@ -359,7 +372,8 @@ def group_range(table: npt.ArrayLike, method: str | Callable[..., tuple[np.ndarr
             if k not in takes:
                 raise ValueError(f"{k} does not apply to calibration={method!r}; it takes "
                                  + (", ".join(takes) if takes else "no options"))
-    t = _real_table(table)
+    # the built-in methods check for inf themselves (minmax through its extremes)
+    t = _real_table(table, check_inf=callable(method))
     lo, hi = f(t, symmetric, fmt, **options)
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (t.shape[0],))
     hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (t.shape[0],))

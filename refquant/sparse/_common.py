@@ -116,8 +116,9 @@ def dense_rhs(b: Any, k: int, name: str = "b") -> tuple[np.ndarray, bool]:
 
 def int_rhs(b2: np.ndarray, b_zero_point: Any, bname: str = "b",
             zname: str = "b_zero_point") -> np.ndarray:
-    """b - b_zero_point as int64 (zero point scalar or one per column), by value (uint64
-    operands are not reinterpreted), factors checked to lie within [-2^31, 2^31]."""
+    """b - b_zero_point (zero point scalar or one per column), by value (uint64 operands
+    are not reinterpreted), factors checked to lie within [-2^31, 2^31]: b itself when it
+    is a signed integer array of at most 32 bits and every zero point is 0, else int64."""
     n = b2.shape[1]
     bz = _zero_points(b_zero_point, zname)
     if bz.ndim == 0:
@@ -125,9 +126,12 @@ def int_rhs(b2: np.ndarray, b_zero_point: Any, bname: str = "b",
     elif bz.shape != (n,):
         raise ValueError(f"{zname} has shape {bz.shape}; allowed () or ({n},)")
     if not np.any(bz) and b2.dtype.kind == "i" and b2.dtype.itemsize <= 4:
-        out = np.ascontiguousarray(native(b2))    # already exact factors: no copy needed
-    else:
-        out = exact_sub(b2, bz[None, :])
+        # already exact factors: kept in their narrow dtype (the kernels read any signed
+        # integer type; a narrow b is a smaller stream than its int64 copy)
+        out = np.ascontiguousarray(native(b2))
+        check_factor(out, f"{bname} - {zname}")
+        return out
+    out = exact_sub(b2, bz[None, :])
     check_factor(out, f"{bname} - {zname}")
     return np.ascontiguousarray(out.astype(np.int64, copy=False))
 
