@@ -125,7 +125,8 @@ BAD_INDEX = 3       # a stored index outside its dimension
 def csr_structure_status(indptr, indices, nnz, kdim):
     """OK when 0 <= indptr[i] <= indptr[i + 1] <= nnz for every i and every index of the
     entries indptr[0]:indptr[-1] lies in [0, kdim); else BAD_INDPTR or BAD_INDEX. One
-    pass over indptr and the stored indices, before a product kernel follows them."""
+    pass over indptr and the stored indices (of a CSR or a CSC structure), before a
+    product kernel follows them."""
     for i in range(indptr.size - 1):
         s = indptr[i]
         e = indptr[i + 1]
@@ -176,20 +177,14 @@ def csr_spmm_float(indptr, indices, data, b, out):
     rows = out.shape[0]
     if indptr.size != rows + 1 or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
-    nnz = min(indices.size, data.size)
-    kdim = b.shape[0]
+    status = csr_structure_status(indptr, indices, min(indices.size, data.size), b.shape[0])
+    if status != OK:
+        return status
     for i in range(rows):
-        s = indptr[i]
-        e = indptr[i + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
         acc = out[i]
         acc[:] = 0.0
-        for p in range(s, e):
-            k = indices[p]
-            if k < 0 or k >= kdim:
-                return BAD_INDEX
-            axpy_float(acc, np.float64(data[p]), b, k)
+        for p in range(indptr[i], indptr[i + 1]):
+            axpy_float(acc, np.float64(data[p]), b, indices[p])
     return OK
 
 
@@ -204,18 +199,14 @@ def csc_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     ncols = b.shape[0]
     if indptr.size != ncols + 1 or a_zero_point.size < rows or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
-    nnz = min(indices.size, data.size)
+    status = csr_structure_status(indptr, indices, min(indices.size, data.size), rows)
+    if status != OK:
+        return status
     lo, hi = acc_limits(bits)
     out[:, :] = 0
     for k in range(ncols):
-        s = indptr[k]
-        e = indptr[k + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
-        for p in range(s, e):
+        for p in range(indptr[k], indptr[k + 1]):
             i = indices[p]
-            if i < 0 or i >= rows:
-                return BAD_INDEX
             axpy_int(out[i], np.int64(data[p]) - np.int64(a_zero_point[i]), b, k, mode, lo, hi)
     if mode == 1:
         for i in range(rows):
@@ -231,18 +222,13 @@ def csc_spmm_float(indptr, indices, data, b, out):
     ncols = b.shape[0]
     if indptr.size != ncols + 1 or b.shape[1] != out.shape[1]:
         return BAD_SHAPE
-    nnz = min(indices.size, data.size)
+    status = csr_structure_status(indptr, indices, min(indices.size, data.size), rows)
+    if status != OK:
+        return status
     out[:, :] = 0.0
     for k in range(ncols):
-        s = indptr[k]
-        e = indptr[k + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
-        for p in range(s, e):
-            i = indices[p]
-            if i < 0 or i >= rows:
-                return BAD_INDEX
-            axpy_float(out[i], np.float64(data[p]), b, k)
+        for p in range(indptr[k], indptr[k + 1]):
+            axpy_float(out[indices[p]], np.float64(data[p]), b, k)
     return OK
 
 
