@@ -13,6 +13,7 @@ _INT32_MAX = 2147483647
 
 
 __all__ = [
+    "clamp",
     "wrap32",
     "srdhm_scalar",
     "rdbpot_scalar",
@@ -118,14 +119,19 @@ def gemm_saturate(a, b, c, lo, hi, out):
     for t in range(T):
         for i in range(M):
             for j in range(N):
-                v = c[t, i, j]
-                out[t, i, j] = lo if v < lo else (hi if v > hi else v)
+                out[t, i, j] = clamp(c[t, i, j], lo, hi)
             for k in range(K):
                 aik = a[t, i, k]
                 if aik == 0:
                     continue
                 for j in range(N):
                     out[t, i, j] = sat_add(out[t, i, j], aik * b[t, k, j], lo, hi)
+
+
+@njit(cache=True)
+def clamp(v, lo, hi):
+    """v limited to [lo, hi]."""
+    return lo if v < lo else (hi if v > hi else v)
 
 
 @njit(cache=True)
@@ -158,8 +164,7 @@ def gemm_pair_saturate(a, b, c, plo, phi, lo, hi, out):
     for t in range(T):
         for i in range(M):
             for j in range(N):
-                v = c[t, i, j]
-                out[t, i, j] = lo if v < lo else (hi if v > hi else v)
+                out[t, i, j] = clamp(c[t, i, j], lo, hi)
             for k in range(0, K, 2):
                 a0 = a[t, i, k]
                 a1 = a[t, i, k + 1] if k + 1 < K else np.int64(0)
@@ -167,7 +172,7 @@ def gemm_pair_saturate(a, b, c, plo, phi, lo, hi, out):
                     pair = a0 * b[t, k, j]
                     if k + 1 < K:
                         pair += a1 * b[t, k + 1, j]
-                    pair = plo if pair < plo else (phi if pair > phi else pair)
+                    pair = clamp(pair, plo, phi)
                     out[t, i, j] = sat_add(out[t, i, j], pair, lo, hi)
 
 

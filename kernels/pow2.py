@@ -11,7 +11,6 @@ the data) that reproduces the general kernels exactly. Rounding modes are the in
 ``refquant.Rounding`` (0 NEAREST_EVEN, 1 NEAREST_AWAY, 2 NEAREST_UP, 3 TOWARD_ZERO,
 4 DOWN, 5 UP, 6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
 """
-import math
 
 import numpy as np
 from numba import njit

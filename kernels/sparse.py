@@ -125,8 +125,9 @@ BAD_INDEX = 3       # a stored index outside its dimension
 def csr_structure_status(indptr, indices, nnz, kdim):
     """OK when 0 <= indptr[i] <= indptr[i + 1] <= nnz for every i and every index of the
     entries indptr[0]:indptr[-1] lies in [0, kdim); else BAD_INDPTR or BAD_INDEX. One
-    pass over indptr and the stored indices (of a CSR or a CSC structure), before a
-    product kernel follows them."""
+    pass over indptr and the stored indices (of a CSR, CSC or BSR structure; for BSR
+    the indices are block columns and kdim their count), before a product kernel
+    follows them."""
     for i in range(indptr.size - 1):
         s = indptr[i]
         e = indptr[i + 1]
@@ -250,14 +251,12 @@ def bsr_spmm_int(indptr, indices, data, a_zero_point, b, mode, bits, out):
     nbc = b.shape[0] // C if C > 0 else 0
     lo, hi = acc_limits(bits)
     acc = np.zeros(b.shape[1], dtype=np.int64)
+    status = csr_structure_status(indptr, indices, nnz, nbc)
+    if status != OK:
+        return status
     for I in range(nbr):
         s = indptr[I]
         e = indptr[I + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
-        for p in range(s, e):
-            if indices[p] < 0 or indices[p] >= nbc:
-                return BAD_INDEX
         for r in range(R):
             i = I * R + r
             z = np.int64(a_zero_point[i])
@@ -282,14 +281,12 @@ def bsr_spmm_float(indptr, indices, data, b, out):
         return BAD_SHAPE
     nnz = min(indices.size, data.shape[0])
     nbc = b.shape[0] // C if C > 0 else 0
+    status = csr_structure_status(indptr, indices, nnz, nbc)
+    if status != OK:
+        return status
     for I in range(nbr):
         s = indptr[I]
         e = indptr[I + 1]
-        if s < 0 or e < s or e > nnz:
-            return BAD_INDPTR
-        for p in range(s, e):
-            if indices[p] < 0 or indices[p] >= nbc:
-                return BAD_INDEX
         for r in range(R):
             acc = out[I * R + r]
             acc[:] = 0.0

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._validate import check_int
 
-__all__ = ["GRANULARITIES", "check_block_size", "view", "expand", "group_broadcast",
+__all__ = ["GRANULARITIES", "check_block_size", "view", "group_broadcast",
            "group_table", "user_shape"]
 
 GRANULARITIES = ("tensor", "axis", "block")
@@ -31,11 +31,6 @@ def view(shape, granularity, axis, block):
         return (P, D, Q), 1, (1, D, 1)
     nb = -(-D // block)
     return (P, D, Q), block, (P, nb, Q)
-
-
-def expand(g3, view, block):
-    """The per-group array g3 broadcast over the (P, D, Q) view (blocks of ``block``)."""
-    return group_broadcast(g3, view, block)
 
 
 def group_table(x3, block, gshape):

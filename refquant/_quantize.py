@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ._groups import (GRANULARITIES, check_block_size as _check_block_size, group_broadcast,
-                      expand as _expand, group_table as _group_table, user_shape as _user_shape,
+                      group_table as _group_table, user_shape as _user_shape,
                       view as _view)
-from ._validate import as_real_array, native, norm_axis as _norm_axis
+from ._validate import as_real_array, norm_axis as _norm_axis
 from .integer._affine import check_compat, compat_plan, encode_affine
 from .qtensor import QTensor
 from ._validate import check_int
