@@ -38,7 +38,20 @@ __all__ = [
     "COMMANDS",
 ]
 
-COMMANDS = ("compare", "formats", "systolic", "tensorcore")
+# One module per subcommand, each with add_parser(sub); a new subcommand adds one line here
+# and its name to COMMANDS.
+SUBCOMMANDS = (
+    _compare,
+    _formats,
+    _systolic,
+    _tensorcore,
+)
+COMMANDS = (
+    "compare",
+    "formats",
+    "systolic",
+    "tensorcore",
+)
 DEFAULT_COMMAND = "compare"
 
 
@@ -51,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "0 done as asked, 1 ran and found failures or mismatches, 2 usage or "
                     "input error.")
     sub = ap.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
-    for module in (_compare, _formats, _systolic, _tensorcore):
+    for module in SUBCOMMANDS:
         module.add_parser(sub)
     return ap
 

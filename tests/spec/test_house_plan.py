@@ -186,13 +186,18 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("kernels", ["refquant.kernels"]),
     ("ground", ["refquant.modes", "refquant._validate", "refquant._deprecate",
                 "refquant._progress", "refquant._lazy", "refquant._groups",
-                "refquant.protocol", "refquant.registry", "refquant.qtensor"]),
+                "refquant.protocol", "refquant.registry", "refquant.qtensor",
+                "refquant._interop"]),
     # every package of registry.FAMILIES (a new family needs no edit here), and intops,
     # the face of integer arithmetic
     ("families", ["refquant.intops", *registry.FAMILIES]),
     ("above the families", ["refquant._quantize", "refquant.calibrate",
-                            "refquant.sparse", "refquant.data"]),
+                            "refquant.sparse", "refquant.data", "refquant.onnx"]),
     ("simulators", ["refquant.sim"]),
+    # what users build on the formats and simulators: the oracle toolkit, the hardware
+    # bridge, integer-only models and mixed-precision selection
+    ("tools", ["refquant.testing", "refquant.strategies", "refquant.hw",
+               "refquant.transformer", "refquant.mixed"]),
     ("command line", ["refquant.cli", "refquant.__main__"]),
     ("top", ["refquant"]),
 ]
