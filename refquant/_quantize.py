@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ._groups import (GRANULARITIES, check_block_size as _check_block_size, group_broadcast,
                       group_table as _group_table, user_shape as _user_shape,
                       view as _view)
+from ._interop import to_numpy
 from ._validate import as_real_array, norm_axis as _norm_axis
 from .integer._affine import check_compat, compat_plan, encode_affine
 from .qtensor import QTensor
@@ -175,7 +176,7 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
     usage errors (ValueError naming the argument and why).
     """
     fmt = _format(fmt)
-    x_in = np.asarray(x)
+    x_in = np.asarray(to_numpy(x))  # other libraries' arrays: refquant._interop's rule
     x = as_real_array(x_in)
     check_compat(compat)
     ov = as_overflow(overflow)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ._interop import to_numpy
+
 __all__ = ["is_int", "check_int", "check_bool", "check_real", "native", "as_real_array",
            "float64_array", "int_array", "norm_axis", "float_dtype", "MAX_BYTES", "check_bytes",
            "format_bytes"]
@@ -63,8 +65,10 @@ def native(a: Any, param: str = "array") -> np.ndarray:
     """``a`` as an array in the machine's byte order, converted by value (a big-endian
     '>u2' array becomes the native uint16 array of the same numbers; a native array is
     returned as it is): kernels are compiled for native byte order only. Structured and
-    sub-array dtypes raise TypeError naming ``param``."""
-    a = np.asarray(a)
+    sub-array dtypes raise TypeError naming ``param``. Arrays of other libraries are
+    taken by ``refquant._interop``'s input rule (ml_dtypes by value, PyTorch CPU tensors,
+    DLPack; a GPU tensor raises ValueError)."""
+    a = np.asarray(to_numpy(a, param))
     if a.dtype.fields is not None or a.dtype.subdtype is not None:
         raise TypeError(f"{param} must be a plain numeric array, got dtype {a.dtype}")
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
@@ -74,8 +78,9 @@ def as_real_array(x: Any, param: str = "x") -> np.ndarray:
     """``x`` as a float32 or float64 array in native byte order, converted by value:
     float32 and float64 keep their type, other real dtypes become float64; wider floats
     (longdouble) must hold float64 values exactly (ValueError otherwise). Complex and
-    non-numeric dtypes raise TypeError."""
-    a = np.asarray(x)
+    non-numeric dtypes raise TypeError. ml_dtypes arrays, PyTorch CPU tensors and DLPack
+    objects are taken by value (``refquant._interop``)."""
+    a = np.asarray(to_numpy(x, param))
     if a.dtype.kind == "c":
         raise TypeError(f"{param} must be real, got complex dtype {a.dtype}")
     if a.dtype.kind not in "biuf":
@@ -98,8 +103,8 @@ def float64_array(x: Any, param: str = "x") -> np.ndarray:
     """``x`` as a float64 array in native byte order, by value, from integer and float
     dtypes only: bools, complex and non-numeric dtypes raise TypeError; wider floats
     (longdouble) must hold float64 values exactly (ValueError otherwise, as
-    ``as_real_array``)."""
-    a = np.asarray(x)
+    ``as_real_array``; other libraries' arrays as there)."""
+    a = np.asarray(to_numpy(x, param))
     if a.dtype.kind not in "iuf":
         raise TypeError(f"{param} must be real numbers, got dtype {a.dtype}")
     return as_real_array(a, param).astype(np.float64, copy=False)
@@ -110,8 +115,10 @@ def int_array(x: Any, param: str, lo: int | None = None, hi: int | None = None, 
     """``x`` as an int64 array, by value: integer dtypes of any byte order (uint64 above
     2^63 - 1 raises ValueError rather than wrapping), float arrays only with ``floats``
     and when every value is a finite integer (an empty array of any real dtype counts as
-    integers); values outside [lo, hi] raise ValueError naming ``param``."""
-    a = np.asarray(x)
+    integers); values outside [lo, hi] raise ValueError naming ``param``. ml_dtypes
+    arrays, PyTorch CPU tensors and DLPack objects are taken by value
+    (``refquant._interop``)."""
+    a = np.asarray(to_numpy(x, param))
     if a.dtype.kind not in "iu":
         if a.size == 0 and a.dtype.kind in "bf":
             return np.zeros(a.shape, dtype=np.int64)

@@ -2,11 +2,16 @@
 that every number format of refquant implements."""
 from __future__ import annotations
 
+import functools
+import inspect
+from typing import Any, Callable
+
 import numpy as np
 import numpy.typing as npt
 
 from . import _deprecate
 from ._groups import group_broadcast
+from ._interop import codes_of, is_ml_dtype, ml_dtype_of, to_numpy
 from .modes import Rounding
 
 __all__ = ["Format"]
@@ -20,10 +25,23 @@ class Format:
     ``is_integer`` formats have codes equal to their values (the affine quantizer may
     give them a zero point); other formats are used with zero point 0.
     ``code_dtype`` is the NumPy dtype of the codes ``encode`` returns.
+
+    Every subclass's ``encode`` and ``decode`` take their first argument by the input
+    rule of ``refquant._interop`` (ml_dtypes arrays by value, PyTorch CPU tensors and
+    DLPack / ``__array__`` objects as NumPy, a tensor on a GPU a ValueError asking for
+    ``.cpu()``) and return NumPy arrays; ``view_codes`` takes an ml_dtypes array or
+    tensor by its bit patterns instead.
     """
 
     is_integer: bool = False
     is_block: bool = False  # block formats quantize whole tensors (see refquant.quantize)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("encode", "decode"):
+            f = cls.__dict__.get(name)
+            if callable(f) and not getattr(f, "_interop_input", False):
+                setattr(cls, name, _interop_input(f, decode=name == "decode"))
 
     @property
     def bits(self) -> int:  # pragma: no cover - abstract
@@ -114,5 +132,88 @@ class Format:
         v = v[np.isfinite(v)]
         return np.unique(v + 0.0)
 
+    def as_ml_dtypes(self) -> np.dtype:
+        """The NumPy dtype (an ml_dtypes dtype where NumPy has none) whose elements have
+        this format's codes and values: ``codes.view(fmt.as_ml_dtypes())`` holds the
+        values ``decode(codes)`` (e4m3fn -> ml_dtypes.float8_e4m3fn, bf16 ->
+        ml_dtypes.bfloat16, fp16 -> float16, int4 -> ml_dtypes.int4, int8 -> int8, ...).
+        ValueError for a format with no such dtype; ImportError when the dtype is
+        ml_dtypes' and ml_dtypes is not installed."""
+        dt = ml_dtype_of(self.name) if self == _named(self.name) else None
+        if dt is None:
+            from ._interop import DTYPE_FORMATS
+            have = sorted({f for d, f in DTYPE_FORMATS.items() if not d.startswith("q")})
+            raise ValueError(f"{self.name} has no ml_dtypes or NumPy dtype; formats that have "
+                             f"one: {', '.join(have)}")
+        return dt
+
+    def view_codes(self, a: Any) -> np.ndarray:
+        """The codes held by ``a``, an array of this format's own dtype
+        (``as_ml_dtypes()``: an ml_dtypes or NumPy array, or a PyTorch CPU tensor): its
+        bit patterns as ``code_dtype`` (integer formats: its integers, whose values are
+        their codes). An integer array is taken as codes already (``decode`` checks
+        them). TypeError for a floating array of another dtype, naming both."""
+        if self.is_integer:
+            return np.asarray(to_numpy(a, "a"))
+        raw = a if isinstance(a, np.ndarray) else None
+        if raw is not None and (is_ml_dtype(raw.dtype) or raw.dtype.kind == "f") \
+                or _is_float_tensor(a):
+            given = raw.dtype.name if raw is not None else str(a.dtype).rpartition(".")[2]
+            want = self.as_ml_dtypes().name
+            if given != want:
+                raise TypeError(f"a has dtype {given}; view_codes of {self.name} takes "
+                                f"{want} arrays")
+            c = codes_of(a, "a")
+            if self.bits < 8 * c.dtype.itemsize:
+                c = c & np.asarray((1 << self.bits) - 1, dtype=c.dtype)
+            return c.astype(self.code_dtype, copy=False)
+        return np.asarray(to_numpy(a, "a"))
+
     def __str__(self) -> str:
         return self.name
+
+
+def _named(name: str) -> Format | None:
+    """The registered format of ``name`` (None if the name does not resolve)."""
+    from .registry import format as _format
+    try:
+        return _format(name)
+    except (ValueError, TypeError):
+        return None
+
+
+def _is_float_tensor(a: Any) -> bool:
+    """True for a PyTorch tensor of a floating dtype (recognised without importing torch)."""
+    mod = type(a).__module__ or ""
+    dt = getattr(a, "dtype", None)
+    return mod.startswith("torch") and bool(getattr(dt, "is_floating_point", False))
+
+
+def _interop_input(f: Callable[..., Any], decode: bool) -> Callable[..., Any]:
+    """``f`` (a format's encode or decode) taking its first argument by the input rule of
+    ``refquant._interop``: NumPy arrays pass through untouched; a decode given float
+    values of an ml_dtypes dtype or a float tensor raises TypeError pointing to
+    ``view_codes``."""
+    params = list(inspect.signature(f).parameters)
+    first = params[1] if len(params) > 1 else "x"
+
+    def convert(x: Any) -> Any:
+        if decode and ((type(x) is np.ndarray and is_ml_dtype(x.dtype)
+                        and not x.dtype.name.startswith(("int", "uint")))
+                       or _is_float_tensor(x)):
+            raise TypeError(f"{first} holds values of dtype "
+                            f"{str(x.dtype).rpartition('.')[2]}; decode takes codes: pass "
+                            f"fmt.view_codes({first}) for its bit patterns")
+        return to_numpy(x, first)
+
+    @functools.wraps(f)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            x = args[0]
+            if type(x) is not np.ndarray or x.dtype.isbuiltin == 2:
+                args = (convert(x),) + args[1:]
+        elif first in kwargs:
+            kwargs[first] = convert(kwargs[first])
+        return f(self, *args, **kwargs)
+    method._interop_input = True  # type: ignore[attr-defined]
+    return method

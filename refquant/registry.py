@@ -6,11 +6,13 @@ so a new family is one new package plus one line here.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import re
-from typing import Callable
+from typing import Any, Callable
 
 from . import _deprecate
+from ._interop import DTYPE_FORMATS, dtype_name, format_name_of_dtype
 from .protocol import Format
 
 __all__ = ["FAMILIES", "register", "register_pattern", "format", "format_names"]
@@ -48,18 +50,30 @@ def register_pattern(regex: str, factory: Callable[..., Format], example: str) -
     _PATTERNS.append((re.compile(regex), factory, example))
 
 
-def format(name: str | Format) -> Format:  # noqa: A001 - the public name users expect
-    """Resolve a format name (case-insensitive) to a Format instance.
+def format(name: str | Format | Any) -> Format:  # noqa: A001 - the public name users expect
+    """Resolve a format name (case-insensitive) or a dtype to a Format instance.
 
     Fixed names (``refquant.format_names()``) are tried first, then the parameterised
-    families (``int7``, ``uint3``, ``q3.4``, ...). A Format instance is returned as is.
-    Raises ValueError naming the known names and patterns for an unknown name.
+    families (``int7``, ``uint3``, ``q3.4``, ...), then dtype names ("float8_e4m3fn",
+    "bfloat16", "torch.float8_e5m2"; ``DTYPE_FORMATS``). A dtype object names the format
+    of its codes and values: an ml_dtypes type or NumPy dtype (``ml_dtypes.float8_e4m3fn``,
+    ``np.dtype(ml_dtypes.bfloat16)``, ``np.float16``) or a PyTorch dtype
+    (``torch.float8_e4m3fn``; torch itself is never imported). A Format instance is
+    returned as is. An unknown name or dtype raises ValueError listing the closest
+    registered names (difflib); another type raises TypeError.
     """
     if isinstance(name, Format):
         return name
     load_families()
+    dt = dtype_name(name)
+    if dt is not None:
+        target = format_name_of_dtype(dt)
+        if target is None:
+            raise ValueError(f"no refquant format for dtype {dt!r}{_closest(dt)}")
+        return format(target)
     if not isinstance(name, str):
-        raise TypeError(f"format name must be a str or Format, got {type(name).__name__}")
+        raise TypeError(f"format name must be a str, a dtype or a Format, got "
+                        f"{type(name).__name__}")
     key = name.strip().lower()
     if key in _FIXED:
         return _FIXED[key]()
@@ -67,10 +81,26 @@ def format(name: str | Format) -> Format:  # noqa: A001 - the public name users 
         m = regex.fullmatch(key)
         if m:
             return factory(m)
+    target = format_name_of_dtype(key)
+    if target is not None:
+        return format(target)
     examples = ", ".join(ex for _, _, ex in _PATTERNS)
+    near = _closest(key)
+    if near:
+        raise ValueError(f"unknown format {name!r}{near}; every name: "
+                         f"refquant.format_names(); parameterised families: {examples}")
     raise ValueError(
         f"unknown format {name!r}; known names: {', '.join(sorted(_FIXED))}; "
-        f"parameterised families: {examples}")
+        f"parameterised families: {examples}; dtype names: {', '.join(sorted(DTYPE_FORMATS))}")
+
+
+def _closest(key: str) -> str:
+    """'; closest registered names: a, b, c' (difflib over the fixed names and the dtype
+    names), or '' when none is close."""
+    key = key.strip().lower().rpartition(".")[2]
+    pool = sorted(set(_FIXED) | set(DTYPE_FORMATS))
+    near = difflib.get_close_matches(key, pool, n=5, cutoff=0.5)
+    return f"; closest registered names: {', '.join(near)}" if near else ""
 
 
 def format_names() -> list[str]:

@@ -17,6 +17,7 @@ from .._validate import as_real_array, check_bool, check_int, native
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
 from ..protocol import Format
 from ..registry import register, register_pattern
+from ._profiles import check_nan_mode, nan_codes
 
 _k = kernels("floats")
 
@@ -360,7 +361,7 @@ class FloatFormat(Format):
     def encode(self, x: npt.ArrayLike,  # type: ignore[override]
                rounding: Rounding | str = Rounding.NEAREST_EVEN,
                overflow: Overflow | str | None = None, seed: int = 0,
-               saturate: bool | None = None) -> np.ndarray:
+               saturate: bool | None = None, nan: str = "canonical") -> np.ndarray:
         """Codes (``code_dtype``, the bit patterns) of the real values x, in x's shape.
 
         Rounding on the exact value (float64 inputs are not rounded through float32),
@@ -369,9 +370,16 @@ class FloatFormat(Format):
         formats without zero follow the class docstring. Raises ValueError
         (NaN/negative without a NaN code) or OverflowError (Overflow.RAISE), naming the
         first offending element. ``saturate=True`` (deprecated) is overflow=SATURATE.
+
+        ``nan``: what a NaN input's payload becomes in "ieee" formats, one of
+        ``NAN_MODES``: "canonical" (default; one quiet NaN per sign), "preserve" (the top
+        man_bits bits of the input's significand, signalling stays signalling; NumPy's
+        float16 conversion) or "quiet" (the same with the quiet bit set; x86 F16C and
+        PyTorch). Other formats have one NaN code per sign and take only "canonical".
         """
         if saturate is not None:
             overflow = _saturate_to_overflow(overflow, saturate, "encode")
+        nan = check_nan_mode(nan, self)
         xa = as_real_array(x)
         rnd = as_rounding(rounding)
         ov = self._resolve_overflow(overflow)
@@ -391,6 +399,10 @@ class FloatFormat(Format):
             stop = _k.encode_float(xf, *p, int(rnd), int(ov), seed, out)
         if stop >= 0:
             self._raise_at(xa, stop)
+        if nan != "canonical":
+            isnan = np.isnan(xf)
+            if isnan.any():
+                out[isnan] = nan_codes(xf[isnan], self, nan)
         return out.reshape(xa.shape)
 
     def _raise_at(self, x: np.ndarray, stop: int) -> None:

@@ -6,6 +6,8 @@ semantics."""
 from ._conv import conv2d, im2col
 from ._formats import FixedFormat, IntFormat
 from ._gemm import gemm, matmul_integer, qlinear_matmul
+from ._ibert import i_erf, i_exp, i_gelu, i_layernorm, i_poly, i_softmax, i_sqrt
+from ._actnn import CompressedActivation, compress_activation, decompress_activation
 from ._requant import (dyadic_requantize, dyadic_scale, multiply_by_quantized_multiplier,
                        quantize_multiplier, rounding_divide_by_pot,
                        saturating_rounding_doubling_high_mul)
@@ -28,4 +30,16 @@ __all__ = [
     # convolution
     "im2col",
     "conv2d",
+    # I-BERT integer-only nonlinear operations
+    "i_poly",
+    "i_erf",
+    "i_gelu",
+    "i_exp",
+    "i_softmax",
+    "i_sqrt",
+    "i_layernorm",
+    # ActNN activation compression
+    "CompressedActivation",
+    "compress_activation",
+    "decompress_activation",
 ]
