@@ -5,7 +5,9 @@ target page.
     python docs/check_links.py docs/_build/html
 
 Prints one line per broken link and exits 1 if there is any, else 0. Links with a scheme
-(``https:``, ``mailto:``, ...) or a network location are external and not checked.
+(``https:``, ``mailto:``, ...) or a network location are external and not checked. The
+theme's assets under ``_static/`` (which include Jinja templates with an .html suffix) are
+link targets, not pages.
 """
 from __future__ import annotations
 
@@ -43,13 +45,19 @@ def _parse(path: Path, cache: dict[Path, _Page]) -> _Page:
     return cache[path]
 
 
+def _pages(root: Path) -> list[Path]:
+    """The site's pages: its HTML files outside ``_static/`` and ``_sources/``."""
+    return sorted(p for p in root.rglob("*.html")
+                  if p.relative_to(root).parts[0] not in ("_static", "_sources"))
+
+
 def check_site(root: Path | str) -> list[str]:
     """Every broken internal link of the HTML files under ``root``, as
     ``"page: tag url (reason)"`` lines (empty when every link resolves)."""
     root = Path(root).resolve()
     cache: dict[Path, _Page] = {}
     problems: list[str] = []
-    pages = sorted(root.rglob("*.html"))
+    pages = _pages(root)
     if not pages:
         return [f"{root}: no HTML files"]
     for page_path in pages:
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = check_site(root)
     for line in problems:
         print(line)
-    n = len(list(root.rglob("*.html")))
+    n = len(_pages(root.resolve()))
     print(f"{n} pages checked, {len(problems)} broken internal link(s)", file=sys.stderr)
     return 1 if problems else 0
 

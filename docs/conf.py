@@ -59,7 +59,10 @@ nitpicky = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"refquant {release}"
-html_static_path: list[str] = []
+# The family pages hold wide tables of codes: they get the left sidebar's width.
+html_sidebars = {"families/*": []}
+html_static_path = ["_static"]
+html_css_files = ["refquant.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_depth": 2,

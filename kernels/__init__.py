@@ -4,27 +4,41 @@ Pure functions over NumPy arrays: no classes, no policy, no validation. Each wri
 into an ``out`` array it is given and states its exact semantics in its docstring.
 The validating public API lives in ``refquant``; call that unless you need the raw kernel.
 
+Compilation. Kernel modules decorate with this package's ``njit``: Numba's ``njit``, except
+that a call from one compiled kernel to another specialises the callee on the argument
+types only, never on the constant values a call site passes (Numba would otherwise compile
+one more copy of the callee for every distinct literal, such as ``pack(..., 52, False)``).
+The machine code is the same up to constant propagation, which LLVM still does after
+inlining; only the number of compilations drops. Nothing compiles at import.
+
 Kernel cache. Kernels compile on first use and Numba caches the machine code on disk.
 This package is imported before any kernel module, and decides once per process where
 that cache goes, in this order:
 
-1. wherever Numba itself would put it: ``NUMBA_CACHE_DIR`` when set (used as given),
-   else ``__pycache__`` next to the kernel sources, else Numba's user cache folder
-   (``$XDG_CACHE_HOME/numba`` or ``~/.cache/numba``), each only if it can be written;
-2. else (a read-only install without a writable home) a private folder
-   ``refquant-numba-cache-<user>`` in the temporary directory (``tempfile.gettempdir()``),
-   created with mode 0o700 and used only if it is a folder owned by this user that no one
-   else may write to;
-3. else a new folder from ``tempfile.mkdtemp()``, removed when the process exits;
-4. else no cache: every kernel module is imported at once and its kernels compile in
+1. ``NUMBA_CACHE_DIR`` when set (used as given), else ``__pycache__`` next to the kernel
+   sources (as Numba does), each only if it can be written;
+2. else (an install whose package folder is read-only) the user cache folder
+   ``$XDG_CACHE_HOME/refquant``, or ``~/.cache/refquant`` when ``XDG_CACHE_HOME`` is unset
+   or not an absolute path, if it can be created and written;
+3. else (no writable home either) a private folder ``refquant-numba-cache-<user>`` in the
+   temporary directory (``tempfile.gettempdir()``), created with mode 0o700 and used only
+   if it is a folder owned by this user that no one else may write to;
+4. else a new folder from ``tempfile.mkdtemp()``, removed when the process exits;
+5. else no cache: every kernel module is imported at once and its kernels compile in
    memory, in every process.
 
-Steps 2 to 4 apply to refquant's kernels only; other code that Numba caches is left to
+Steps 2 to 5 apply to refquant's kernels only; other code that Numba caches is left to
 Numba. ``NUMBA_CACHE_LOCATOR_CLASSES``, when set, is left to Numba too, and under
 ``NUMBA_DISABLE_JIT=1`` nothing is compiled or cached. ``cache_dir`` is the folder the
-kernels' cache files go to (below NUMBA_CACHE_DIR, the user cache folder or the folders of
-steps 2 and 3, a subfolder named after the kernels' source folder), or None when they are
-not cached.
+kernels' cache files go to (below NUMBA_CACHE_DIR, the folders of steps 2 to 4, a subfolder
+named after the kernels' source folder), or None when they are not cached.
+
+Compile notice. Kernels that are not in the cache compile on first use, which takes
+seconds for a command's first kernels; once the compilations of a process have taken
+``NOTICE_AFTER_S`` (1 s) together, ``NOTICE`` ("compiling kernels (first run only)") goes
+to standard error, once per process (``NOTICE_NO_CACHE`` when nothing is cached beyond
+the process, steps 4 and 5).
+Nothing is printed when the kernels load from the cache, nor on standard output.
 """
 from __future__ import annotations
 
@@ -32,6 +46,48 @@ import os
 
 _HERE = os.path.normcase(os.path.dirname(os.path.abspath(__file__)))
 _PREFIX = "refquant-numba-cache-"
+
+
+def njit(*args, **options):
+    """``numba.njit`` with the same arguments, returning a dispatcher whose calls from other
+    compiled code are typed with the arguments' types only (``numba.core.types.unliteral``
+    of each), so one compiled specialisation serves every call site that passes the same
+    types, whatever constants it passes. Python callers are unaffected (Numba never gives
+    them literal types). Under ``NUMBA_DISABLE_JIT=1`` this is ``numba.njit`` unchanged."""
+    import numba
+
+    if len(args) == 1 and callable(args[0]) and not options:
+        return _types_only(numba.njit(args[0]))
+    decorate = numba.njit(*args, **options)
+    return lambda func: _types_only(decorate(func))
+
+
+def _types_only(dispatcher):
+    """Make ``dispatcher`` (a Numba dispatcher, or the plain function NUMBA_DISABLE_JIT
+    leaves) resolve calls from compiled code on unliteral argument types."""
+    resolve = getattr(dispatcher, "get_call_template", None)
+    if resolve is None:
+        return dispatcher
+    from numba.core.types import unliteral
+
+    def get_call_template(args, kws):
+        return resolve(tuple(unliteral(a) for a in args),
+                       {k: unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
+
+
+def _user_cache_folder():
+    """``$XDG_CACHE_HOME/refquant`` (an absolute XDG_CACHE_HOME), else ``~/.cache/refquant``;
+    OSError when there is no home folder to name."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if home == "~" or not os.path.isabs(home):
+            raise FileNotFoundError("no home folder")
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "refquant")
 
 
 def _numba_cache_path(caching, probe):
@@ -123,11 +179,25 @@ def _configure_cache():
     exec(compile("def probe():\n    pass\n", os.path.abspath(__file__), "exec"), namespace)
     probe = namespace["probe"]
 
+    base = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
+    if not config.CACHE_LOCATOR_CLASSES:
+        # The user cache folder comes right after NUMBA_CACHE_DIR and __pycache__, before
+        # Numba's own user-wide folder.
+        numba_own = [getattr(caching, n, None) for n in (
+            "UserProvidedCacheLocator", "_UserProvidedCacheLocator",
+            "InTreeCacheLocator", "_InTreeCacheLocator")]
+        at = max([i + 1 for i, c in enumerate(base._locator_classes) if c in numba_own] or [0])
+        try:
+            user = _fallback_locator(caching, _user_cache_folder())
+        except OSError:
+            pass
+        else:
+            base._locator_classes.insert(at, user)
+
     found = _numba_cache_path(caching, probe)
     if found is not None or config.CACHE_LOCATOR_CLASSES:
         return found
 
-    base = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
     for choose in (_private_temp_folder, _process_temp_folder):
         try:
             folder = choose()
@@ -137,6 +207,8 @@ def _configure_cache():
         base._locator_classes.insert(0, locator)
         found = _numba_cache_path(caching, probe)
         if found is not None:
+            global _per_process
+            _per_process = choose is _process_temp_folder
             return found
         base._locator_classes.remove(locator)
 
@@ -155,6 +227,95 @@ def _configure_cache():
     return None
 
 
-__all__ = ["cache_dir"]
+NOTICE = "compiling kernels (first run only)"
+NOTICE_NO_CACHE = ("compiling kernels (no lasting cache folder could be written, so every "
+                   "run compiles them; set NUMBA_CACHE_DIR to a writable folder)")
+NOTICE_AFTER_S = 1.0
 
+
+class _CompileNotice:
+    """Listener of Numba's "numba:compile" events (sent after a cache miss, just before a
+    compilation) that prints ``NOTICE`` (``NOTICE_NO_CACHE`` when nothing is cached) on
+    standard error once per process, as soon as the compilations of refquant's kernels in
+    this process have taken ``NOTICE_AFTER_S`` seconds together: a timer runs while one
+    compiles (nested compilations count once) and stops when it ends."""
+
+    def __init__(self):
+        import threading
+
+        self.depth = 0
+        self.spent = 0.0
+        self.started = 0.0
+        self.timer = None
+        self.shown = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _ours(event):
+        code = getattr(getattr(event.data.get("dispatcher"), "py_func", None), "__code__", None)
+        return code is not None and os.path.normcase(
+            os.path.dirname(os.path.abspath(code.co_filename))) == _HERE
+
+    def on_start(self, event):
+        if self.shown or not self._ours(event):
+            return
+        self.depth += 1
+        if self.depth == 1:
+            import threading
+            import time
+
+            self.started = time.perf_counter()
+            self.timer = threading.Timer(max(0.0, NOTICE_AFTER_S - self.spent), self.show)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def on_end(self, event):
+        if self.shown or not self._ours(event) or self.depth == 0:
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            import time
+
+            self.timer.cancel()
+            self.spent += time.perf_counter() - self.started
+
+    def show(self):
+        import sys
+
+        with self._lock:
+            if self.shown:
+                return
+            self.shown = True
+        try:
+            print(NOTICE if cache_dir is not None and not _per_process else NOTICE_NO_CACHE,
+                  file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # no usable stderr (closed, detached)
+            pass
+
+
+def _listen_to_compilations():
+    """Register the compile notice with Numba's event API; None where Numba has none."""
+    try:
+        from numba.core import config, event
+    except ImportError:
+        return None
+    if config.DISABLE_JIT:
+        return None
+    notice = _CompileNotice()
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            notice.on_start(ev)
+
+        def on_end(self, ev):
+            notice.on_end(ev)
+
+    event.register("numba:compile", Listener())
+    return notice
+
+
+__all__ = ["cache_dir", "njit", "NOTICE", "NOTICE_NO_CACHE", "NOTICE_AFTER_S"]
+
+_per_process = False  # the cache folder is removed at exit (step 4)
 cache_dir = _configure_cache()
+_compile_notice = _listen_to_compilations()

@@ -38,9 +38,10 @@ Overflow policies (refquant.Overflow): 0 SATURATE, 2 RAISE, 3 INF, 4 NAN.
 import math
 
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 from numba.extending import overload
 
+from . import njit
 from .rounding import choose, round_real, sign_x_minus_ts
 
 __all__ = [
@@ -50,10 +51,14 @@ __all__ = [
     "decode_scalar",
     "decode_float",
     "gather",
-    "f32_rne_mag",
     "f32_rne_t",
+    "f32_rne_consts",
     "encode_f32_rne",
-    "mx_quantize_cols",
+    "encode_f32_rne_par",
+    "mx_f32_rows",
+    "mx_f32_cols",
+    "mx_f32_rows_par",
+    "mx_f32_cols_par",
     "mx_quantize_rows",
     "nvfp4_quantize",
     "encode_f32_e8_rne",
@@ -256,120 +261,195 @@ def gather(codes, lut, bits, out):
     return bad
 
 
-@njit(cache=True)
-def f32_rne_mag(b, se, M, bias, tmax):
-    """Magnitude code of the float32 with bit pattern b (int64, 0..2^32-1) times 2^-se,
-    rounded to nearest even on a grid with subnormals (E, M, bias, tmax as the module doc).
-    Returns -1 where the caller must fall back to encode_scalar: NaN, inf, zero, float32
-    subnormals, and results above tmax. Integer arithmetic only: the target exponent of a
-    normal float32 of exponent x is x - se; the code is |bits| re-biased when that is a
-    normal exponent of the target, else the significand 2^23 + m shifted right."""
-    ef = (b >> 23) & 0xFF
-    if ef == 0 or ef == 0xFF:
-        return np.int64(-1)
-    sh = 23 - M
-    x = ef - 127 - se
-    if x >= 1 - bias:
-        t32 = (np.int64(x + bias) << 23) | (b & 0x7FFFFF)
-        if sh > 0:
-            t = (t32 + ((np.int64(1) << (sh - 1)) - 1) + ((t32 >> sh) & 1)) >> sh
-        else:
-            t = t32
-    else:
-        k = sh + (1 - bias) - x
-        if k > 40:
-            return np.int64(0)
-        n = np.int64(0x800000) | (b & 0x7FFFFF)
-        t = (n + ((np.int64(1) << (k - 1)) - 1) + ((n >> k) & 1)) >> k
-    if t > tmax:
-        return np.int64(-1)
-    return t
+# -- float32 inputs under NEAREST_EVEN: integer rounding of the bit pattern ---------------
+# The kernels below round float32 bit patterns with integer operations only and no
+# branches in their inner loops (so the loops compile to SIMD code): NaN, inf, overflow and
+# every policy are selected per element, at the cost of an ordinary element. Inputs are
+# processed in chunks of F32_CHUNK elements; a chunk is redone element by element (with
+# encode_scalar where the integer rule does not apply) only when it holds an element the
+# rule marks -1: an error (NaN without a NaN code, a negative input to an unsigned format
+# without one, an overflow under RAISE) or, in a format whose smallest normal binade lies
+# below float32's normal range (efmin <= 0), a float32 subnormal or zero.
+F32_CHUNK = 256
 
 
 @njit(cache=True)
-def f32_rne_t(mag, sh, halfm1, rebias, efmin):
-    """Branch-free magnitude code of the float32 magnitude bits ``mag`` (0..2^31-1) times
-    2^-se on a grid with subnormals, rounded to nearest even, for sh = 23 - M >= 1,
-    halfm1 = 2^(sh-1) - 1, rebias = (127 - bias + se) * 2^23 and efmin = 128 - bias + se
-    (the float32 biased exponent of the target's smallest normal binade).
+def f32_rne_t(mag, sh, efmin, ulo):
+    """Magnitude code, rounded to nearest even, of the float32 magnitude bits ``mag``
+    (an int64 in 0..2^31 - 1) times 2^-se on the grid of a format with subnormals, for
+    sh = 23 - M >= 1, efmin = 128 - bias + se (the float32 exponent field of the format's
+    smallest normal binade) and ulo = max(1, sh + efmin - 40). With ef = mag >> 23 and
+    m = mag mod 2^23:
 
-    Float32 exponent field ef >= efmin (target normal): t = (t32 + halfm1 + lsb) >> sh with
-    t32 = mag - rebias (the re-biased bits). ef < efmin (target subnormal): the significand
-    n (2^23 + m, or m for ef == 0) shifted right by k = sh + efmin - max(ef, 1) (clamped to
-    40, beyond which the result is 0) with the same tie rule. Exact (same as f32_rne_mag)
-    for every finite input except a float32 subnormal or zero with efmin <= 0, and for
-    inf/NaN bits (ef == 255); results above the format's tmax are overflows. The caller
-    checks those cases."""
+        u = min(max(ef, ulo), efmin)
+        v = mag - (u - 1) * 2^23
+        s = sh + efmin - u                (1 <= s <= 40)
+        t = (v + 2^(s-1) - 1 + ((v >> s) & 1)) >> s
+
+    ef >= efmin: v = (ef - efmin + 1) * 2^23 + m is the float32 pattern re-biased to the
+    format's exponent field, shifted by sh with ties to even. ulo <= ef < efmin (or
+    ef == 0 with ulo == 1): v is the significand (2^23 + m, or m when ef == 0), shifted
+    further by the binades below the format's normal range. ef < ulo: s = 40 and v < 2^23
+    (possibly negative), so t = 0, which is also the rounded value (it is below 2^-16 of
+    the smallest subnormal). Exact (the code encode_scalar gives x * 2^-se) for every
+    finite mag except a float32 subnormal or zero when efmin <= 0; a result above the
+    format's tmax is an overflow; inf and NaN bits give no meaningful code. No branches."""
     ef = mag >> 23
-    t32 = mag - rebias
-    tn = (t32 + halfm1 + ((t32 >> sh) & 1)) >> sh
-    efe = ef if ef > 1 else np.int64(1)
-    k = sh + efmin - efe
-    k = k if k < 40 else np.int64(40)
-    k = k if k > 1 else np.int64(1)
-    n = (mag & 0x7FFFFF) | (np.int64(0x800000) if ef != 0 else np.int64(0))
-    ts = (n + ((np.int64(1) << (k - 1)) - 1) + ((n >> k) & 1)) >> k
-    return tn if ef >= efmin else ts
+    u = ef if ef > ulo else ulo
+    u = u if u < efmin else efmin
+    v = mag - ((u - 1) << 23)
+    s = sh + efmin - u
+    return (v + ((np.int64(1) << (s - 1)) - 1) + ((v >> s) & 1)) >> s
 
 
 @njit(cache=True)
-def _encode_f32_rne_range(x, xi, i0, i1, E, M, bias, signed, sub, tmax, has_inf, uz,
-                          nan_code, nan_signed, overflow, out):
-    """Element-by-element encode_f32_rne of x[i0:i1] (f32_rne_mag, encode_scalar for the
-    cases it leaves). Returns -1 or the first error index."""
-    for i in range(i0, i1):
-        b = np.int64(xi[i]) & 0xFFFFFFFF
-        t = f32_rne_mag(b, 0, M, bias, tmax)
-        if t < 0 or (t == 0 and uz):
-            c = encode_scalar(float(x[i]), i, E, M, bias, signed, sub, tmax, has_inf, uz,
-                              nan_code, nan_signed, 0, overflow, 0)
-            if c < 0:
-                return i
-            out[i] = c
-            continue
-        if b >> 31:
-            t |= np.int64(1) << (E + M)
-        out[i] = t
-    return -1
+def f32_rne_consts(E, M, bias, signed, tmax, uz, nan_code, nan_signed, overflow):
+    """The per-call constants of the encode_f32_rne element rules for a format with
+    subnormals and M <= 22 (module doc for the parameters; overflow 0 SATURATE, 2 RAISE,
+    3 INF, 4 NAN): (sh, efmin, ulo, thrp, thrn, sgnbit, zmin, ovp, ovn, nanp, nann,
+    lowthr, general).
+
+    sh, efmin, ulo: f32_rne_t's with se = 0. thrp: the smallest float32 magnitude pattern
+    whose code exceeds tmax (bisection on the monotone f32_rne_t; at most inf's pattern
+    0x7F800000); thrn: the same for negative inputs (1 in unsigned formats: every negative
+    non-zero input is out of range). ovp / ovn: the code of an out-of-range positive /
+    negative input (SATURATE ±max, INF ±inf, NAN the NaN code with the sign where
+    nan_signed; unsigned negatives the NaN code); nanp / nann: the code of a positive /
+    negative NaN; -1 marks an error. zmin: 1 where a zero code takes no sign bit (uz),
+    else 0. lowthr: 2^23 when efmin <= 0 (float32 subnormals and zeros are left to
+    encode_scalar), else 0. general: 0 when the format is signed, efmin >= 1 and every
+    negative special code is the positive one with the sign bit set (ovn == ovp | sgnbit,
+    nann == nanp | sgnbit; true of every signed format), so that _f32_rne_code applies;
+    else 1 (_f32_rne_code_any)."""
+    sh = np.int64(23 - M)
+    efmin = np.int64(128 - bias)
+    ulo = sh + efmin - 40
+    ulo = ulo if ulo > 1 else np.int64(1)
+    lo = np.int64(-1) if efmin >= 1 else np.int64(0x7FFFFF)
+    hi = np.int64(0x7F800000)
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if f32_rne_t(mid, sh, efmin, ulo) > tmax:
+            hi = mid
+        else:
+            lo = mid
+    sgn = np.int64(1) << (E + M) if signed else np.int64(0)
+    nanp = np.int64(nan_code)
+    nann = nanp | sgn if nan_signed and nan_code >= 0 else nanp
+    if overflow == 0:
+        ovp, ovn = np.int64(tmax), tmax | sgn
+    elif overflow == 3:
+        ovp, ovn = np.int64(tmax + 1), (tmax + 1) | sgn
+    elif overflow == 4:
+        ovp, ovn = nanp, nann
+    else:
+        ovp, ovn = np.int64(-1), np.int64(-1)
+    thrn = hi
+    if not signed:
+        thrn, ovn = np.int64(1), nanp
+    zmin = np.int64(1) if uz else np.int64(0)
+    lowthr = np.int64(0x800000) if efmin <= 0 else np.int64(0)
+    general = np.int64(0) if (signed and efmin >= 1 and ovn == ovp | sgn
+                              and nann == nanp | sgn) else np.int64(1)
+    return (sh, efmin, ulo, hi, thrn, sgn, zmin, ovp, ovn, nanp, nann, lowthr, general)
+
+
+@njit(cache=True)
+def _f32_rne_code(b, sh, efmin, ulo, thr, sgnbit, zmin, ovp, nanp):
+    """Code of the float32 bit pattern b (sign-extended int32) under NEAREST_EVEN in a
+    format with general == 0 (f32_rne_consts): the magnitude's code, the overflow code
+    from thr on, the NaN code above inf's pattern, then the sign bit (not on a zero code
+    when zmin == 1). -1 marks an error. No branches."""
+    mag = b & 0x7FFFFFFF
+    t = f32_rne_t(mag, sh, efmin, ulo)
+    c = ovp if mag >= thr else t
+    c = nanp if mag > 0x7F800000 else c
+    return c | (sgnbit if (b < 0) & (c >= zmin) else np.int64(0))
+
+
+@njit(cache=True)
+def _f32_rne_code_any(b, sh, efmin, ulo, thrp, thrn, sgnbit, zmin, ovp, ovn, nanp, nann,
+                      lowthr):
+    """_f32_rne_code for any format encode_f32_rne takes with subnormals (signed or
+    unsigned, any efmin), with every constant of f32_rne_consts; -1 also where
+    encode_scalar must decide (a float32 subnormal or zero when efmin <= 0)."""
+    mag = b & 0x7FFFFFFF
+    neg = b < 0
+    t = f32_rne_t(mag, sh, efmin, ulo)
+    c = t | (sgnbit if neg & (t >= zmin) else np.int64(0))
+    c = (ovn if neg else ovp) if mag >= (thrn if neg else thrp) else c
+    c = (nann if neg else nanp) if mag > 0x7F800000 else c
+    return c if mag >= lowthr else np.int64(-1)
+
+
+@njit(cache=True)
+def _f32_e8m0_code(b, ovp):
+    """E8M0 code of the float32 bit pattern b under NEAREST_EVEN (ties between 2^k and
+    2^(k+1) to the even code; a float32 subnormal becomes 2^-127, or 2^-126 above
+    1.5 * 2^-127); ovp: the code of a positive overflow (-1: an error); 0, negative
+    inputs and NaN give 255. No branches."""
+    mag = b & 0x7FFFFFFF
+    t = (mag + 0x3FFFFF + ((mag >> 23) & 1) - (0x200000 if mag < 0x800000 else 0)) >> 23
+    c = ovp if mag >= 0x7F400001 else t
+    return np.int64(255) if (b <= 0) | (mag > 0x7F800000) else c
 
 
 @njit(cache=True)
 def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, nan_signed,
                    overflow, out):
-    """Fast path of encode_float for float32 x under NEAREST_EVEN (xi is x viewed as
-    int32), for signed formats with subnormals (sub = 1) and M <= 23. Same results as
-    encode_float, including the returned first error index.
+    """encode_float of float32 x under NEAREST_EVEN (xi: x viewed as int32), for formats
+    with subnormals (sub = 1, signed or unsigned) and M <= 22, and for E8M0 (E = 8, M = 0,
+    bias 127, unsigned, no subnormals, tmax 254, NaN 255). Same codes as encode_float and
+    the same returned first error index (-1: none; out is then only partly written).
 
-    x is processed in chunks of 256 elements. A chunk first goes through a branch-free
-    loop (f32_rne_t with se = 0; the sign bit re-attached except to a zero code of a
-    format without -0) that also notes whether any element is inf/NaN, overflows
-    (code above tmax) or is a float32 subnormal the integer rule does not cover; only
-    such a chunk is then redone element by element, with encode_scalar for those
-    elements (NaN, inf and overflow policies)."""
-    n = x.size
-    sh = 23 - M
-    sgnbit = np.int64(1) << (E + M)
-    efmin = np.int64(128 - bias)
-    rebias = np.int64(127 - bias) << 23
-    halfm1 = ((np.int64(1) << sh) >> 1) - 1
-    chunk = 256
-    for i0 in range(0, n, chunk):
-        i1 = min(i0 + chunk, n)
-        slow = sh == 0
-        if not slow:
-            for i in range(i0, i1):
-                b = np.int64(xi[i])
-                mag = b & 0x7FFFFFFF
-                ef = mag >> 23
-                t = f32_rne_t(mag, sh, halfm1, rebias, efmin)
-                slow |= (ef == 255) | (t > tmax) | ((ef == 0) & (efmin <= 0))
-                neg = (b < 0) & ((t != 0) | (uz == 0))
-                out[i] = t | (sgnbit if neg else np.int64(0))
-        if slow:
-            stop = _encode_f32_rne_range(x, xi, i0, i1, E, M, bias, signed, sub, tmax,
-                                         has_inf, uz, nan_code, nan_signed, overflow, out)
-            if stop >= 0:
-                return stop
+    Each element's code is computed branch-free from its bit pattern (f32_rne_t and the
+    per-call constants of f32_rne_consts: out-of-range and NaN inputs are selected per
+    element, so they cost what an ordinary input costs; E8M0: the exponent field rounded
+    on the mantissa). A chunk of F32_CHUNK elements holding an element marked -1 is
+    redone element by element, with encode_scalar for the marked ones."""
+    e8 = (E == 8 and M == 0 and bias == 127 and signed == 0 and sub == 0 and tmax == 254
+          and nan_code == 255)
+    (sh, efmin, ulo, thrp, thrn, sgnbit, zmin, ovp, ovn, nanp, nann, lowthr,
+     general) = f32_rne_consts(E, M, bias, signed, tmax, uz, nan_code, nan_signed, overflow)
+    e8ov = np.int64(254) if overflow == 0 else (np.int64(255) if overflow == 4 else np.int64(-1))
+    n = xi.size
+    for i0 in range(0, n, F32_CHUNK):
+        i1 = min(i0 + F32_CHUNK, n)
+        xs = xi[i0:i1]
+        os = out[i0:i1]
+        acc = np.int64(0)
+        if e8:
+            for i in range(xs.size):
+                c = _f32_e8m0_code(np.int64(xs[i]), e8ov)
+                os[i] = c
+                acc |= c
+        elif general:
+            for i in range(xs.size):
+                c = _f32_rne_code_any(np.int64(xs[i]), sh, efmin, ulo, thrp, thrn, sgnbit,
+                                      zmin, ovp, ovn, nanp, nann, lowthr)
+                os[i] = c
+                acc |= c
+        else:
+            for i in range(xs.size):
+                c = _f32_rne_code(np.int64(xs[i]), sh, efmin, ulo, thrp, sgnbit, zmin, ovp,
+                                  nanp)
+                os[i] = c
+                acc |= c
+        if acc >= 0:
+            continue
+        for i in range(i0, i1):
+            b = np.int64(xi[i])
+            if e8:
+                c = _f32_e8m0_code(b, e8ov)
+            else:
+                c = _f32_rne_code_any(b, sh, efmin, ulo, thrp, thrn, sgnbit, zmin, ovp, ovn,
+                                      nanp, nann, lowthr)
+            if c < 0:
+                c = encode_scalar(float(x[i]), i, E, M, bias, signed, sub, tmax, has_inf, uz,
+                                  nan_code, nan_signed, 0, overflow, 0)
+                if c < 0:
+                    return i
+            out[i] = c
     return -1
 
 
@@ -459,45 +539,133 @@ def _block_colmax(a, p, b, block_size, out):
     return d0, d1
 
 
+# OCP MX quantization of float32 inputs under NEAREST_EVEN (float element formats with
+# subnormals, M <= 22): one pass per block, the block's largest magnitude pattern (an
+# integer max) and then its element codes, branch-free (f32_rne_t with the block's shift
+# se, saturated to ±max). Blocks are numbered g = p * nb + b (nb blocks per line); the
+# serial kernels take a range [g0, g1) of them, the parallel ones cut all of them into
+# MX_GROUPS ranges. Along a non-last axis the Q columns of a block are done MX_TILE at a
+# time, so that a tile of the block (block_size rows of MX_TILE elements) stays in cache
+# between its two passes.
+MX_TILE = 256
+MX_GROUPS = 64
+
+
 @njit(cache=True)
-def mx_quantize_cols(x, xi, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
-    """mx_quantize_rows for float32 x viewed as (P, D, Q) with the blocked axis D not
-    last (Q > 1), float element formats with subnormals and M <= 22, NEAREST_EVEN: the
-    same results, with the branch-free integer path running along the contiguous Q axis
-    (xi: x viewed as int32). codes (P, D, Q), scodes (P, ceil(D / block_size), Q). Returns
-    False when some block holds a float32 subnormal the integer path does not cover
-    (codes are then incomplete and the caller uses mx_quantize_rows)."""
-    P, D, Q = x.shape
+def _mx_f32_code(bb, sh, efmin, ulo, tmax, sgnbit, zmin):
+    """Element code of the float32 bit pattern bb (sign-extended int32, finite) times
+    2^-se (f32_rne_t's sh, efmin = 128 - bias + se >= 1 and ulo), rounded to nearest even
+    and saturated to tmax; no sign bit on a zero code when zmin == 1 (uz). No branches."""
+    t = f32_rne_t(bb & 0x7FFFFFFF, sh, efmin, ulo)
+    t = t if t < tmax else tmax
+    return t | (sgnbit if (bb < 0) & (t >= zmin) else np.int64(0))
+
+
+@njit(cache=True)
+def _mx_f32_exact(xv, bb, se, E, M, bias, uz, tmax):
+    """Element code of the finite float32 xv (bit pattern bb) times 2^-se, for blocks
+    whose shift puts the element format's normal range below float32's (efmin <= 0):
+    ±0 directly, anything else by encode_scalar (saturating)."""
+    if bb & 0x7FFFFFFF == 0:
+        return np.int64(1) << (E + M) if bb < 0 and not uz else np.int64(0)
+    return encode_scalar(float(xv) * math.ldexp(1.0, int(-se)), 0, E, M, bias, 1, 1, tmax,
+                         0, uz, -1, 0, 0, 0, 0)
+
+
+@njit(cache=True)
+def mx_f32_rows(x, xi, g0, g1, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
+    """OCP MX quantization (mx_quantize_rows' rules, kind 0, NEAREST_EVEN) of blocks
+    g0 <= g < g1 of the float32 x (R, D) (xi: x viewed as int32), blocked along rows:
+    block g = r * nb + b covers x[r, b * block_size : (b + 1) * block_size] (the last one
+    may be short). Element formats signed with subnormals and M <= 22. codes (R, D),
+    scodes (R, nb). Same codes as mx_quantize_rows."""
+    R, D = xi.shape
     nb = (D + block_size - 1) // block_size
-    sh = 23 - M
-    halfm1 = ((np.int64(1) << sh) >> 1) - 1
+    sh = np.int64(23 - M)
     sgnbit = np.int64(1) << (E + M)
-    mmax = np.empty(Q, dtype=np.int64)
-    rebias = np.empty(Q, dtype=np.int64)
-    efmin = np.empty(Q, dtype=np.int64)
-    keep = np.empty(Q, dtype=np.int64)
-    slow = False
-    for p in range(P):
-        for b in range(nb):
-            d0, d1 = _block_colmax(xi, p, b, block_size, mmax)
-            for q in range(Q):
-                se = _mx_exp_bits(mmax[q], element_emax)
-                keep[q] = 0 if se == 128 else -1
-                se = se if se != 128 else np.int64(0)
-                scodes[p, b, q] = 255 if keep[q] == 0 else se + 127
-                rebias[q] = np.int64(127 - bias + se) << 23
-                efmin[q] = np.int64(128 - bias) + se
+    zmin = np.int64(1) if uz else np.int64(0)
+    for g in range(g0, g1):
+        r = g // nb
+        b = g - r * nb
+        d0 = b * block_size
+        d1 = min(d0 + block_size, D)
+        xr = xi[r, d0:d1]
+        cr = codes[r, d0:d1]
+        mmax = np.int64(0)
+        for d in range(xr.size):
+            m = np.int64(xr[d]) & 0x7FFFFFFF
+            mmax = m if m > mmax else mmax
+        se = _mx_exp_bits(mmax, element_emax)
+        if se == 128:
+            scodes[r, b] = 255
+            for d in range(cr.size):
+                cr[d] = 0
+            continue
+        scodes[r, b] = se + 127
+        efmin = np.int64(128 - bias) + se
+        if efmin >= 1:
+            ulo = max(sh + efmin - 40, np.int64(1))
+            for d in range(xr.size):
+                cr[d] = _mx_f32_code(np.int64(xr[d]), sh, efmin, ulo, tmax, sgnbit, zmin)
+        else:
+            for d in range(xr.size):
+                cr[d] = _mx_f32_exact(x[r, d0 + d], np.int64(xr[d]), se, E, M, bias, uz, tmax)
+
+
+@njit(cache=True)
+def mx_f32_cols(x, xi, g0, g1, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
+    """mx_f32_rows for float32 x viewed as (P, D, Q), blocked along D: block g = p * nb + b
+    covers x[p, b * block_size : (b + 1) * block_size, :] (one block per column q). codes
+    (P, D, Q), scodes (P, nb, Q). Same codes as mx_quantize_rows of the transposed array."""
+    P, D, Q = xi.shape
+    nb = (D + block_size - 1) // block_size
+    sh = np.int64(23 - M)
+    sgnbit = np.int64(1) << (E + M)
+    zmin = np.int64(1) if uz else np.int64(0)
+    tq = min(Q, MX_TILE)
+    mm = np.empty(tq, dtype=np.int64)
+    efm = np.empty(tq, dtype=np.int64)
+    ulo = np.empty(tq, dtype=np.int64)
+    keep = np.empty(tq, dtype=np.int64)
+    for g in range(g0, g1):
+        p = g // nb
+        b = g - p * nb
+        d0 = b * block_size
+        d1 = min(d0 + block_size, D)
+        for q0 in range(0, Q, tq):
+            w = min(q0 + tq, Q) - q0
+            for q in range(w):
+                mm[q] = 0
             for d in range(d0, d1):
-                for q in range(Q):
-                    bb = np.int64(xi[p, d, q])
-                    mag = bb & 0x7FFFFFFF
-                    t = f32_rne_t(mag, sh, halfm1, rebias[q], efmin[q])
-                    t = t if t < tmax else tmax
-                    t = t if mag != 0 else np.int64(0)
-                    slow |= (mag < 0x800000) & (mag != 0) & (efmin[q] <= 0)
-                    neg = (bb < 0) & ((t != 0) | (uz == 0))
-                    codes[p, d, q] = (t | (sgnbit if neg else np.int64(0))) & keep[q]
-    return not slow
+                row = xi[p, d, q0:q0 + w]
+                for q in range(w):
+                    m = np.int64(row[q]) & 0x7FFFFFFF
+                    mm[q] = m if m > mm[q] else mm[q]
+            low = False
+            for q in range(w):
+                se = _mx_exp_bits(mm[q], element_emax)
+                keep[q] = 0 if se == 128 else -1
+                scodes[p, b, q0 + q] = 255 if se == 128 else se + 127
+                e = np.int64(128 - bias) + (se if se != 128 else np.int64(0))
+                low |= e <= 0
+                efm[q] = e if e >= 1 else np.int64(1)
+                ulo[q] = max(sh + efm[q] - 40, np.int64(1))
+            for d in range(d0, d1):
+                row = xi[p, d, q0:q0 + w]
+                crow = codes[p, d, q0:q0 + w]
+                for q in range(w):
+                    crow[q] = _mx_f32_code(np.int64(row[q]), sh, efm[q], ulo[q], tmax,
+                                           sgnbit, zmin) & keep[q]
+            if not low:
+                continue
+            for q in range(w):
+                se = _mx_exp_bits(mm[q], element_emax)
+                if se == 128 or 128 - bias + se >= 1:
+                    continue
+                for d in range(d0, d1):
+                    codes[p, d, q0 + q] = _mx_f32_exact(x[p, d, q0 + q],
+                                                        np.int64(xi[p, d, q0 + q]), se, E, M,
+                                                        bias, uz, tmax)
 
 
 @njit(cache=True)
@@ -520,17 +688,12 @@ def mx_quantize_rows(x, xi, Q, block_size, kind, E, M, bias, signed, sub, tmax, 
     Row r is the (p, q) = (r // Q, r % Q) line of an array viewed as (P, D, Q) (the
     caller transposes a non-last blocked axis to the last one); STOCHASTIC uses the flat
     index (p * D + d) * Q + q of that (P, D, Q) array. xi: x viewed as int32 when x is
-    float32, else an empty array; float32 elements under NEAREST_EVEN then take a
-    branch-free integer path (f32_rne_t with the block's shift, saturated to tmax), a
-    block being redone element by element only when it holds a float32 subnormal that
-    path does not cover.
+    float32 (the block's amax is then an integer max of magnitude patterns), else an
+    empty array. Float32 inputs under NEAREST_EVEN with a float element format with
+    subnormals are faster through mx_f32_rows / mx_f32_cols (the same codes).
     """
     R, D = x.shape
     nb = (D + block_size - 1) // block_size
-    fast = kind == 0 and mode == 0 and sub == 1 and xi.size == x.size and M <= 22
-    sh = 23 - M
-    halfm1 = ((np.int64(1) << sh) >> 1) - 1
-    sgnbit = np.int64(1) << (E + M)
     for r in range(R):
         p = r // Q
         q = r - p * Q
@@ -544,32 +707,9 @@ def mx_quantize_rows(x, xi, Q, block_size, kind, E, M, bias, signed, sub, tmax, 
                     codes[r, d] = 0
                 continue
             scodes[r, b] = se + 127
-            if fast:
-                rebias = np.int64(127 - bias + se) << 23
-                efmin = np.int64(128 - bias) + se
-                slow = False
-                for d in range(d0, d1):
-                    bb = np.int64(xi[r, d])
-                    mag = bb & 0x7FFFFFFF
-                    t = f32_rne_t(mag, sh, halfm1, rebias, efmin)
-                    t = t if t < tmax else tmax
-                    t = t if mag != 0 else np.int64(0)
-                    slow |= (mag < 0x800000) & (mag != 0) & (efmin <= 0)
-                    neg = (bb < 0) & ((t != 0) | (uz == 0))
-                    codes[r, d] = t | (sgnbit if neg else np.int64(0))
-                if not slow:
-                    continue
             mul = math.ldexp(1.0, int(int_frac - se))
             for d in range(d0, d1):
                 flat = (p * D + d) * Q + q
-                if fast:
-                    bb = np.int64(xi[r, d]) & 0xFFFFFFFF
-                    t = f32_rne_mag(bb, se, M, bias, tmax)
-                    if t > 0 or (t == 0 and not uz):
-                        if bb >> 31:
-                            t |= sgnbit
-                        codes[r, d] = t
-                        continue
                 v = float(x[r, d]) * mul
                 if kind == 0:
                     codes[r, d] = encode_scalar(v, flat, E, M, bias, signed, sub, tmax,
@@ -685,6 +825,50 @@ def encode_f32_e8_rne_par(xi, M, out):
         i0 = b * PAR_BLOCK
         i1 = min(i0 + PAR_BLOCK, n)
         encode_f32_e8_rne(xi[i0:i1], M, out[i0:i1])
+
+
+@njit(cache=True, parallel=True)
+def encode_f32_rne_par(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code,
+                       nan_signed, overflow, out):
+    """encode_f32_rne with blocks of PAR_BLOCK elements in parallel (the same codes and
+    the same returned first error index)."""
+    n = xi.size
+    nblk = (n + PAR_BLOCK - 1) // PAR_BLOCK
+    stops = np.empty(nblk, dtype=np.int64)
+    for b in prange(nblk):
+        i0 = b * PAR_BLOCK
+        i1 = min(i0 + PAR_BLOCK, n)
+        s = encode_f32_rne(x[i0:i1], xi[i0:i1], E, M, bias, signed, sub, tmax, has_inf, uz,
+                           nan_code, nan_signed, overflow, out[i0:i1])
+        stops[b] = s + i0 if s >= 0 else -1
+    for b in range(nblk):
+        if stops[b] >= 0:
+            return stops[b]
+    return -1
+
+
+@njit(cache=True, parallel=True)
+def mx_f32_rows_par(x, xi, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
+    """mx_f32_rows over every block, MX_GROUPS ranges of blocks in parallel (the same
+    codes)."""
+    R, D = xi.shape
+    n = R * ((D + block_size - 1) // block_size)
+    ng = min(n, MX_GROUPS)
+    for g in prange(ng):
+        mx_f32_rows(x, xi, g * n // ng, (g + 1) * n // ng, block_size, E, M, bias, uz, tmax,
+                    element_emax, codes, scodes)
+
+
+@njit(cache=True, parallel=True)
+def mx_f32_cols_par(x, xi, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
+    """mx_f32_cols over every block, MX_GROUPS ranges of blocks in parallel (the same
+    codes)."""
+    P, D, Q = xi.shape
+    n = P * ((D + block_size - 1) // block_size)
+    ng = min(n, MX_GROUPS)
+    for g in prange(ng):
+        mx_f32_cols(x, xi, g * n // ng, (g + 1) * n // ng, block_size, E, M, bias, uz, tmax,
+                    element_emax, codes, scodes)
 
 
 @njit(cache=True, parallel=True)

@@ -9,7 +9,8 @@ are floors (``//`` rounds toward -inf, the paper's floor), shifts are arithmetic
 wrappers check that no intermediate leaves int64.
 """
 import numpy as np
-from numba import njit
+
+from . import njit
 
 __all__ = [
     "i_poly",
@@ -73,14 +74,19 @@ def i_exp_scalar(q, qln2, qb, qc):
     """I-EXP (Algorithm 3) of one code q <= 0: z = floor(-q / q_ln2) with
     q_ln2 = floor(ln 2 / S); q_p = q + z q_ln2 in (-q_ln2, 0]; q_L = (q_p + q_b)^2 + q_c
     (I-POLY with a, b, c = 0.3585, 1.353, 0.344); result q_L >> z (floor of
-    q_L / 2^z; 0 once z >= 63, as q_L < 2^63)."""
-    z = (-q) // qln2
+    q_L / 2^z; 0 once z >= 63, as 0 <= q_L < 2^63). z is found by a binary search over its
+    six bits (z < 63), which equals the floor division."""
+    n = -q
+    if n >= 63 * qln2:
+        return np.int64(0)
+    # z = floor(n / q_ln2) < 63 by binary search on its bits (exact, no division)
+    z = np.int64(0)
+    for sh in range(5, -1, -1):
+        t = z + (np.int64(1) << sh)
+        z += (np.int64(1) << sh) * (t * qln2 <= n)
     qp = q + z * qln2
     t = qp + qb
-    v = t * t + qc
-    if z >= 63:
-        return np.int64(0)
-    return v >> z
+    return (t * t + qc) >> z
 
 
 @njit(cache=True)
@@ -119,25 +125,29 @@ def i_sqrt(n, out):
 
 @njit(cache=True)
 def i_softmax(q, qln2, qb, qc, bits, out):
-    """Integer softmax over the last axis of a 2-D array q (rows x n), per row:
+    """Integer softmax over the last axis of a 2-D integer array q (rows x n; any signed
+    integer dtype, every value taken into int64 first), per row:
     q~ = q - max(q) (row max subtraction), e = I-EXP(q~), s = sum(e) (exact, int64),
-    out = min(floor(e * 2^bits / s), 2^bits - 1): probabilities at the scale 2^-bits in
-    ``bits`` unsigned bits (the single value 1.0, reached only when every other e is 0,
-    saturates to 1 - 2^-bits)."""
+    f = floor(2^62 / s) (one division per row), out = min(floor(e f / 2^(62 - bits)),
+    2^bits - 1): probabilities at the scale 2^-bits in ``bits`` unsigned bits (1.0, reached
+    only when every other e is 0, saturates to 1 - 2^-bits). e f <= 2^62 since e <= s.
+    This is the normalisation of I-BERT's released code (factor = floor(2^32 / sum)),
+    with 62 fraction bits; it equals floor(e 2^bits / s) or is 1 below it."""
     rows, n = q.shape
     e = np.empty(n, np.int64)
     top = (np.int64(1) << bits) - 1
     for r in range(rows):
-        m = q[r, 0]
+        m = np.int64(q[r, 0])
         for j in range(1, n):
             if q[r, j] > m:
-                m = q[r, j]
+                m = np.int64(q[r, j])
         s = np.int64(0)
         for j in range(n):
-            e[j] = i_exp_scalar(q[r, j] - m, qln2, qb, qc)
+            e[j] = i_exp_scalar(np.int64(q[r, j]) - m, qln2, qb, qc)
             s += e[j]
+        f = (np.int64(1) << 62) // s
         for j in range(n):
-            v = (e[j] << bits) // s
+            v = (e[j] * f) >> (62 - bits)
             out[r, j] = v if v < top else top
 
 

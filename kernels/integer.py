@@ -6,7 +6,9 @@ lie in the int32 range, which the validating wrappers in ``refquant.integer`` ch
 Integer arithmetic stays in int64 with explicit masks; nothing promotes to float.
 """
 import numpy as np
-from numba import njit
+from numba import prange
+
+from . import njit
 
 _INT32_MIN = -2147483648
 _INT32_MAX = 2147483647
@@ -24,6 +26,8 @@ __all__ = [
     "sat_add",
     "gemm_pair_saturate",
     "gemm_int64",
+    "quantize_affine_fast",
+    "quantize_affine_fast_parallel",
 ]
 
 
@@ -191,3 +195,233 @@ def gemm_int64(a, b, c, out):
                 aik = a[t, i, k]
                 for j in range(N):
                     out[t, i, j] += aik * b[t, k, j]
+
+
+# --------------------------------------------------------------------------------------
+# Fast path of the exact affine quantizer (round(x / s) + z on the real quotient,
+# rounding modes 0..5 as refquant.Rounding, SATURATE) over float32 / float64 x.
+#
+# v = x * r with r a rounded reciprocal of s differs from the real quotient x / s by at
+# most |v| * 2^-22 in float32 (r = float32(1 / s) normal, x float32: two roundings of
+# relative size 2^-24 and the float64 1 / s rounded first) and by at most |v| * 2^-51 in
+# float64 (r = fl(1 / s)). Only |v| <= B + 1 (B = max(|lo|, |hi|) + max|z|) can matter:
+# beyond, the exact result and the one taken on v saturate to the same end. So with
+# tol = (B + 2) * 2^-21 (float32) or (B + 2) * 2^-49 (float64), a margin of two or
+# more, the decision taken on v is the decision on x / s whenever v lies farther than
+# tol from the points where the mode's decision changes (half-integers for the nearest
+# modes 0..2, integers for the directed modes 3..5; for those, v == 0 with x != 0 from
+# underflow is near as well). NaN and +-inf x are always near.
+#
+# Elements are processed in sub-blocks of _SUB: one branch-free pass that vectorises
+# writes every result and flags the sub-block if any element is near; a flagged float32
+# sub-block is recomputed in float64; elements near in float64 too (exact ties,
+# non-finite x) are "unresolved": the caller recomputes them with the exact general
+# kernel (``kernels.rounding.quantize_affine``), collected by a second call.
+# --------------------------------------------------------------------------------------
+
+_SUB = 256  # elements per sub-block (one flag each)
+
+
+@njit(cache=True)
+def _fast_block(xb, ob, r, zf, lo, hi, lim, tol, mode):
+    """Quantize xb into ob with one reciprocal r (the arithmetic is that of r's type);
+    True if an element is near (see above). lim = 0.5 - tol; [lo, hi] within int32."""
+    flag = False
+    if mode <= 2:
+        for j in range(xb.size):
+            v = xb[j] * r
+            t = np.rint(v)
+            flag |= not (abs(v - t) <= lim)
+            t = min(max(t + zf, lo), hi)
+            ob[j] = np.int32(t)
+    else:
+        for j in range(xb.size):
+            xv = xb[j]
+            v = xv * r
+            e = abs(v - np.rint(v))
+            flag |= (not (e >= tol)) & (xv != 0)
+            if mode == 3:
+                t = np.trunc(v)
+            elif mode == 4:
+                t = np.floor(v)
+            else:
+                t = np.ceil(v)
+            t = min(max(t + zf, lo), hi)
+            ob[j] = np.int32(t)
+    return flag
+
+
+@njit(cache=True)
+def _fast_block_vec(xb, ob, r, zf, lo, hi, lim, tol, mode):
+    """As _fast_block with one reciprocal and zero point per element (r[j], zf[j])."""
+    flag = False
+    if mode <= 2:
+        for j in range(xb.size):
+            v = xb[j] * r[j]
+            t = np.rint(v)
+            flag |= not (abs(v - t) <= lim)
+            t = min(max(t + zf[j], lo), hi)
+            ob[j] = np.int32(t)
+    else:
+        for j in range(xb.size):
+            xv = xb[j]
+            v = xv * r[j]
+            e = abs(v - np.rint(v))
+            flag |= (not (e >= tol)) & (xv != 0)
+            if mode == 3:
+                t = np.trunc(v)
+            elif mode == 4:
+                t = np.floor(v)
+            else:
+                t = np.ceil(v)
+            t = min(max(t + zf[j], lo), hi)
+            ob[j] = np.int32(t)
+    return flag
+
+
+@njit(cache=True)
+def _unresolved(xb, r, rv, lim, tol, mode, base, idx, pos):
+    """Count the elements of xb near in float64 (r: float64 reciprocals, r[j] per element
+    when rv, else r[0]); when idx is not empty write their flat indices (base + j) at
+    idx[pos:]. Returns the count."""
+    n = 0
+    for j in range(xb.size):
+        xv = float(xb[j])
+        v = xv * r[j if rv else 0]
+        e = abs(v - np.rint(v))
+        if mode <= 2:
+            near = not (e <= lim)
+        else:
+            near = (not (e >= tol)) and xv != 0.0
+        if near:
+            if idx.size:
+                idx[pos + n] = base + j
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _fast_limits(lo, hi, zf):
+    """(tol64, lim64, tol32, lim32) for the range [lo, hi] and zero points zf."""
+    bmax = max(abs(lo), abs(hi))
+    zm = 0.0
+    for v in zf.reshape(-1):
+        zm = max(zm, abs(v))
+    tol64 = (bmax + zm + 2.0) * 2.0 ** -49
+    tol32 = np.float32((bmax + zm + 2.0) * 2.0 ** -21)
+    return tol64, 0.5 - tol64, tol32, np.float32(0.5) - tol32
+
+
+@njit(cache=True)
+def _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t, idx, pos,
+               out):
+    """Quantize the flat elements [t * task, (t + 1) * task) (see quantize_affine_fast);
+    returns the number of unresolved elements among them (their flat indices go to idx
+    from pos when idx is not empty)."""
+    P, D, Q = x.shape
+    Ps, nb, Qs = r64.shape
+    vec = Qs > 1
+    tol64, lim64, tol32, lim32 = lims
+    lo32 = np.float32(lo)
+    hi32 = np.float32(hi)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    rows = r64.reshape(Ps * nb, Qs)
+    rows32 = r32.reshape(Ps * nb, Qs)
+    zrows = zf.reshape(Ps * nb, Qs)
+    zrows32 = zf32.reshape(Ps * nb, Qs)
+    a = t * task
+    end = min(a + task, P * D * Q)
+    cnt = 0
+    while a < end:
+        # the piece [a, e): the rest of one (p, block) segment (one scale) or of one row
+        # of Q elements (a scale per element)
+        p = a // (D * Q)
+        o = a - p * D * Q
+        d = o // Q
+        b = d // block
+        g = (p if Ps > 1 else 0) * nb + b
+        if vec:
+            c0 = o - d * Q
+            e = min(a - c0 + Q, end)
+        else:
+            c0 = 0
+            e = min(p * D * Q + min(D, (b + 1) * block) * Q, end)
+        for s0 in range(a, e, _SUB):
+            s1 = min(s0 + _SUB, e)
+            xb = xf[s0:s1]
+            ob = of[s0:s1]
+            if vec:
+                k0 = c0 + (s0 - a)
+                k1 = k0 + (s1 - s0)
+                rr = rows[g, k0:k1]
+                if narrow:
+                    flag = _fast_block_vec(xb, ob, rows32[g, k0:k1], zrows32[g, k0:k1], lo32,
+                                           hi32, lim32, tol32, mode)
+                    if flag:
+                        flag = _fast_block_vec(xb, ob, rr, zrows[g, k0:k1], lo, hi, lim64,
+                                               tol64, mode)
+                else:
+                    flag = _fast_block_vec(xb, ob, rr, zrows[g, k0:k1], lo, hi, lim64, tol64,
+                                           mode)
+            else:
+                rr = rows[g, 0:1]
+                if narrow:
+                    flag = _fast_block(xb, ob, rows32[g, 0], zrows32[g, 0], lo32, hi32, lim32,
+                                       tol32, mode)
+                    if flag:
+                        flag = _fast_block(xb, ob, rows[g, 0], zrows[g, 0], lo, hi, lim64,
+                                           tol64, mode)
+                else:
+                    flag = _fast_block(xb, ob, rows[g, 0], zrows[g, 0], lo, hi, lim64, tol64,
+                                       mode)
+            if flag:
+                cnt += _unresolved(xb, rr, vec, lim64, tol64, mode, s0, idx, pos + cnt)
+        a = e
+    return cnt
+
+
+@njit(cache=True)
+def quantize_affine_fast(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, task, counts,
+                         idx, out):
+    """The exact affine quantizer round(x / s) + z clamped to [lo, hi] (``rounding.
+    quantize_affine`` with compat 0, mode 0..5, SATURATE) for finite results, without
+    deciding near elements (see above): x float32 / float64 viewed as (P, D, Q);
+    r64 = fl(1 / s) (float64) of shape (Ps, nb, Qs), Ps in {1, P}, Qs in {1, Q}, blocks
+    of ``block`` along D as quantize_affine; r32 = float32(r64); zf, zf32 the zero points
+    as float64 / float32 of that shape; [lo, hi] within the int32 range. narrow: try
+    float32 first (only when x is float32, every r32 is a normal float32 and
+    max(|lo|, |hi|) + max|z| <= 2^11).
+
+    The flat elements are cut into counts.size tasks of ``task`` elements; counts[t]
+    receives the number of unresolved elements of task t (non-finite x, and quotients
+    within 2^-49-relative of a decision point), whose out is undefined. With idx not
+    empty (a second call, with the counts of the first), the tasks with counts[t] > 0
+    write the ascending flat indices of their unresolved elements to idx from
+    sum(counts[:t]) instead.
+    """
+    ntask = counts.size
+    lims = _fast_limits(lo, hi, zf)
+    pos = 0
+    for t in range(ntask):
+        if idx.size:
+            if counts[t]:
+                _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t,
+                           idx, pos, out)
+            pos += counts[t]
+        else:
+            counts[t] = _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims,
+                                   task, t, idx, 0, out)
+
+
+@njit(cache=True, parallel=True)
+def quantize_affine_fast_parallel(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow,
+                                  task, counts, out):
+    """quantize_affine_fast's first call (idx empty) with the tasks on Numba's threads;
+    the results do not depend on the thread count."""
+    ntask = counts.size
+    lims = _fast_limits(lo, hi, zf)
+    idx = np.empty(0, np.int64)
+    for t in prange(ntask):
+        counts[t] = _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task,
+                               t, idx, 0, out)

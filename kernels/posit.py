@@ -4,10 +4,10 @@ conversions and the quire, all on integer codes with exact int64 arithmetic."""
 import math
 
 import numpy as np
-from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros as _lz_intrinsic
 from numba.extending import overload
 
+from . import njit
 from .rounding import choose
 
 _M32 = np.int64(0xFFFFFFFF)

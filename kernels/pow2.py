@@ -13,8 +13,8 @@ the data) that reproduces the general kernels exactly. Rounding modes are the in
 """
 
 import numpy as np
-from numba import njit
 
+from . import njit
 from .rounding import choose
 
 __all__ = ["levels_encode", "levels_quantize", "levels_encode_nearest",

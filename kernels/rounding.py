@@ -9,7 +9,8 @@ Overflow policies are those of ``refquant.Overflow``: 0 SATURATE, 1 WRAP, 2 RAIS
 import math
 
 import numpy as np
-from numba import njit
+
+from . import njit
 
 # splitmix64 constants as signed int64 (uint64 arithmetic would promote to float64).
 __all__ = [

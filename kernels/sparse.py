@@ -24,7 +24,8 @@ reading or writing out of bounds; the callers raise ValueError on a non-zero sta
 The other kernels take arrays their callers build and size.
 """
 import numpy as np
-from numba import njit
+
+from . import njit
 
 
 __all__ = [

@@ -36,7 +36,8 @@ Conventions shared by every kernel
   last output has been written (the count is emergent, not computed from a formula).
 """
 import numpy as np
-from numba import njit
+
+from . import njit
 
 # Columns of the per-fold statistics array.
 FOLD_ROW0 = 0      # first spatial row (operand index) of the fold

@@ -26,9 +26,10 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import prange, types
 from numba.extending import intrinsic
 
+from . import njit
 from .rounding import choose
 
 __all__ = [

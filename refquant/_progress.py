@@ -1,49 +1,58 @@
-"""A one-line progress bar for long library runs and commands."""
+"""Progress bars for long library runs and commands, drawn by tqdm on a terminal only."""
 from __future__ import annotations
 
 import sys
-import time
+from typing import IO, Any
 
-__all__ = ["Progress", "PROGRESS_DELAY"]
+__all__ = ["Progress", "PROGRESS_DELAY", "is_terminal"]
 
 PROGRESS_DELAY = 0.5  # seconds of work before the progress bar appears
 
 
-class Progress:
-    """A one-line progress bar on ``stream`` (stderr by default).
+def is_terminal(stream: Any) -> bool:
+    """True when ``stream`` is an interactive terminal (``stream.isatty()``)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
-    It stays invisible until ``delay`` seconds have passed since it was created, so quick
-    runs print nothing; then each ``step`` redraws ``\\r[#####.....] k/n label``.
-    ``close`` erases the line if anything was drawn. ``enabled=False`` draws nothing.
+
+class Progress:
+    """A tqdm progress bar of ``total`` steps on ``stream`` (stderr by default).
+
+    It is drawn only when ``enabled`` and ``stream`` is a terminal (``force=True`` draws
+    on any stream, for a user who asked for it), and only after ``delay`` seconds of
+    work, so quick runs and captured or redirected output stay clean. ``step`` counts one
+    step and shows its label; ``close`` removes the bar. A run that draws nothing imports
+    no tqdm.
     """
 
-    def __init__(self, total, stream=None, enabled=True, delay=PROGRESS_DELAY, width=24,
-                 clock=time.monotonic):
+    def __init__(self, total: int, stream: IO[str] | None = None, enabled: bool = True,
+                 delay: float = PROGRESS_DELAY, *, force: bool = False) -> None:
         self.total = max(int(total), 1)
         self.stream = sys.stderr if stream is None else stream
-        self.enabled = bool(enabled)
-        self.delay = float(delay)
-        self.width = int(width)
-        self.clock = clock
-        self.start = clock()
         self.done = 0
-        self.drawn_len = 0
+        self._bar: Any = None
+        if enabled and (force or is_terminal(self.stream)):
+            from tqdm import tqdm
+            self._bar = tqdm(total=self.total, file=self.stream, delay=float(delay),
+                             leave=False, dynamic_ncols=True, unit="step")
+
+    @property
+    def drawing(self) -> bool:
+        """True when this bar draws (enabled, and on a terminal or forced)."""
+        return self._bar is not None
 
     def step(self, label: str = "") -> None:
-        """Count one unit of work done and redraw if the bar is due."""
+        """Count one step done; the bar (if drawn) shows ``label``."""
         self.done = min(self.done + 1, self.total)
-        if not self.enabled or self.clock() - self.start < self.delay:
-            return
-        filled = self.width * self.done // self.total
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} {label}"
-        pad = " " * max(self.drawn_len - len(line), 0)
-        self.stream.write("\r" + line + pad)
-        self.stream.flush()
-        self.drawn_len = len(line)
+        if self._bar is not None:
+            if label:
+                self._bar.set_postfix_str(label, refresh=False)
+            self._bar.update(1)
 
     def close(self) -> None:
-        """Erase the bar (if drawn)."""
-        if self.drawn_len:
-            self.stream.write("\r" + " " * self.drawn_len + "\r")
-            self.stream.flush()
-            self.drawn_len = 0
+        """Remove the bar (if drawn)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

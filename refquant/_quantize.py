@@ -21,7 +21,7 @@ from ._interop import to_numpy
 from ._validate import as_real_array, norm_axis as _norm_axis
 from .integer._affine import check_compat, compat_plan, encode_affine
 from .qtensor import QTensor
-from ._validate import check_int
+from ._validate import check_int, check_real
 from .protocol import Format
 from .registry import format as _format
 from .modes import Overflow, Rounding, as_overflow
@@ -64,7 +64,8 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
              scale: npt.ArrayLike | None = None, zero_point: npt.ArrayLike | None = None,
              compat: str = "exact", overflow: Overflow | str = Overflow.SATURATE,
              nonfinite: str | None = None, seed: int = 0, scale_dtype: npt.DTypeLike = None,
-             **calibration_options: Any) -> QTensor:
+             quant_min: int | None = None, quant_max: int | None = None,
+             eps: float | None = None, **calibration_options: Any) -> QTensor:
     """Quantize x with ``fmt`` under a scale per tensor, per axis or per block.
 
     Parameters
@@ -146,6 +147,30 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
         tensors. A name used outside its granularities or formats is a ValueError, as is
         a scale whose float32 value or reciprocal overflows or vanishes. Checked bit for
         bit against torch 2.13 (CPU) in tests/oracles/test_torch_*.py.
+
+        Calibrated scales under a torch name (no ``scale`` given) are those of torch.ao's
+        ``MinMaxObserver`` (per tensor) and ``PerChannelMinMaxObserver`` (per axis) for
+        the format's dtype (int8: qint8, uint8: quint8, int32: qint32, uint16: uint16),
+        computed from the calibrated [lo, hi] (``calibration``, default "minmax": exactly
+        the observers' range) by ``refquant.calibrate.torch_qparams``, all in float32:
+        ``symmetric`` picks the qscheme, default False (affine, the observers' default);
+        symmetric scale = max(amax / ((quant_max - quant_min) / 2), eps), zero point 0
+        for signed formats and 2^(bits-1) for unsigned ones (128 for uint8), or
+        (quant_min + quant_max) // 2 with a custom range; affine scale =
+        max(float32(hi - lo) / (quant_max - quant_min), eps), zero point = clamp(quant_min
+        - round_half_even(lo / scale), quant_min, quant_max); an all-zero range gives eps
+        and zero point quant_min (0 for symmetric signed formats). The scales are float32
+        values (``scale_dtype``, if given, must be float32).
+    quant_min, quant_max : the observers' custom quantization range (torch names only;
+        both or neither): integers with quant_min <= 0 <= quant_max, quant_min <
+        quant_max, within the format's codes (default: the format's range, e.g. [-128,
+        127] for int8). The calibration uses it as the observers do; the codes are clamped
+        to it under "torch", "torch_fake_quant" and "torch_decomposed" (whose ops take
+        quant_min / quant_max), while torch.quantize_per_tensor / _per_channel
+        ("torch_per_tensor", "torch_per_channel") clamp to the format's range. An explicit
+        zero point must lie within it; overflow must be SATURATE.
+    eps : the observers' smallest scale (torch names with calibrated scales only; default
+        2^-23 = torch.finfo(torch.float32).eps), rounded to float32; a positive real.
     overflow : SATURATE (default) | WRAP | RAISE for integer codes (WRAP: the exactly
         rounded integer modulo 2^bits, at any magnitude). Non-integer formats: SATURATE
         clamps x / s to [fmt.min, fmt.max] before encoding, so values beyond
@@ -223,6 +248,9 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
         for name in calibration_options:
             raise ValueError(f"{name} does not apply with an explicit scale (it is a "
                              "calibration option)")
+    torch_cal = fmt.is_integer and compat.startswith("torch") and scale is None
+    qrange = _check_torch_range(fmt, compat, quant_min, quant_max, eps, scale, ov,
+                                scale_dtype, torch_cal)
     sdt = _check_scale_dtype(scale_dtype)
     if not fmt.is_integer:
         params = inspect.signature(fmt.encode).parameters
@@ -238,11 +266,15 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
     view, blk, gshape = _view(x.shape, granularity, ax, block)
     ushape = _user_shape(x.shape, granularity, ax, block)
     if symmetric is None:
-        symmetric = not (fmt.is_integer and (fmt.min == 0 or fmt.max <= 0))
+        # torch.ao's observers default to the affine qschemes
+        symmetric = False if torch_cal else not (fmt.is_integer and (fmt.min == 0 or fmt.max <= 0))
     if not symmetric and not fmt.is_integer:
         raise ValueError(f"symmetric=False needs an integer format; {fmt.name} takes a zero point of 0")
     if fmt.is_integer:
         qmin, qmax = int(fmt.min), int(fmt.max)
+        # the codes' clamp: the custom range where the torch op takes one
+        clamp = qrange if qrange is not None and compat not in (
+            "torch_per_tensor", "torch_per_channel") else (qmin, qmax)
     if scale is not None:
         s3 = _check_scale(scale, gshape, ushape)
         if zero_point is None:
@@ -257,6 +289,9 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
                 raise ValueError(f"zero_point has {z.size} elements; expected {s3.size} (as scale)")
             if z.size and (z.min() < qmin or z.max() > qmax):
                 raise ValueError(f"zero_point outside the code range [{qmin}, {qmax}] of {fmt.name}")
+            if z.size and qrange is not None and (z.min() < qrange[0] or z.max() > qrange[1]):
+                raise ValueError(f"zero_point outside [quant_min, quant_max] = "
+                                 f"[{qrange[0]}, {qrange[1]}]")
             z3 = z.astype(np.int64).reshape(gshape)
     else:
         if zero_point is not None:
@@ -270,12 +305,15 @@ def quantize(x: npt.ArrayLike, fmt: Format | str, *, granularity: str | None = N
         from . import calibrate
         lo, hi = calibrate.group_range(finite_table, "minmax" if calibration is None else calibration,
                                        symmetric=symmetric, fmt=fmt, **calibration_options)
-        s3, z3 = _scales_from_range(lo, hi, fmt, symmetric, sdt)
+        if torch_cal:
+            s3, z3 = _torch_scales(lo, hi, fmt, symmetric, qrange, eps, x.size)
+        else:
+            s3, z3 = _scales_from_range(lo, hi, fmt, symmetric, sdt)
         s3 = s3.reshape(gshape)
         z3 = z3.reshape(gshape)
     if fmt.is_integer:
         s_kernel, s3 = plan.scales(s3)  # the scale the rule computes with, the one kept
-        codes = encode_affine(x_in if plan.code == 0 else x, s_kernel, z3, blk, qmin, qmax,
+        codes = encode_affine(x_in if plan.code == 0 else x, s_kernel, z3, blk, *clamp,
                               view=view, rounding=rounding, seed=seed, compat=compat,
                               overflow=ov, nonfinite="raise" if nonfinite is None else nonfinite,
                               dtype=fmt.code_dtype, kernel_compat=plan.code)
@@ -326,6 +364,67 @@ def _check_block_arguments(fmt, *, granularity, block_size, calibration, symmetr
         why = (sorted(options)[0], "block formats take no calibration options")
     if why is not None:
         raise ValueError(f"{why[0]} does not apply to {name}: {why[1]}")
+
+
+def _check_torch_range(fmt, compat, quant_min, quant_max, eps, scale, ov, scale_dtype,
+                       torch_cal):
+    """(quant_min, quant_max) as ints, or None when not given, after the rules of
+    ``quantize``'s quant_min / quant_max / eps (ValueError / TypeError naming the
+    argument)."""
+    if torch_cal and scale_dtype is not None and np.dtype(scale_dtype) != np.float32:
+        raise ValueError("scale_dtype does not apply to torch observers' scales, which are "
+                         "float32")
+    given = [n for n, v in (("quant_min", quant_min), ("quant_max", quant_max), ("eps", eps))
+             if v is not None]
+    if not given:
+        return None
+    if not (fmt.is_integer and compat.startswith("torch")):
+        raise ValueError(f"{given[0]} applies to the torch compat names (torch.ao observers' "
+                         f"parameters) with integer formats; got compat={compat!r}, "
+                         f"{fmt.name}")
+    if eps is not None:
+        if not torch_cal:
+            raise ValueError("eps applies to calibrated scales (the observers' smallest "
+                             "scale); an explicit scale is used as given")
+        e = check_real(eps, "eps", finite=True)
+        if not (e > 0 and np.float32(e) > 0):
+            raise ValueError(f"eps must be positive in float32, got {eps!r}")
+    if quant_min is None and quant_max is None:
+        return None
+    if quant_min is None or quant_max is None:
+        raise ValueError("quant_min and quant_max go together (the observers use a custom "
+                         "range only when both are given)")
+    lo_c, hi_c = int(fmt.min), int(fmt.max)
+    qlo = check_int(quant_min, "quant_min", lo_c, 0)
+    qhi = check_int(quant_max, "quant_max", 0, hi_c)
+    if not qlo < qhi:
+        raise ValueError(f"quant_min must be below quant_max, got [{qlo}, {qhi}]")
+    if scale is not None and compat in ("torch_per_tensor", "torch_per_channel"):
+        raise ValueError(f"quant_min and quant_max do not apply to compat={compat!r} with an "
+                         "explicit scale: torch.quantize_per_tensor / _per_channel clamp to "
+                         f"the dtype's range [{lo_c}, {hi_c}]")
+    if ov is not Overflow.SATURATE:
+        raise ValueError(f"overflow={ov.name} does not apply with quant_min / quant_max "
+                         "(torch clamps to the range); allowed: SATURATE")
+    return qlo, qhi
+
+
+def _torch_scales(lo, hi, fmt, symmetric, qrange, eps, size):
+    """(scale, zero point) per group as torch.ao's min/max observers compute them
+    (``calibrate.torch_qparams``); an empty x (never observed) gets scale 1, zero point 0."""
+    from .calibrate import TORCH_EPS, torch_qparams
+    qmin, qmax = (int(fmt.min), int(fmt.max)) if qrange is None else qrange
+    if fmt.min < 0:
+        zsym = 0
+    elif qrange is not None:
+        zsym = (qmin + qmax) // 2
+    else:
+        zsym = 1 << (fmt.bits - 1)
+    if size == 0:
+        shape = np.shape(lo)
+        return np.ones(shape), np.zeros(shape, dtype=np.int64)
+    return torch_qparams(lo, hi, symmetric=symmetric, quant_min=qmin, quant_max=qmax,
+                         symmetric_zero_point=zsym, eps=TORCH_EPS if eps is None else eps)
 
 
 def _scales_from_range(lo, hi, fmt, symmetric, scale_dtype):

@@ -52,7 +52,7 @@ from .protocol import Format
 from .registry import format as _format_of
 
 __all__ = ["group_range", "minmax", "percentile", "entropy", "mse", "aciq_laplace",
-           "aciq_gaussian", "aciq_alpha", "METHODS"]
+           "aciq_gaussian", "aciq_alpha", "METHODS", "torch_qparams", "TORCH_EPS"]
 
 
 def minmax(table: npt.ArrayLike, symmetric: bool = True, fmt: Format | str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -378,3 +378,51 @@ def group_range(table: npt.ArrayLike, method: str | Callable[..., tuple[np.ndarr
     lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (t.shape[0],))
     hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (t.shape[0],))
     return lo, hi
+
+
+#: torch.finfo(torch.float32).eps, the default ``eps`` of torch.ao's observers.
+TORCH_EPS = 2.0 ** -23
+
+
+def torch_qparams(lo: npt.ArrayLike, hi: npt.ArrayLike, *, symmetric: bool, quant_min: int,
+                  quant_max: int, symmetric_zero_point: int = 0,
+                  eps: float = TORCH_EPS) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, zero point) per group from the observed range [lo, hi], as torch.ao's
+    ``MinMaxObserver`` / ``PerChannelMinMaxObserver`` compute them
+    (``_calculate_qparams``, torch 2.13), every operation in float32 and rounded once:
+
+    lo32 = float32(min(lo, 0)), hi32 = float32(max(hi, 0)) (the observer holds its range in
+    float32), eps32 = float32(eps);
+
+    - symmetric (per_tensor_symmetric / per_channel_symmetric):
+      scale = max(float32(max(-lo32, hi32) / ((quant_max - quant_min) / 2)), eps32),
+      zero point ``symmetric_zero_point`` (torch: 0 for signed dtypes, 128 for quint8,
+      2^15 for uint16, (quant_min + quant_max) // 2 for quint8 with a custom range);
+    - affine (per_tensor_affine / per_channel_affine, torch's default):
+      scale = max(float32(float32(hi32 - lo32) / float32(quant_max - quant_min)), eps32),
+      zero point = clamp(quant_min - round_half_even(float32(lo32 / scale)), quant_min,
+      quant_max).
+
+    An all-zero range gives scale eps32 and zero point quant_min (affine). Returns the
+    scales as float64 arrays holding float32 values and the zero points as int64; a range
+    whose float32 image is not finite raises ValueError."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo32 = np.minimum(np.asarray(lo, dtype=np.float64), 0.0).astype(np.float32)
+        hi32 = np.maximum(np.asarray(hi, dtype=np.float64), 0.0).astype(np.float32)
+    if not (np.isfinite(lo32).all() and np.isfinite(hi32).all()):
+        raise ValueError("the observed range is not finite in float32 (torch's observers hold "
+                         "it in float32): x has magnitudes above 3.4028235e+38")
+    eps32 = np.float32(eps)
+    with np.errstate(over="ignore"):
+        if symmetric:
+            amax = np.maximum(-lo32, hi32)
+            scale = np.maximum(amax / np.float32((quant_max - quant_min) / 2), eps32)
+            zp = np.full(scale.shape, int(symmetric_zero_point), dtype=np.int64)
+        else:
+            scale = np.maximum((hi32 - lo32) / np.float32(quant_max - quant_min), eps32)
+            ratio = (lo32 / scale).astype(np.float32)
+            zp = np.clip(quant_min - np.rint(ratio).astype(np.int64), quant_min, quant_max)
+    if not np.isfinite(scale).all():
+        raise ValueError("the float32 scale torch's observer computes overflows (range above "
+                         "3.4e38)")
+    return scale.astype(np.float64), zp.astype(np.int64)

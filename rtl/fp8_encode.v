@@ -45,13 +45,16 @@ module fp8_encode #(
     // bits of sig below the kept ones: 23 - M for normals, more for subnormals
     wire signed [10:0] sh_sub = (23 - M) + (1 - BIAS) - ue;
     wire [5:0] shift = normal ? (23 - M) : ((sh_sub > 26) ? 6'd26 : sh_sub[5:0]);
-    wire [23:0] kept   = sig >> shift;
-    wire        guard  = (shift == 0) ? 1'b0 : sig[shift - 1];
-    wire [23:0] below  = sig & ((24'd1 << (shift - 1)) - 24'd1);
+    wire [31:0] sig32  = {8'd0, sig};                        // index shift - 1 <= 25 stays inside
+    wire [31:0] kept   = sig32 >> shift;
+    wire        guard  = sig32[shift - 1];
+    wire [31:0] below  = sig32 & ((32'd1 << (shift - 1)) - 32'd1);
     wire        sticky = (shift > 1) && (below != 0);
 
     // code magnitude before rounding (the exponent field may exceed its width: overflow)
-    wire [15:0] base = normal ? ((ue + BIAS) << M) | (kept & ((1 << M) - 1)) : kept;
+    wire signed [10:0] et = ue + BIAS;                        // biased exponent, >= 1 when normal
+    wire [15:0] et16 = et[9:0];
+    wire [15:0] base = normal ? ((et16 << M) | (kept[15:0] & ((16'd1 << M) - 16'd1))) : kept[15:0];
     wire        up   = guard & (sticky | kept[0]);          // ties to even
     wire [15:0] mag  = base + up;                            // a carry moves into the exponent
     wire        ovf  = is_inf || (mag > MAXCODE);

@@ -28,7 +28,7 @@ ENUMERATE_BITS = 16
 #: Formats of at most this many bits get the table of every code.
 TABLE_BITS = 8
 #: Bumped when the drawing changes, so cached plots are redrawn.
-PLOT_VERSION = "2"
+PLOT_VERSION = "5"
 
 #: Float-style properties shown when a format defines them (numpy finfo names).
 PROPERTIES = ("bits", "min", "max", "eps", "smallest_normal", "smallest_subnormal",
@@ -95,6 +95,19 @@ class _Grid:
         self.ninf = v == -np.inf
         self.nzero = (v == 0) & np.signbit(v)
 
+    @staticmethod
+    def decode_patterns(fmt, patterns: np.ndarray) -> np.ndarray:
+        """Values of the codes with these bit patterns (NaN for patterns beyond the
+        format's width or outside the format)."""
+        bits = int(math.ceil(fmt.bits))
+        inside = patterns < (1 << bits)
+        out = np.full(patterns.size, np.nan)
+        try:
+            out[inside] = fmt.decode(patterns[inside].astype(fmt.code_dtype))
+        except ValueError:
+            pass
+        return out
+
     def finite(self) -> np.ndarray:
         v = self.values[np.isfinite(self.values)]
         return np.unique(v + 0.0)
@@ -107,14 +120,14 @@ def _specials(fmt, grid: _Grid) -> list[str]:
         pats = grid.patterns[mask]
         shown = ", ".join(f"`0x{int(p):0{width}x}`" for p in pats[:6])
         more = f" and {pats.size - 6} more" if pats.size > 6 else ""
-        return f"{pats.size} code{'s' if pats.size != 1 else ''}: {shown}{more}"
+        return f"{pats.size} code{'s' if pats.size != 1 else ''}, {shown}{more}"
 
     scope = " (in a strided sample of 2^16 codes)" if grid.sampled else ""
     out = []
     for label, mask in (("NaN", grid.nan), ("+inf", grid.pinf), ("-inf", grid.ninf),
                         ("-0", grid.nzero), ("not a code of the format", grid.invalid)):
         if mask.any():
-            out.append(f"{label}: {codes(mask)}{scope}")
+            out.append(f"{label} ({codes(mask)}){scope}")
     if not out:
         out.append(f"none: every code{scope} decodes to a finite value, and zero has one code"
                    if (grid.values == 0).sum() <= 1 else
@@ -123,25 +136,48 @@ def _specials(fmt, grid: _Grid) -> list[str]:
 
 
 def _code_table(fmt, grid: _Grid) -> str:
+    """A list-table of every code: rows of 16 consecutive codes (8 where the values need
+    more than 6 characters, one row for formats of fewer than 4 bits), styled compact by
+    ``_static/refquant.css``."""
     bits = int(math.ceil(fmt.bits))
-    cols = 16 if bits >= 4 else 1 << bits
+    cells = ["invalid" if bad else _cell(float(v)) for v, bad in zip(grid.values, grid.invalid)]
+    cols = min(1 << bits, 16 if max(len(c) for c in cells) <= 6 else 8)
     rows = (1 << bits) // cols
     hexw = max(1, (bits + 3) // 4)
-    head = "| code | " + " | ".join(f"+{c:x}" for c in range(cols)) + " |"
-    sep = "| --- |" + " ---: |" * cols
-    lines = [head, sep]
+    lines = ["```{list-table}", ":header-rows: 1", ":class: refquant-codes", "",
+             "* - code"]
+    lines += [f"  - +{c:x}" for c in range(cols)]
     for r in range(rows):
-        cells = []
+        lines.append(f"* - `0x{r * cols:0{hexw}x}`")
         for c in range(cols):
-            i = r * cols + c
-            cells.append("invalid" if grid.invalid[i] else _cell(float(grid.values[i])))
-        lines.append(f"| `0x{r * cols:0{hexw}x}` | " + " | ".join(cells) + " |")
+            lines.append("  - " + cells[r * cols + c])
+    lines.append("```")
     return "\n".join(lines)
 
 
+def _symlog_ticks(ax, values: np.ndarray) -> None:
+    """A symmetric-log y axis with at most two decades labelled on each side (none next
+    to zero, where the labels would collide)."""
+    nz = np.abs(values[values != 0])
+    thr, top = float(nz.min()), float(nz.max())
+    ax.set_yscale("symlog", linthresh=thr)
+    lo, hi = math.ceil(math.log10(thr)) + 1, math.floor(math.log10(top))
+    ks = list(range(lo, hi + 1)) or [hi]
+    if len(ks) > 2:
+        ks = [ks[(len(ks) - 1) // 2], ks[-1]]
+    ticks = [0.0] + [10.0 ** k for k in ks]
+    labels = ["0"] + [f"$10^{{{k}}}$" for k in ks]
+    if (values < 0).any():
+        ticks = [-t for t in ticks[:0:-1]] + ticks
+        labels = [f"$-10^{{{k}}}$" for k in ks[::-1]] + labels
+    ax.set_yticks(ticks, labels)
+    ax.minorticks_off()
+
+
 def _plot(fmt, grid: _Grid, path: Path) -> None:
-    """Two panels: the value of every code in code order, and the gap to the next
-    representable value against the value (positive values, log-log)."""
+    """Two panels: the value of every code in code order, and the gap from each positive
+    value to the next representable one (log-log). Formats above ENUMERATE_BITS are drawn
+    from the strided sample of codes; their gaps are exact, code p to code p + 1."""
     from matplotlib.figure import Figure  # no pyplot: nothing global, no display
 
     fig = Figure(figsize=(8.0, 2.8), dpi=80)
@@ -150,20 +186,28 @@ def _plot(fmt, grid: _Grid, path: Path) -> None:
     y = grid.values[ok]
     x = grid.patterns[ok]
     a.plot(x, y, ".", ms=3 if x.size <= 256 else 1, color="C0")
-    if y.size and np.max(np.abs(y)) > 1e3 * max(np.min(np.abs(y[y != 0])) if (y != 0).any() else 1, 1e-300):
-        nz = np.abs(y[y != 0])
-        a.set_yscale("symlog", linthresh=float(nz.min()) if nz.size else 1.0)
+    nz = np.abs(y[y != 0])
+    if nz.size and nz.max() > 1e3 * nz.min():
+        _symlog_ticks(a, y)
     a.set_xlabel("code (bit pattern)" + (", sampled" if grid.sampled else ""))
     a.set_ylabel("value")
     a.set_title(f"{fmt.name}: value of each code", fontsize=10)
-    pos = grid.finite()
-    pos = pos[pos > 0]
-    if pos.size >= 2:
+    if grid.sampled:
+        nxt = _Grid.decode_patterns(fmt, grid.patterns + 1)
+        keep = np.isfinite(grid.values) & np.isfinite(nxt) & (grid.values > 0) & \
+            (nxt > grid.values)
+        pos, gaps = grid.values[keep], (nxt - grid.values)[keep]
+    else:
+        pos = grid.finite()
+        pos = pos[pos > 0]
         gaps = np.diff(pos)
-        b.loglog(pos[:-1], gaps, ".", ms=3 if pos.size <= 256 else 1, color="C1")
+        pos = pos[:-1]
+    if pos.size >= 1:
+        b.loglog(pos, gaps, ".", ms=3 if pos.size <= 256 else 1, color="C1")
         b.set_xlabel("positive value")
         b.set_ylabel("gap to the next value")
-        b.set_title("spacing of the grid" + (" (sampled)" if grid.sampled else ""), fontsize=10)
+        b.set_title("spacing of the grid" + (" (sampled codes)" if grid.sampled else ""),
+                    fontsize=10)
     else:
         b.set_axis_off()
         b.text(0.5, 0.5, "fewer than two positive values", ha="center", va="center")
@@ -173,7 +217,7 @@ def _plot(fmt, grid: _Grid, path: Path) -> None:
     write_if_changed(path, buf.getvalue())
 
 
-def _format_section(fmt, family_dir: Path, keep: set[Path]) -> str:
+def _format_section(name: str, fmt, family_dir: Path, keep: set[Path]) -> str:
     grid = _Grid(fmt)
     props = []
     for p in PROPERTIES:
@@ -182,36 +226,41 @@ def _format_section(fmt, family_dir: Path, keep: set[Path]) -> str:
                 v = getattr(fmt, p)
             except (AttributeError, ValueError):
                 continue
-            props.append(f"| `{p}` | {_num(v)} |")
+            props.append((f"`{p}`", _num(v)))
     finite = grid.finite()
     count = (f"{finite.size} distinct finite values" +
              (" in the sample" if grid.sampled else ""))
     key = hashlib.sha256(grid.values.tobytes() + grid.patterns.tobytes() +
-                         f"{fmt.name}{PLOT_VERSION}".encode()).hexdigest()[:10]
-    png = family_dir / "_plots" / f"{fmt.name}-{key}.png"
+                         f"{name}{fmt.name}{PLOT_VERSION}".encode()).hexdigest()[:10]
+    png = family_dir / "_plots" / f"{name}-{key}.png"
     if not png.exists():
         _plot(fmt, grid, png)
     keep.add(png)
+    alias = (f" The registered name `{name}` builds the format `{fmt.name}`."
+             if fmt.name != name else "")
     lines = [
-        f"## `{fmt.name}`",
+        f"## `{name}`",
         "",
-        f"`{fmt!r}`",
+        f"`{fmt!r}`.{alias}",
         "",
-        "| property | value |",
-        "| --- | --- |",
-        *props,
-        f"| values | {count} |",
+        "```{list-table}",
+        ":header-rows: 1",
+        ":class: refquant-props",
         "",
-        "Special values: " + "; ".join(_specials(fmt, grid)) + ".",
+        "* - " + "\n  - ".join(k for k, _ in props),
+        "* - " + "\n  - ".join(v for _, v in props),
+        "```",
+        "",
+        f"{count[0].upper()}{count[1:]}. Special values: " + "; ".join(_specials(fmt, grid)) + ".",
         "",
         f"```{{image}} _plots/{png.name}",
-        f":alt: value grid of {fmt.name}",
+        f":alt: value grid of {name}",
         "```",
         "",
     ]
     if fmt.bits <= TABLE_BITS:
         lines += [
-            f"Every code of `{fmt.name}` (row: the code's high bits, column: added low bits;"
+            f"Every code of `{name}` (row: the code's high bits, column: added low bits;"
             " values to 6 significant digits, exactly `fmt.decode(code)`):",
             "",
             _code_table(fmt, grid),
@@ -249,16 +298,16 @@ def _family_page(family: str, names: list[str], patterns: list[str], family_dir:
         out.append("")
     out += ["| name | class | bits | min | max | eps | specials |",
             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
-    for f in fmts:
+    for n, f in zip(names, fmts):
         g = _Grid(f)
         specials = ", ".join(label for label, m in (("NaN", g.nan), ("±inf", g.pinf | g.ninf),
                                                     ("-0", g.nzero)) if m.any()) or "none"
         eps = _num(f.eps) if hasattr(f, "eps") else "—"
-        out.append(f"| [`{f.name}`](#{_anchor(f.name)}) | `{type(f).__name__}` | "
+        out.append(f"| [`{n}`](#{_anchor(n)}) | `{type(f).__name__}` | "
                    f"{_num(f.bits)} | {_num(f.min)} | {_num(f.max)} | {eps} | {specials} |")
     out.append("")
-    for f in fmts:
-        out.append(_format_section(f, family_dir, keep))
+    for n, f in zip(names, fmts):
+        out.append(_format_section(n, f, family_dir, keep))
     return "\n".join(out)
 
 

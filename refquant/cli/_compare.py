@@ -3,7 +3,6 @@ each (bits per element, SQNR, MSE, largest error, share clipped)."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from dataclasses import replace
 from typing import IO, Any
@@ -18,7 +17,7 @@ from ..registry import format as _format
 from ..modes import Rounding
 from .._groups import GRANULARITIES
 from .._quantize import quantize
-from ._common import EXIT_FAILED, EXIT_OK, UsageError, table
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, add_json_option, table, write_json
 from ._formats import family, registered
 from ._inputs import MAX_INPUT_BYTES, load_inputs
 
@@ -81,17 +80,32 @@ def _scale_bits(fmt: Any) -> int:
 def _end_values(qt: Any, value: float, toward: float) -> tuple[np.ndarray, np.ndarray]:
     """The dequantized tensor whose every element is ``value``'s code, and the one of its
     inner neighbour (the next representable value toward ``toward``; equal to the end
-    itself when the format cannot round toward it)."""
+    itself when the format cannot round toward it). Formats up to 16 bits take both codes
+    from the table of every code (``fmt.codes()``, ``fmt.decode``): the first code of
+    ``value`` and the first of the nearest finite value beyond it toward ``toward``, the
+    codes ``fmt.encode`` gives; wider formats encode ``value`` and the next float64 toward
+    ``toward`` (Rounding.DOWN / UP)."""
     fmt = qt.fmt
 
-    def filled(v: float, rounding: Rounding) -> np.ndarray:
-        code = np.asarray(fmt.encode(np.array([float(v)]), rounding))[0]
+    def filled(code: Any) -> np.ndarray:
         return replace(qt, codes=np.full(qt.codes.shape, code, dtype=qt.codes.dtype)
                        ).dequantize(np.float64)
-    end = filled(value, Rounding.NEAREST_EVEN)
+    if fmt.bits <= 16:  # a table of at most 2^16 values: no encode kernel to compile
+        codes = np.asarray(fmt.codes())
+        vals = np.asarray(fmt.decode(codes), dtype=np.float64)
+        beyond = np.isfinite(vals) & ((vals < value) if toward < value else (vals > value))
+        end = filled(codes[np.flatnonzero(vals == value)[0]])
+        if not beyond.any():
+            return end, end
+        near = vals[beyond].max() if toward < value else vals[beyond].min()
+        return end, filled(codes[np.flatnonzero(vals == near)[0]])
+
+    def encoded(v: float, rounding: Rounding) -> Any:
+        return np.asarray(fmt.encode(np.array([float(v)]), rounding))[0]
+    end = filled(encoded(value, Rounding.NEAREST_EVEN))
     try:
-        inner = filled(np.nextafter(float(value), toward),
-                       Rounding.DOWN if toward < value else Rounding.UP)
+        inner = filled(encoded(np.nextafter(float(value), toward),
+                               Rounding.DOWN if toward < value else Rounding.UP))
     except Exception:
         inner = end
     return end, inner
@@ -136,8 +150,9 @@ def compare_tensor(x: npt.ArrayLike, fmt: Any, *, granularity: str | None = None
                         (smallest) representable value at their scale by more than half
                         the step to its inner neighbour, i.e. those that saturation moved
                         (values that round to the end value anyway do not count; the
-                        neighbour is found by encoding the next float64 inward with
-                        Rounding.DOWN / UP); None if not computable;
+                        neighbour is the format's next finite value inward: from its
+                        table of codes up to 16 bits, else by encoding the next float64
+                        inward with Rounding.DOWN / UP); None if not computable;
       error             None, or why the row failed (the numeric fields are then None):
                         "ExceptionType: message" when quantization raised, or
                         "non-finite result: ..." when the dequantized tensor holds NaN or
@@ -331,9 +346,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.percentile is not None:
         cal_opts["percentile"] = args.percentile
     symmetric = False if args.asymmetric else None
-    show = {"auto": err.isatty() if hasattr(err, "isatty") else False,
-            "always": True, "never": False}[args.progress]
-    bar = Progress(len(tensors) * len(fmt_names), stream=err, enabled=show)
+    # auto: a bar on a terminal only; always: on any stream (asked for); never: none
+    bar = Progress(len(tensors) * len(fmt_names), stream=err,
+                   enabled=args.progress != "never", force=args.progress == "always")
     results = []
     try:
         for tname, x in tensors:
@@ -366,7 +381,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                "tensors": [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype)}
                            for n, t in tensors],
                "results": [{k: _json_safe(v) for k, v in r.items()} for r in results]}
-        out.write(json.dumps(doc, indent=2) + "\n")
+        write_json(out, doc)
         return status
     header = ["tensor", "format", "bits/elem", "SQNR dB", "MSE", "max|err|", "clipped %"]
     rows: list[list[str]] = []
@@ -431,7 +446,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         "when no --input")
     c.add_argument("--formats", metavar="A,B", help="format names (see `refquant formats`); "
                    "default: one per family at 4 and 8 bits")
-    c.add_argument("--bits", metavar="4,8", help="keep formats of these bit widths")
+    c.add_argument("--bits", metavar="4,8", help="keep formats of these bit widths (default: "
+                   "every width of the selected formats)")
     c.add_argument("--granularity", choices=GRANULARITIES, default=None,
                    help="scale per tensor (default), per axis or per block")
     c.add_argument("--axis", type=int, default=None,
@@ -443,14 +459,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     c.add_argument("--percentile", type=float, default=None,
                    help="percentile for --calibration percentile, in (0, 100] (default 99.99)")
     c.add_argument("--asymmetric", action="store_true",
-                   help="asymmetric (zero point) quantization; integer formats only")
+                   help="asymmetric (zero point) quantization; integer formats only (default: "
+                        "symmetric, except unsigned integer formats)")
     c.add_argument("--rounding", choices=[m.name.lower() for m in Rounding if m.name != "STOCHASTIC"]
-                   + ["stochastic"], default=None)
+                   + ["stochastic"], default=None,
+                   help="rounding of x / scale (default nearest_even, as refquant.quantize)")
     c.add_argument("--max-bytes", type=int, default=MAX_INPUT_BYTES, metavar="N",
                    help="largest working memory for one input tensor, estimated from its "
                         f"file header before loading (default {MAX_INPUT_BYTES}, 4 GiB)")
     c.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
-                   help="progress bar on stderr (auto: when stderr is a terminal)")
-    c.add_argument("--json", action="store_true", help="machine-readable output")
+                   help="progress bar on stderr (auto: only when stderr is a terminal; "
+                        "always: on any stderr)")
+    add_json_option(c)
     c.set_defaults(run=run)
     return c

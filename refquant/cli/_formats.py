@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import IO, Any
 
 from ..registry import format as _format
 from ..registry import format_names as _formats
-from ._common import EXIT_OK, table
+from ._common import EXIT_OK, add_json_option, format_number, table, write_json
 
 __all__ = ["registered", "family", "add_parser", "run"]
 
@@ -32,8 +31,12 @@ def registered() -> list[tuple[str, Any, str | None]]:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``formats`` subcommand to the subparsers ``sub``."""
-    f = sub.add_parser("formats", help=HELP)
-    f.add_argument("--json", action="store_true", help="machine-readable output")
+    f = sub.add_parser("formats", help=HELP,
+                       description="List every registered format name with its family, "
+                       "width and range (the largest and the most negative finite value). "
+                       "Other widths resolve by name through refquant.format (int7, uint5, "
+                       "q3.4, e3m3, ...), as do dtype names (float8_e4m3fn, bfloat16).")
+    add_json_option(f)
     f.set_defaults(run=run)
     return f
 
@@ -51,15 +54,15 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                             "max_value": float(fmt.max), "error": None})
     entries.sort(key=lambda d: (d["family"] or "~", d["bits"] or 0, d["name"]))
     if args.json:
-        out.write(json.dumps({"command": "formats", "formats": entries}, indent=2) + "\n")
+        write_json(out, {"command": "formats", "formats": entries})
         return EXIT_OK
     rows = []
     for d in entries:
         if d["error"]:
             rows.append([d["name"], "-", "-", "-", "error: " + d["error"]])
         else:
-            rows.append([d["name"], d["family"], str(d["bits"]), repr(d["min_value"]),
-                         repr(d["max_value"])])
+            rows.append([d["name"], d["family"], str(d["bits"]),
+                         format_number(d["min_value"]), format_number(d["max_value"])])
     out.write(table(["format", "family", "bits", "min", "max"], rows, right={2, 3, 4}) + "\n")
     out.write(f"{len(entries)} registered formats; other widths by name through "
               f"refquant.format (e.g. int7, uint5, q3.4)\n")

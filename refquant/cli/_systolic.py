@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -11,13 +10,13 @@ import numpy as np
 
 from .._validate import format_bytes
 from ..sim import MAX_BYTES, MAX_WORK, SystolicArray, load_layers, vcd_size_estimate, write_vcd
-from ._common import EXIT_FAILED, EXIT_OK, UsageError, warn_deprecated
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, add_json_option, warn_deprecated, write_json
 
 __all__ = ["add_parser", "run", "reference_gemm"]
 
 PROG = "refquant systolic"
 HELP = "run a GEMM or a layer file on the cycle-accurate systolic array"
-DESCRIPTION = """``refquant systolic``: run a GEMM or a layer file on a simulated systolic array.
+DESCRIPTION = """refquant systolic: run a GEMM or a layer file on a simulated systolic array.
 
     refquant systolic --rows 8 --cols 8 --dataflow ws --gemm 64 32 48 [--seed 0]
     refquant systolic --rows 32 --cols 32 --layers net.csv [--simulate] [--json]
@@ -37,12 +36,14 @@ model (any layer size, constant time; MAC PEs only), or from cycle-accurate runs
 ceil((H - R + S) / S), the other columns the frameworks' (H - R) // S + 1.
 
 --vcd writes every register of the run: one file for a GEMM; for --layers one file per
-layer (run.vcd -> run_<layer>.vcd; every layer then runs cycle-accurately).
+layer (run.vcd -> run_<layer>.vcd; every layer then runs cycle-accurately). A GEMM on an
+os or ws array of MAC PEs is laid out like the reference RTL's own dump (rtl/os_array.v,
+rtl/ws_array.v: one scope per PE, declared widths, valid bits; see docs/hw.md).
 
 Register-level runs (--gemm, --layers --simulate, --vcd) estimate their memory and work
 first and stop with an error naming the estimate when it exceeds --max-bytes (default
 4 GiB: operands, output, trace, VCD file) or --max-work (default 10^10 PE-cycle units
-of about 5 ns each, ``SystolicArray.estimate``); raise those to allow larger runs.
+of about 5 ns each, SystolicArray.estimate); raise those to allow larger runs.
 
 Exit status: 0 done; 1 an accumulator overflow under --overflow raise, or a result that
 differs from the accumulator rule; 2 a usage or input error. Options that do not apply
@@ -55,20 +56,27 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``systolic`` subcommand to the subparsers ``sub``."""
     ap = sub.add_parser("systolic", help=HELP, description=DESCRIPTION,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=8)
-    ap.add_argument("--cols", type=int, default=8)
-    ap.add_argument("--dataflow", default="os", choices=["os", "ws", "is"])
-    ap.add_argument("--a-bits", type=int, default=8)
-    ap.add_argument("--b-bits", type=int, default=8)
-    ap.add_argument("--unsigned", action="store_true")
-    ap.add_argument("--acc-bits", type=int, default=32)
-    ap.add_argument("--overflow", default="wrap", choices=["wrap", "saturate", "raise"])
-    ap.add_argument("--pe", default="mac", choices=["mac", "term_serial", "bit_serial"])
+    ap.add_argument("--rows", type=int, default=8, help="PE rows of the array")
+    ap.add_argument("--cols", type=int, default=8, help="PE columns of the array")
+    ap.add_argument("--dataflow", default="os", choices=["os", "ws", "is"],
+                    help="output, weight or input stationary")
+    ap.add_argument("--a-bits", type=int, default=8, help="width of the A operands")
+    ap.add_argument("--b-bits", type=int, default=8, help="width of the B operands")
+    ap.add_argument("--unsigned", action="store_true",
+                    help="unsigned operands (default: signed, two's complement)")
+    ap.add_argument("--acc-bits", type=int, default=32, help="accumulator width")
+    ap.add_argument("--overflow", default="wrap", choices=["wrap", "saturate", "raise"],
+                    help="accumulator overflow: wrap, saturate after every addition, or "
+                         "raise (exit status 1)")
+    ap.add_argument("--pe", default="mac", choices=["mac", "term_serial", "bit_serial"],
+                    help="processing element: one multiply-add per cycle, or serial over "
+                         "the terms or bits of the operands")
     ap.add_argument("--encoding", default=None, choices=["naf", "binary", "hese", "csd"],
                     help="term encoding of --pe term_serial (default naf; csd is a "
                          "deprecated name of naf)")
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--gemm", nargs=3, type=int, metavar=("M", "N", "K"))
+    src.add_argument("--gemm", nargs=3, type=int, metavar=("M", "N", "K"),
+                     help="one GEMM of M x K by K x N seeded random operands")
     src.add_argument("--layers", metavar="CSV", help="SCALE-Sim topology file")
     ap.add_argument("--simulate", action="store_true",
                     help="--layers: cycle-accurate runs on random operands")
@@ -81,7 +89,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     ap.add_argument("--max-work", type=int, default=None,
                     help=f"work limit of register-level runs in PE-cycle units (default "
                          f"{MAX_WORK:.0e}, under a minute)")
-    ap.add_argument("--json", action="store_true")
+    add_json_option(ap)
     ap.add_argument("--no-progress", action="store_true",
                     help="--layers: no progress bar (a GEMM never draws one)")
     ap.set_defaults(run=run)
@@ -207,8 +215,7 @@ def _layers(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[s
         if "vcd" in r:
             err.write(f"{PROG}: wrote {r['vcd']}\n")
     if args.json:
-        json.dump(rows, out, indent=1)
-        out.write("\n")
+        write_json(out, rows)
         return EXIT_OK
     print(f"# {sa!r}", file=out)
     print("layer, M, N, K, cycles, macs, utilization, mapping_efficiency, "
@@ -218,6 +225,21 @@ def _layers(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[s
               f"{r['utilization']:.6f}, {r['mapping_efficiency']:.6f}, {r['scalesim_M']}, "
               f"{r['scalesim']['compute_cycles']}, {r['scalesim']['overall_util']:.4f}", file=out)
     return EXIT_OK
+
+
+def _write_gemm_vcd(path: str, sa: SystolicArray, A: Any, B: Any, res: Any, comment: str) -> None:
+    """The --vcd of a GEMM: laid out like the reference RTL (rtl/os_array.v, ws_array.v:
+    one scope per PE, declared widths, valid bits, control signals) for the dataflows
+    and PEs it has; the flat layout of ``write_vcd`` for the others."""
+    from ..hw import array_schedule, write_model_vcd
+    from ..sim._vcd import write_array_vcd
+    if sa.dataflow in ("os", "ws") and sa.pe == "mac":
+        if sa.overflow.name in ("WRAP", "SATURATE"):
+            write_model_vcd(path, array_schedule(sa, A, B), comment=comment)
+        else:
+            write_array_vcd(path, res, sa, comment=comment)
+    else:
+        write_vcd(path, res.trace, width=sa.vcd_width(), comment=comment)
 
 
 def _gemm(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[str]) -> int:
@@ -247,16 +269,14 @@ def _gemm(args: argparse.Namespace, sa: SystolicArray, out: IO[str], err: IO[str
     ok_exact = bool(np.array_equal(res.output.astype(object) if exact.dtype == object
                                    else res.output, exact))
     if trace and res.trace is not None:
-        write_vcd(args.vcd, res.trace, width=sa.vcd_width(),
-                  comment=f"GEMM M={M} N={N} K={K} {sa!r}")
+        _write_gemm_vcd(args.vcd, sa, A, B, res, comment=f"GEMM M={M} N={N} K={K} {sa!r}")
         err.write(f"{PROG}: wrote {args.vcd}\n")
     st = {k: v for k, v in res.stats.items() if k != "per_fold"}
     report = {"array": repr(sa), "M": M, "N": N, "K": K, "stats": st,
               "equals_exact_gemm": ok_exact, "equals_accumulator_rule": ok_rule,
               "scalesim": sa.scalesim_report(M, N, K)}
     if args.json:
-        json.dump(report, out, indent=1)
-        out.write("\n")
+        write_json(out, report)
     else:
         print(f"# {sa!r}  GEMM M={M} N={N} K={K}", file=out)
         for k in ("cycles", "macs", "folds", "utilization", "mapping_efficiency", "busy_pe_cycles"):

@@ -11,13 +11,13 @@ import numpy as np
 from .. import data as _data
 from ..registry import format as _format
 from ..sim import FP8_FORMATS, GPUS, INPUT_FORMATS, TensorCore, input_format_name
-from ._common import EXIT_FAILED, EXIT_OK, UsageError
+from ._common import EXIT_FAILED, EXIT_OK, UsageError, add_json_option, write_json
 
 __all__ = ["add_parser", "run", "read_recorded", "default_instruction", "RECORDED_NAME"]
 
 PROG = "refquant tensorcore"
 HELP = "replay recorded tensor-core data or compare an emulated GEMM with float64"
-DESCRIPTION = """``refquant tensorcore``: replay recorded tensor-core outputs, or compare an emulated
+DESCRIPTION = """refquant tensorcore: replay recorded tensor-core outputs, or compare an emulated
 GEMM with float64.
 
     refquant tensorcore replay [DIR] --gpu H100 --format fp16 --out fp32
@@ -42,6 +42,9 @@ model_validation recordings were made: on H100/H200, wgmma for fp32 output and m
 for fp16 output; mma.sync on Ada/L40S/B200. Those wgmma recordings ran with C = 0 (their
 c file holds the C of the other runs), so replay uses C = 0 for wgmma and the c file
 otherwise; --zero-c / --no-zero-c override that for other recordings.
+
+--json prints the same results as one JSON document (replay: the counts and every
+mismatching row; gemm: the error at each K).
 
 Exit status: 0 every row reproduced (replay) or the table printed (gemm); 1 rows differ;
 2 a usage or input error (unknown or ambiguous names, a missing folder or file, a
@@ -162,6 +165,14 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     how = (f"instruction {instruction}, " if instruction else "") + \
         ("C = 0" if zero_c else "C from the recording")
     pct = 100.0 * (n - bad.size) / n if n else 100.0
+    if args.json:
+        write_json(out, {
+            "command": "tensorcore replay", "gpu": gpu, "format": fmt, "out": args.out,
+            "instruction": instruction, "zero_c": bool(zero_c), "source": source,
+            "rows": int(n), "bit_exact": int(n - bad.size), "bit_exact_pct": pct,
+            "mismatches": [{"row": int(i), "model": f"{int(got[i]):08x}",
+                            "gpu": f"{int(want[i]):08x}"} for i in bad]})
+        return EXIT_OK if bad.size == 0 else EXIT_FAILED
     print(f"{gpu} {fmt} -> {args.out} ({source}; {how}): {n - bad.size} of {n} rows "
           f"bit-exact ({pct:.2f}%)", file=out)
     for i in bad[:args.show]:
@@ -208,16 +219,24 @@ def _gemm(args: argparse.Namespace, out: IO[str]) -> int:
     rng = np.random.default_rng(args.seed)
     A = _random(fmt, (m, k), rng)
     B = _random(fmt, (k, n), rng)
-    print(f"{args.gpu} {fmt} -> {args.out}, M={m} N={n}, "
-          f"instruction={args.instruction or 'default'}", file=out)
-    print("error |D - AB| / (|A||B|) against float64", file=out)
-    print(f"{'K':>8} {'max err':>14} {'mean err':>14}", file=out)
+    rows = []
     for kk in ks:
         D = tc.gemm(A[:, :kk], B[:kk], None, fmt, args.out, args.instruction)
         exact = A[:, :kk] @ B[:kk]
         scale = np.abs(A[:, :kk]) @ np.abs(B[:kk])
         err = np.abs(D.astype(np.float64) - exact) / np.maximum(scale, 1e-300)
-        print(f"{kk:>8} {err.max():>14.3e} {err.mean():>14.3e}", file=out)
+        rows.append({"K": kk, "max_err": float(err.max()), "mean_err": float(err.mean())})
+    if args.json:
+        write_json(out, {"command": "tensorcore gemm", "gpu": args.gpu, "format": fmt,
+                         "out": args.out, "instruction": args.instruction, "M": m, "N": n,
+                         "seed": args.seed, "errors": rows})
+        return EXIT_OK
+    print(f"{args.gpu} {fmt} -> {args.out}, M={m} N={n}, "
+          f"instruction={args.instruction or 'default'}", file=out)
+    print("error |D - AB| / (|A||B|) against float64", file=out)
+    print(f"{'K':>8} {'max err':>14} {'mean err':>14}", file=out)
+    for r in rows:
+        print(f"{r['K']:>8} {r['max_err']:>14.3e} {r['mean_err']:>14.3e}", file=out)
     return EXIT_OK
 
 
@@ -228,10 +247,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tsub = ap.add_subparsers(dest="cmd", required=True, metavar="{replay,gemm}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--gpu", required=True, choices=list(GPUS))
-    common.add_argument("--out", default="fp32", choices=["fp32", "fp16"])
+    common.add_argument("--gpu", required=True, choices=list(GPUS),
+                        help="the GPU whose tensor cores are modelled")
+    common.add_argument("--out", default="fp32", choices=["fp32", "fp16"],
+                        help="accumulator and output format")
     common.add_argument("--instruction", default=None, choices=["wgmma", "mma.sync"],
-                        help="fp8 formats only (default: see above)")
+                        help="fp8 formats only (default: the recordings' instruction, see "
+                             "refquant tensorcore --help)")
+    add_json_option(common)
     r = tsub.add_parser("replay", parents=[common], help="replay recorded GPU rows",
                         description="Replay recorded tensor-core rows (DIR, or the bundled "
                         "sample) through the model; exit 1 if any row differs.")
@@ -241,14 +264,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="input format: fp16, bf16, tf32, e4m3fn, e5m2")
     r.add_argument("--zero-c", action=argparse.BooleanOptionalAction, default=None,
                    help="C = 0 instead of the c file (default: exactly for wgmma)")
-    r.add_argument("--show", type=int, default=5, help="mismatching rows to print")
+    r.add_argument("--show", type=int, default=5,
+                   help="mismatching rows to print (text output; --json lists them all)")
     g = tsub.add_parser("gemm", parents=[common], help="emulated GEMM vs float64")
     g.add_argument("--format", default="fp16",
                    help="input format: fp16 (default), bf16, tf32, e4m3fn, e5m2")
-    g.add_argument("-m", type=int, default=16)
-    g.add_argument("-n", type=int, default=16)
-    g.add_argument("-k", type=int, default=4096)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("-m", type=int, default=16, help="rows of A and D")
+    g.add_argument("-n", type=int, default=16, help="columns of B and D")
+    g.add_argument("-k", type=int, default=4096,
+                   help="largest inner dimension (the table grows K from 32 by 4x up to it)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random operands")
     g.add_argument("--max-bytes", type=int, default=MAX_BYTES,
                    help=f"memory limit (default {MAX_BYTES}, 4 GiB)")
     g.add_argument("--max-macs", type=int, default=MAX_MACS,

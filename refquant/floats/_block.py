@@ -18,7 +18,7 @@ from ..protocol import Format
 from ..qtensor import QTensor
 from ..registry import format as _format
 from ..registry import register
-from ._float import FloatFormat, KernelParams
+from ._float import PAR_MIN_SIZE, FloatFormat, KernelParams
 
 
 _k = kernels("floats")
@@ -243,15 +243,26 @@ class BlockFormat(Format):
         """Element and scale codes of x3 viewed as (P, D, Q), blocks along D (OCP MX)."""
         e = self.element
         P, D, Q = x3.shape
-        if (Q > 1 and x3.dtype == np.float32 and isinstance(e, FloatFormat)
-                and rnd == Rounding.NEAREST_EVEN and e.subnormals and e.man_bits <= 22):
+        if (x3.dtype == np.float32 and isinstance(e, FloatFormat) and e.signed
+                and e.subnormals and e.man_bits <= 22 and rnd == Rounding.NEAREST_EVEN):
+            # one pass per block on the float32 bit patterns, both cores from PAR_MIN_SIZE on
             kp = e.kernel_params()
             codes = np.empty(x3.shape, dtype=self.code_dtype)
             scodes = np.empty(gshape, dtype=np.uint8)
-            if _k.mx_quantize_cols(x3, x3.view(np.int32), block_size, kp.exp_bits,
-                                   kp.man_bits, kp.bias, kp.unsigned_zero, kp.tmax,
-                                   self.element_emax, codes, scodes):
-                return codes, scodes
+            args = (block_size, kp.exp_bits, kp.man_bits, kp.bias, kp.unsigned_zero, kp.tmax,
+                    self.element_emax)
+            par = x3.size >= PAR_MIN_SIZE
+            if Q == 1:
+                x2, c2, s2 = x3.reshape(P, D), codes.reshape(P, D), scodes.reshape(P, -1)
+                if par:
+                    _k.mx_f32_rows_par(x2, x2.view(np.int32), *args, c2, s2)
+                else:
+                    _k.mx_f32_rows(x2, x2.view(np.int32), 0, s2.size, *args, c2, s2)
+            elif par:
+                _k.mx_f32_cols_par(x3, x3.view(np.int32), *args, codes, scodes)
+            else:
+                _k.mx_f32_cols(x3, x3.view(np.int32), 0, P * gshape[1], *args, codes, scodes)
+            return codes, scodes
         # the row kernel blocks along rows: a non-last axis is transposed to the last one
         # (one contiguous copy) and the codes transposed back
         if Q == 1:

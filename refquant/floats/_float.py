@@ -392,9 +392,11 @@ class FloatFormat(Format):
             kern = _k.encode_f32_e8_rne_par if xf.size >= PAR_MIN_SIZE else _k.encode_f32_e8_rne
             kern(xf.view(np.int32), self.man_bits, out)
             stop = -1
-        elif (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN and self.subnormals
-                and self.signed and self.man_bits <= 23):
-            stop = _k.encode_f32_rne(xf, xf.view(np.int32), *p, int(ov), out)
+        elif (xf.dtype == np.float32 and rnd == Rounding.NEAREST_EVEN
+              and ((self.subnormals and self.man_bits <= 22)
+                   or p[:9] == (8, 0, 127, 0, 0, 254, 0, 0, 255))):   # E8M0
+            kern = _k.encode_f32_rne_par if xf.size >= PAR_MIN_SIZE else _k.encode_f32_rne
+            stop = kern(xf, xf.view(np.int32), *p, int(ov), out)
         else:
             stop = _k.encode_float(xf, *p, int(rnd), int(ov), seed, out)
         if stop >= 0:

@@ -169,6 +169,6 @@ def cast(x: npt.ArrayLike, fmt: Any, peer: str) -> np.ndarray:
         elif nc == "signed_max":
             fill = sign | ((1 << (f.bits - 1)) - 1)
         else:
-            fill = np.full(sign.shape, int(nc), dtype=np.int64)
+            fill = np.full(sign.shape, nc, dtype=np.int64)
         codes[nanmask] = fill.astype(codes.dtype)
     return codes

@@ -1,8 +1,9 @@
 """Integer and fixed-point formats, and integer arithmetic as deployed integer-only inference computes it: gemmlowp / TFLite
 and HAWQ-V3 requantization, exact integer GEMM with a stated accumulator width and
 overflow policy (ONNX MatMulInteger / QLinearMatMul, onnxruntime's pair-saturating
-uint8 x int8 path), and im2col convolution. Each function's docstring states its exact
-semantics."""
+uint8 x int8 path), im2col convolution, I-BERT's integer-only nonlinear operations
+(i-poly, i-erf, i-GELU, i-exp, i-softmax, i-sqrt, i-LayerNorm) and ActNN-style compressed
+activations. Each function's docstring states its exact semantics."""
 from ._conv import conv2d, im2col
 from ._formats import FixedFormat, IntFormat
 from ._gemm import gemm, matmul_integer, qlinear_matmul

@@ -63,9 +63,9 @@ class CompressedActivation:
 
 def compress_activation(x: npt.ArrayLike, bits: int = 2, *, block_size: int = 256,
                         seed: int = 0) -> CompressedActivation:
-    """Compress a real tensor as ActNN does: flatten (C order), cut into groups of
-    ``block_size`` consecutive elements (the last may be short), and per group g with
-    range [min, max]:
+    """Compress a real tensor with ActNN's per-group stochastic rounding: flatten (C order),
+    cut into groups of ``block_size`` consecutive elements (the last may be short), and
+    per group g with range [min, max]:
 
         lo = min rounded down to float32,  L = 2^bits - 1,
         step = (max - lo) / L rounded up to float32 (so lo + L step >= max),
@@ -74,8 +74,13 @@ def compress_activation(x: npt.ArrayLike, bits: int = 2, *, block_size: int = 25
 
     stochastic rounding: P(code = floor(u) + 1) = u - floor(u), so E[code] = u and
     E[lo + code step] = x (unbiased in expectation, up to float64 rounding of u).
-    bits in 1..8 (ActNN's default 2), block_size >= 1 (default 256), seed >= 0; x must be
-    finite. Returns a ``CompressedActivation``; ``decompress_activation`` inverts it.
+    bits in 1..8 (ActNN's default 2), block_size >= 1 (default 256, ActNN's group_size),
+    seed >= 0; x must be finite. Returns a ``CompressedActivation``;
+    ``decompress_activation`` inverts it. Differences from ActNN's code, on purpose:
+    ActNN groups each sample's features and pads them with zeros (which can widen the
+    last group's range) and keeps min and scale in bfloat16; here groups run over the
+    whole flat tensor, the short last group is not padded into its range, and lo / step
+    are float32 rounded so that lo + L step covers every group.
     """
     bits = check_int(bits, "bits", 1, 8)
     block_size = check_int(block_size, "block_size", 1)

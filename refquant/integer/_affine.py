@@ -12,6 +12,7 @@ from .._groups import group_broadcast
 from .._lazy import kernels as _lazy_kernels
 from .._validate import as_real_array, float_dtype, native
 _k = _lazy_kernels("rounding")
+_ki = _lazy_kernels("integer")
 from ..modes import Overflow, Rounding, as_overflow, as_rounding
 
 # compat name -> kernels.rounding.quotient_rounded code (torch names: the code of the common
@@ -198,13 +199,16 @@ def encode_affine(x, scale3, zero3, block, lo, hi, *, view, rounding, seed, comp
         xf = xf.copy()
         xf.reshape(-1)[fix] = 0.0  # computed apart below
     out = np.empty(shape, dtype=dtype)
-    stop = -1
-    if not (compat == "exact" and ov is Overflow.SATURATE and rnd is not Rounding.STOCHASTIC
-            and xf.size >= FAST_MIN_SIZE
-            and _fast_affine(xf.reshape(view), scale3, zero3, block, float(lo), float(hi),
-                             int(rnd), out.reshape(view))):
+    fast = None
+    if (code == 0 and ov is Overflow.SATURATE and rnd is not Rounding.STOCHASTIC
+            and xf.size >= FAST_MIN_SIZE):
+        fast = _fast_affine(xf.reshape(view), scale3, zero3, block, float(lo), float(hi),
+                            int(rnd), nf, out.reshape(view))
+    if fast is None:
         stop = _k.quantize_affine(xf.reshape(view), scale3, zero3, block, float(lo), float(hi),
                                   int(rnd), int(seed), code, int(ov), nf, out.reshape(view))
+    else:
+        stop = fast
     if need is not None:
         if stop >= 0:
             fix = fix[fix < stop]
@@ -292,30 +296,60 @@ def _exact_elements(out, fix, src, x, scale3, zero3, block, view, lo, hi, rnd, s
                                 "(overflow=RAISE)")
 
 
-FAST_MIN_SIZE = 4096  # below this the serial kernel is as fast as the parallel fast path
+FAST_MIN_SIZE = 4096  # below this the general kernel is as fast as the fast path
+PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on Numba's threads
+FAST_TASK = 16384  # elements per task of the fast path
+_F32_NORMAL = 2.0 ** -126
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
-def _fast_affine(x3, s3, z3, block, lo, hi, mode, out3):
-    """Run the parallel fast-path kernels (exact quotient, modes 0..5, SATURATE) when the
-    layout suits them. Returns False (nothing decided) when the layout does not suit or
-    x holds non-finite values; the caller then runs the general kernel."""
+def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
+    """round(x / s) + z clamped to [lo, hi] (modes 0..5) with ``kernels.integer``'s fast
+    kernels; the elements they leave unresolved (non-finite x, exact ties and quotients
+    too close to a decision point) are computed by the general kernel. Returns -1, or the
+    flat index at which the general kernel stopped (non-finite x under nonfinite
+    'raise'); None (nothing written) where the fast kernels do not apply: a range
+    [lo, hi] beyond int32, or reciprocals 1 / s that are not normal float64 numbers."""
     P, D, Q = x3.shape
     Ps, nb, Qs = s3.shape
-    r3 = 1.0 / s3
-    if Qs == 1 and min(block, D) * Q >= 64:
-        bad = _k.quantize_affine_segments(x3, s3, r3, z3, block, lo, hi, mode, out3)
-    elif Qs == 1 and Q == 1:
-        srow = np.ascontiguousarray(np.repeat(s3[:, :, 0], block, axis=1)[:, :D])
-        zrow = np.ascontiguousarray(np.repeat(z3[:, :, 0], block, axis=1)[:, :D])
-        bad = _k.quantize_affine_rows(x3.reshape(P, D), srow, 1.0 / srow, zrow, 1, Ps > 1, 1, 1,
-                                      lo, hi, mode, out3.reshape(P, D))
-    elif Qs == Q and Q >= 64:
-        bad = _k.quantize_affine_rows(x3.reshape(P * D, Q), s3.reshape(Ps * nb, Q),
-                                      r3.reshape(Ps * nb, Q), z3.reshape(Ps * nb, Q), D, Ps > 1,
-                                      nb, block, lo, hi, mode, out3.reshape(P * D, Q))
+    if lo < -2.0 ** 31 or hi > 2.0 ** 31 - 1:
+        return None
+    zmax = float(np.abs(z3).max()) if z3.size else 0.0
+    bound = max(abs(lo), abs(hi)) + zmax
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        r64 = 1.0 / s3
+        r32 = r64.astype(np.float32)
+    if not (np.all(r64 >= np.finfo(np.float64).smallest_normal) and np.all(np.isfinite(r64))):
+        return None
+    narrow = bool(x3.dtype == np.float32 and bound <= 2048
+                  and np.all(r32 >= _F32_NORMAL) and np.all(r32 <= _F32_MAX))
+    zf = z3.astype(np.float64)
+    zf32 = z3.astype(np.float32)
+    n = x3.size
+    counts = np.zeros(-(-n // FAST_TASK), dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    args = (x3, r64, r32, zf, zf32, int(block), lo, hi, int(mode), narrow, FAST_TASK, counts)
+    if n >= PARALLEL_MIN_SIZE:
+        _ki.quantize_affine_fast_parallel(*args, out3)
     else:
-        return False
-    return bad == 0
+        _ki.quantize_affine_fast(*args, none, out3)
+    total = int(counts.sum())
+    if total == 0:
+        return -1
+    idx = np.empty(total, dtype=np.int64)
+    _ki.quantize_affine_fast(*args, idx, out3)
+    p, rest = np.divmod(idx, D * Q)
+    d, q = np.divmod(rest, Q)
+    g = (p if Ps > 1 else 0, d // block, q if Qs > 1 else 0)
+    view = (1, 1, total)
+    part = np.empty(view, dtype=out3.dtype)
+    stop = _k.quantize_affine(x3.reshape(-1)[idx].reshape(view), s3[g].reshape(view),
+                              z3[g].reshape(view), 1, lo, hi, int(mode), 0, 0,
+                              int(Overflow.SATURATE), nf, part)
+    if stop >= 0:
+        return int(idx[stop])
+    out3.reshape(-1)[idx] = part.reshape(-1)
+    return -1
 
 
 def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):

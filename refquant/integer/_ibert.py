@@ -70,6 +70,21 @@ def _codes(codes: npt.ArrayLike, bits: int, param: str = "codes") -> np.ndarray:
     return int_array(codes, param, lo, hi, floats=False)
 
 
+def _native_codes(codes: npt.ArrayLike, bits: int) -> np.ndarray:
+    """Like ``_codes``, but a native-order signed integer array (int8..int64) is checked
+    and returned as it is, without a copy to int64 (the kernel widens every read)."""
+    a = np.asarray(codes)
+    if a.dtype.kind != "i" or not a.dtype.isnative:
+        return _codes(codes, bits)
+    bits = check_int(bits, "bits", 1, 63)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if a.size:
+        mn, mx = int(a.min()), int(a.max())
+        if mn < lo or mx > hi:
+            raise ValueError(f"codes must be in [{lo}, {hi}], got {mn if mn < lo else mx}")
+    return a
+
+
 def _signed_bits(lo: int, hi: int) -> int:
     """The smallest two's-complement width holding every integer in [lo, hi]."""
     return max(1, max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + 1)
@@ -235,17 +250,20 @@ def i_softmax(codes: npt.ArrayLike, scale: float, *, axis: int = -1, bits: int =
     """I-BERT's integer softmax along ``axis``: per row, q~ = q - max(q) (row maximum
     subtracted), e = I-EXP(q~, S), s = sum(e) in int64, and
 
-        out = min(floor(e 2^out_bits / s), 2^out_bits - 1),  S_out = 2^-out_bits,
+        f = floor(2^62 / s),  out = min(floor(e f / 2^(62 - out_bits)), 2^out_bits - 1),
+        S_out = 2^-out_bits,
 
     unsigned ``out_bits``-bit probabilities (1..30, default 8, I-BERT's output_bit); the
-    single value 1.0 (every other e zero) saturates to 1 - 2^-out_bits. codes within
+    single value 1.0 (every other e zero) saturates to 1 - 2^-out_bits. One division per
+    row, as in I-BERT's released code (factor = floor(2^32 / sum), here 2^62); out equals
+    floor(e 2^out_bits / s) or is 1 below it. codes within
     ``bits`` signed bits (default 32: the int32 scores of Q K^T). Every intermediate is
-    bounded before computing: e <= q_b^2 + q_c, e 2^out_bits and s must stay below 2^63
+    bounded before computing: e <= q_b^2 + q_c, and s <= n (q_b^2 + q_c) must stay below 2^62
     (ValueError naming scale otherwise). Returns (int64 codes of codes' shape, S_out).
     """
     S = _scale(scale)
     out_bits = check_int(out_bits, "out_bits", 1, 30)
-    q = _codes(codes, bits)
+    q = _native_codes(codes, bits)
     if q.ndim == 0:
         raise ValueError("codes must have at least one dimension (softmax runs along axis)")
     ax = norm_axis(axis, q.ndim)
@@ -254,13 +272,13 @@ def i_softmax(codes: npt.ArrayLike, scale: float, *, axis: int = -1, bits: int =
     n = q.shape[ax]
     if n == 0:
         raise ValueError(f"codes has length 0 along axis {axis}; softmax needs >= 1 element")
-    if (top << out_bits).bit_length() > 63 or (top * n).bit_length() > 63:
+    if (top * n).bit_length() > 62:
         raise ValueError(f"scale={float(S)} too small for i_softmax over {n} elements with "
-                         f"out_bits={out_bits}: i-exp values reach {top}, and e 2^out_bits "
-                         "or their sum would leave int64")
+                         f"out_bits={out_bits}: i-exp values reach {top}, and their sum would "
+                         "reach 2^62")
     moved = np.moveaxis(q, ax, -1)
     flat = np.ascontiguousarray(moved).reshape(-1, n)
-    out = np.empty_like(flat)
+    out = np.empty(flat.shape, np.int64)
     if flat.size:
         _k.i_softmax(flat, np.int64(qln2), np.int64(qb), np.int64(qc), np.int64(out_bits), out)
     return np.moveaxis(out.reshape(moved.shape), -1, ax), 2.0 ** -out_bits

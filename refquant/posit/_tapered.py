@@ -182,9 +182,9 @@ class TaperedFormat(Format):
         c = check_codes(codes, self.bits, self.name)
         flat = np.ascontiguousarray(c).reshape(-1)
         out = np.empty(flat.size, dtype=np.float64)
-        if self.bits <= 16:
-            _k.decode_table(flat, _decode_table(self.bits, self.es, self.rs, self.scale_exp),
-                            out)
+        if self.bits <= 16:  # codes as code_dtype (exact after check_codes): one compilation
+            _k.decode_table(flat.astype(self.code_dtype, copy=False),
+                            _decode_table(self.bits, self.es, self.rs, self.scale_exp), out)
         else:
             _k.decode(flat, self.bits, self.es, self.rs, out.view(np.int64))
             if self.scale_exp:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validate import check_int
 
-__all__ = ["write_vcd", "vcd_identifier", "vcd_size_estimate"]
+__all__ = ["write_vcd", "write_array_vcd", "vcd_identifier", "vcd_size_estimate", "RTL_NAMES"]
 
 
 def vcd_identifier(n: int) -> str:
@@ -134,3 +134,122 @@ def vcd_size_estimate(cycles: int, signals: int, width: int) -> int:
     line = int(width) + ident + 3                     # "b<bits> <id>\n"
     header = 200 + int(signals) * (40 + ident)
     return header + int(cycles) * (int(signals) * line + 64)
+
+
+#: dataflow -> (RTL module, [(trace plane, PE register name, operand width key)])
+RTL_NAMES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    "os": ("os_array", [("a", "a", "a_bits"), ("b", "b", "b_bits"), ("acc", "acc", "acc_bits")]),
+    "ws": ("ws_array", [("stationary", "w", "b_bits"), ("stream", "a", "a_bits"),
+                        ("psum", "psum", "acc_bits")]),
+}
+
+
+def _var(width: int, ident: str, name: str) -> str:
+    if width == 1:
+        return f"$var reg 1 {ident} {name} $end"
+    return f"$var reg {width} {ident} {name} [{width - 1}:0] $end"
+
+
+def write_array_vcd(path: str | os.PathLike[str], result: Any, array: Any, *,
+                    valid: dict[str, np.ndarray] | None = None,
+                    top_signals: dict[str, tuple[int, np.ndarray]] | None = None,
+                    period: int = 10, offset: int | None = None, timescale: str = "1ns",
+                    comment: str | None = None) -> list[str]:
+    """Write a run's register trace as a VCD laid out like the reference RTL's own dump
+    (``rtl/os_array.v`` / ``rtl/ws_array.v`` under Icarus): returns the signal paths.
+
+    result: a ``SystolicResult`` with a trace (``run(..., trace=True)``; dataflow "os" or
+    "ws"); array: the ``SystolicArray`` that ran it (its widths). Scopes: module
+    ``os_array`` / ``ws_array`` holding ``clk`` (and ``top_signals``: name -> (width,
+    per-cycle values), e.g. start, drain, out_valid), then for PE (i, j) the scopes
+    ``g_row[i]`` > ``g_col[j]`` (generate blocks) > module ``u_pe`` with the PE's
+    registers at their declared widths: OS ``a`` (a_bits), ``b`` (b_bits), ``acc``
+    (acc_bits); WS ``w`` (b_bits), ``a`` (a_bits), ``psum`` (acc_bits); and the valid
+    bits given in ``valid`` (name -> (cycles, rows, cols) of 0/1, e.g. ``a_v``, ``acc_v``;
+    ``refquant.hw.valid_planes`` computes the RTL's). Values are two's complement in
+    their width. Cycle t's register values appear at the rising clock edge at time
+    offset + t * period (the edge that ends cycle t), the clock falling half a period
+    later; before the first edge every signal is x. ``period`` (even, >= 2) and
+    ``offset`` (>= 1, default ``period``) are in ``timescale`` units, so a model dump can
+    be placed on the times of an RTL simulation's edges."""
+    if getattr(result, "trace", None) is None:
+        raise ValueError("result has no trace; run with trace=True")
+    df = result.dataflow
+    if df not in RTL_NAMES:
+        raise ValueError(f"the reference RTL has dataflows 'os' and 'ws'; this run is {df!r}")
+    period = check_int(period, "period", 2)
+    if period % 2:
+        raise ValueError(f"period must be even (the clock falls half-way), got {period}")
+    offset = period if offset is None else check_int(offset, "offset", 1)
+    if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
+                                                          timescale.strip()):
+        raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
+                         "s, ms, us, ns, ps or fs (IEEE 1364 18.2.3.8)")
+    if comment is not None and (not isinstance(comment, str) or "$end" in comment):
+        raise ValueError("comment must be a str without '$end' (it ends the VCD $comment)")
+    module, regs = RTL_NAMES[df]
+    R, C = result.rows, result.cols
+    n = int(result.cycles)
+    sigs: list[tuple[str, int, np.ndarray]] = []    # (path, width, values per cycle)
+    head_top: list[tuple[str, int]] = []
+    for name, (width, vals) in (top_signals or {}).items():
+        v = np.asarray(vals, dtype=np.int64).reshape(-1)
+        if v.shape[0] < n:
+            raise ValueError(f"top signal {name!r} has {v.shape[0]} values for {n} cycles")
+        head_top.append((name, int(width)))
+        sigs.append((f"{module}.{name}", int(width), v[:n]))
+    valid = valid or {}
+    for k, v in valid.items():
+        if np.shape(v) != (n, R, C):
+            raise ValueError(f"valid plane {k!r} has shape {np.shape(v)}, expected {(n, R, C)}")
+    per_pe: list[tuple[str, int, str]] = []        # (PE register name, width, plane or valid key)
+    for plane, reg, wkey in regs:
+        per_pe.append((reg, int(getattr(array, wkey)), plane))
+    for k in valid:
+        per_pe.append((k, 1, "valid:" + k))
+    ids = iter(range(1, 10 ** 9))
+    clk_id = vcd_identifier(0)
+    head = [f"$date {datetime.date.today().isoformat()} $end",
+            "$version refquant systolic simulator $end"]
+    if comment:
+        head.append(f"$comment {comment} $end")
+    head += [f"$timescale {timescale} $end", f"$scope module {module} $end",
+             _var(1, clk_id, "clk")]
+    sig_ids: list[str] = []
+    for name, width in head_top:
+        ident = vcd_identifier(next(ids))
+        sig_ids.append(ident)
+        head.append(_var(width, ident, name))
+    for i in range(R):
+        head.append(f"$scope begin g_row[{i}] $end")
+        for j in range(C):
+            head += [f"$scope begin g_col[{j}] $end", "$scope module u_pe $end"]
+            for reg, width, src in per_pe:
+                ident = vcd_identifier(next(ids))
+                sig_ids.append(ident)
+                head.append(_var(width, ident, reg))
+                vals = (np.asarray(valid[src[6:]])[:, i, j] if src.startswith("valid:")
+                        else np.asarray(result.trace[src])[:, i, j])
+                sigs.append((f"{module}.g_row[{i}].g_col[{j}].u_pe.{reg}", width,
+                             vals.astype(np.int64)))
+            head += ["$upscope $end", "$upscope $end"]
+        head.append("$upscope $end")
+    head += ["$upscope $end", "$enddefinitions $end"]
+    prev: list[int | None] = [None] * len(sigs)
+    half = period // 2
+    with open(path, "w") as fh:
+        fh.write("\n".join(head) + "\n")
+        fh.write("#0\n$dumpvars\n" + "\n".join(
+            [f"0{clk_id}"] + [("x" if w == 1 else "bx ") + sid for (_, w, _), sid in zip(sigs, sig_ids)])
+            + "\n$end\n")
+        for t in range(n):
+            lines = [f"#{offset + t * period}", f"1{clk_id}"]
+            for k, ((_, width, vals), sid) in enumerate(zip(sigs, sig_ids)):
+                value = int(vals[t])
+                if value != prev[k]:
+                    lines.append(f"{_bin(value, width)}{'' if width == 1 else ' '}{sid}")
+                    prev[k] = value
+            lines += [f"#{offset + t * period + half}", f"0{clk_id}"]
+            fh.write("\n".join(lines) + "\n")
+        fh.write(f"#{offset + n * period}\n")
+    return [f"{module}.clk"] + [p for p, _, _ in sigs]

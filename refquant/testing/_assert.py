@@ -66,8 +66,9 @@ def compare(candidate: Any, reference: Any, inputs: npt.ArrayLike | None = None,
     rep = finish(evaluate(x, sa, se, f, raw, examples), examples)
     if a.ndim > 1:
         for recs in [rep["examples"], *rep["examples_by_class"].values()]:
-            for r in recs:
-                r["index"] = [int(i) for i in np.unravel_index(r["index"], a.shape)]
+            for r in recs:   # a record may be in both lists: convert it once
+                if isinstance(r["index"], int):
+                    r["index"] = [int(i) for i in np.unravel_index(r["index"], a.shape)]
     rep["format"] = None if f is None else f.name
     return rep
 

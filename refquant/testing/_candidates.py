@@ -56,9 +56,10 @@ class Candidate:
             return np.asarray(self.target(x))
         if self.kind == "peer":
             dt = np.dtype(peer_type(*self.target))
-            if op == "encode":
-                return x.astype(dt).view(f"uint{8 * dt.itemsize}")
-            return x.astype(f"uint{8 * dt.itemsize}").view(dt).astype(np.float64)
+            with np.errstate(invalid="ignore", over="ignore"):   # NaN and overflow are inputs
+                if op == "encode":
+                    return x.astype(dt).view(f"uint{8 * dt.itemsize}")
+                return x.astype(f"uint{8 * dt.itemsize}").view(dt).astype(np.float64)
         return self._run_command(x)
 
     def _run_command(self, x: np.ndarray) -> np.ndarray:

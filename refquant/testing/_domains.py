@@ -11,7 +11,7 @@ from ..registry import format as _format
 
 __all__ = ["Domain", "parse_domain", "DOMAIN_FORMS"]
 
-DOMAIN_FORMS = ("float32", "codes", "codes:FORMAT", "random:N:SEED",
+DOMAIN_FORMS = ("float32", "float32:START:STOP", "codes", "codes:FORMAT", "random:N:SEED",
                 "random:N:SEED:float64")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -35,8 +35,9 @@ def splitmix64(seed: int, start: int, stop: int) -> np.ndarray:
 class Domain:
     """A sweep's inputs, numbered 0 .. size - 1; ``inputs(start, stop)`` gives a slice.
 
-    kind "float32": every float32 bit pattern, input i has bits i (2^32 inputs, NaNs and
-    infinities included). kind "codes": every code of ``fmt`` in ascending order (integer
+    kind "float32": float32 bit patterns, input i has bits ``start + i`` (``parse_domain``
+    "float32": all 2^32, NaNs and infinities included; "float32:START:STOP": the bit
+    patterns START to STOP - 1). kind "codes": every code of ``fmt`` in ascending order (integer
     formats: every integer from min to max). kind "random": ``size`` bit patterns of
     ``dtype`` (float32 or float64) drawn by SplitMix64 from ``seed``, input i depending
     only on seed and i (float32 takes the top 32 bits of each output)."""
@@ -46,6 +47,7 @@ class Domain:
     fmt: Format | None = None
     seed: int = 0
     dtype: str = "float32"
+    start: int = 0
 
     @property
     def is_codes(self) -> bool:
@@ -54,7 +56,9 @@ class Domain:
     def describe(self) -> str:
         """The domain's name as ``parse_domain`` reads it."""
         if self.kind == "float32":
-            return "float32"
+            if self.start == 0 and self.size == 1 << 32:
+                return "float32"
+            return f"float32:{self.start:#x}:{self.start + self.size:#x}"
         if self.kind == "codes":
             assert self.fmt is not None
             return f"codes:{self.fmt.name}"
@@ -64,7 +68,10 @@ class Domain:
     def inputs(self, start: int, stop: int) -> np.ndarray:
         """Inputs number ``start`` to ``stop - 1``."""
         if self.kind == "float32":
-            return np.arange(start, stop, dtype=np.uint64).astype(np.uint32).view(np.float32)
+            lo, hi = self.start + start, self.start + stop
+            if hi < 1 << 32:   # one pass; uint32 arange cannot reach 2^32 itself
+                return np.arange(lo, hi, dtype=np.uint32).view(np.float32)
+            return np.arange(lo, hi, dtype=np.uint64).astype(np.uint32).view(np.float32)
         if self.kind == "codes":
             f = self.fmt
             assert f is not None
@@ -79,7 +86,8 @@ class Domain:
 
 
 def parse_domain(spec: str | Domain, fmt: Format | None = None) -> Domain:
-    """The domain named ``spec``: "float32" (every float32 bit pattern), "codes" (every
+    """The domain named ``spec``: "float32" (every float32 bit pattern),
+    "float32:START:STOP" (bit patterns START to STOP - 1, decimal or 0x hex), "codes" (every
     code of ``fmt``), "codes:FORMAT", "random:N:SEED" or "random:N:SEED:float64"
     (N >= 1 random bit patterns, 0 <= SEED < 2^64). Unknown names raise ValueError
     listing the forms."""
@@ -90,6 +98,12 @@ def parse_domain(spec: str | Domain, fmt: Format | None = None) -> Domain:
     s = spec.strip().lower()
     if s in ("float32", "all-float32", "every-float32"):
         return Domain("float32", 1 << 32)
+    m = re.fullmatch(r"float32:(0x[0-9a-f]+|\d+):(0x[0-9a-f]+|\d+)", s)
+    if m:
+        lo, hi = int(m[1], 0), int(m[2], 0)
+        if not 0 <= lo < hi <= 1 << 32:
+            raise ValueError(f"domain {spec!r}: need 0 <= START < STOP <= 2^32")
+        return Domain("float32", hi - lo, start=lo)
     if s == "codes" or s.startswith("codes:"):
         if s == "codes":
             if fmt is None:

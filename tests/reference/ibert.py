@@ -71,7 +71,7 @@ def exp(q: int, S: Fraction):
     z = (-q) // qln2
     qp = q + z * qln2
     qL, SL = poly(qp, S, a, b, c)
-    return qL // (2 ** z), SL
+    return qL >> z, SL          # floor(q_L / 2^z) (Python ints shift arithmetically)
 
 
 def isqrt_newton(n: int) -> int:
@@ -90,7 +90,8 @@ def softmax_row(row: list[int], S: Fraction, out_bits: int) -> list[int]:
     m = max(row)
     e = [exp(v - m, S)[0] for v in row]
     s = sum(e)
-    return [min(v * 2 ** out_bits // s, 2 ** out_bits - 1) for v in e]
+    f = 2 ** 62 // s
+    return [min(v * f // 2 ** (62 - out_bits), 2 ** out_bits - 1) for v in e]
 
 
 def layernorm_row(row: list[int], frac_bits: int, gamma: list[int], beta: list[int]) -> list[int]:
