@@ -44,11 +44,13 @@ nb_merge_streams = True
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
 myst_heading_anchors = 3
 
-# The API reference: numpy-style docstrings, members in source order, type hints in the
-# signature only.
+# The API reference: numpy-style docstrings, members in source order. Signatures show
+# names and defaults as written, without type hints: the docstrings state what each
+# argument takes, and NumPy's array-like aliases would otherwise be spelled out as unions
+# of a dozen private types.
 autosummary_generate = False
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+autodoc_typehints = "none"
 autodoc_preserve_defaults = True
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True

@@ -90,11 +90,14 @@ def _user_cache_folder():
     return os.path.join(base, "refquant")
 
 
-def _numba_cache_path(caching, probe):
-    """The folder Numba's own locators choose for a function defined in this folder, or None
-    if none of them has a writable one."""
+def _numba_cache_path(caching, probe, accept=None):
+    """The folder Numba's locators choose for a function defined in this folder, or None if
+    none of them has a writable one, or (``accept`` given: a tuple of locator classes) the
+    chosen locator is of none of those classes."""
     try:
         locator = caching.CompileResultCacheImpl(probe).locator
+        if accept is not None and not isinstance(locator, accept):
+            return None
         locator.ensure_cache_path()
         return locator.get_cache_path()
     except (RuntimeError, OSError):
@@ -187,15 +190,20 @@ def _configure_cache():
             "UserProvidedCacheLocator", "_UserProvidedCacheLocator",
             "InTreeCacheLocator", "_InTreeCacheLocator")]
         at = max([i + 1 for i, c in enumerate(base._locator_classes) if c in numba_own] or [0])
+        accept = tuple(c for c in numba_own if c is not None)
         try:
             user = _fallback_locator(caching, _user_cache_folder())
         except OSError:
             pass
         else:
             base._locator_classes.insert(at, user)
+            accept += (user,)
+    else:
+        return _numba_cache_path(caching, probe)
 
-    found = _numba_cache_path(caching, probe)
-    if found is not None or config.CACHE_LOCATOR_CLASSES:
+    # Numba's later locators (its own user-wide folder, ...) are passed over for the kernels.
+    found = _numba_cache_path(caching, probe, accept)
+    if found is not None:
         return found
 
     for choose in (_private_temp_folder, _process_temp_folder):

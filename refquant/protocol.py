@@ -2,9 +2,7 @@
 that every number format of refquant implements."""
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,22 +24,15 @@ class Format:
     give them a zero point); other formats are used with zero point 0.
     ``code_dtype`` is the NumPy dtype of the codes ``encode`` returns.
 
-    Every subclass's ``encode`` and ``decode`` take their first argument by the input
-    rule of ``refquant._interop`` (ml_dtypes arrays by value, PyTorch CPU tensors and
-    DLPack / ``__array__`` objects as NumPy, a tensor on a GPU a ValueError asking for
-    ``.cpu()``) and return NumPy arrays; ``view_codes`` takes an ml_dtypes array or
-    tensor by its bit patterns instead.
+    ``encode`` and ``decode`` take their arrays by the input rule of
+    ``refquant._interop`` (ml_dtypes arrays by value, PyTorch CPU tensors and DLPack /
+    ``__array__`` objects as NumPy, a tensor on a GPU a ValueError asking for ``.cpu()``;
+    the converters of ``refquant._validate`` apply it) and return NumPy arrays;
+    ``view_codes`` takes an ml_dtypes array or tensor by its bit patterns instead.
     """
 
     is_integer: bool = False
     is_block: bool = False  # block formats quantize whole tensors (see refquant.quantize)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in ("encode", "decode"):
-            f = cls.__dict__.get(name)
-            if callable(f) and not getattr(f, "_interop_input", False):
-                setattr(cls, name, _interop_input(f, decode=name == "decode"))
 
     @property
     def bits(self) -> int:  # pragma: no cover - abstract
@@ -187,33 +178,3 @@ def _is_float_tensor(a: Any) -> bool:
     mod = type(a).__module__ or ""
     dt = getattr(a, "dtype", None)
     return mod.startswith("torch") and bool(getattr(dt, "is_floating_point", False))
-
-
-def _interop_input(f: Callable[..., Any], decode: bool) -> Callable[..., Any]:
-    """``f`` (a format's encode or decode) taking its first argument by the input rule of
-    ``refquant._interop``: NumPy arrays pass through untouched; a decode given float
-    values of an ml_dtypes dtype or a float tensor raises TypeError pointing to
-    ``view_codes``."""
-    params = list(inspect.signature(f).parameters)
-    first = params[1] if len(params) > 1 else "x"
-
-    def convert(x: Any) -> Any:
-        if decode and ((type(x) is np.ndarray and is_ml_dtype(x.dtype)
-                        and not x.dtype.name.startswith(("int", "uint")))
-                       or _is_float_tensor(x)):
-            raise TypeError(f"{first} holds values of dtype "
-                            f"{str(x.dtype).rpartition('.')[2]}; decode takes codes: pass "
-                            f"fmt.view_codes({first}) for its bit patterns")
-        return to_numpy(x, first)
-
-    @functools.wraps(f)
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if args:
-            x = args[0]
-            if type(x) is not np.ndarray or x.dtype.isbuiltin == 2:
-                args = (convert(x),) + args[1:]
-        elif first in kwargs:
-            kwargs[first] = convert(kwargs[first])
-        return f(self, *args, **kwargs)
-    method._interop_input = True  # type: ignore[attr-defined]
-    return method

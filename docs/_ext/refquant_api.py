@@ -199,7 +199,7 @@ def generate(app: Sphinx) -> None:
              "NaN and infinity) and the source it follows; the pages on "
              ":doc:`rounding <../semantics/rounding>` and :doc:`overflow "
              "<../semantics/overflow>` gather the rules they share.", "",
-             ".. toctree::", "   :maxdepth: 1", ""]
+             ".. toctree::", "   :maxdepth: 1", "   :hidden:", ""]
     index += [f"   {face} <{face}>" for face, _ in FACES if face in present]
     index += ["", ".. list-table::", "   :header-rows: 1", "", "   * - module",
               "     - what it holds"]

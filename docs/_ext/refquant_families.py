@@ -274,7 +274,6 @@ def _family_page(family: str, names: list[str], patterns: list[str], family_dir:
     import refquant
 
     module = importlib.import_module(family)
-    short = family.rsplit(".", 1)[-1]
     title = _title(module)
     fmts = [refquant.format(n) for n in names]
     out = [

@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _default_command_options() -> set[str]:
+    """The options of ``DEFAULT_COMMAND`` (those earlier releases took without it)."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {o for a in sub.choices[DEFAULT_COMMAND]._actions for o in a.option_strings
+            if o not in ("-h", "--help")}
+
+
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None,
          stderr: IO[str] | None = None) -> int:
     """Run the ``refquant`` command with ``argv`` (default ``sys.argv[1:]``); returns the
@@ -105,16 +112,17 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None,
     accumulator overflow); 2 usage or input error, reported as one line
     "refquant CMD: error: MESSAGE" on stderr. No arguments: the help, listing the
     commands, on stdout (status 0); ``--help`` and ``--version`` print and return 0.
-    Options given without a command run ``compare`` with a deprecation warning on
-    stderr (the behaviour of earlier releases)."""
+    Options of ``compare`` given without a command run ``compare`` with a deprecation
+    warning on stderr (the behaviour of earlier releases); other leading options are
+    usage errors."""
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
     args_in = list(sys.argv[1:] if argv is None else argv)
     if not args_in:
         out.write(build_parser().format_help())
         return 0
-    if args_in[0].startswith("-") and args_in[0] not in ("-h", "--help", "--version"):
-        warn_deprecated(err, "refquant", "running compare without naming it",
+    if args_in[0].split("=")[0] in _default_command_options():
+        warn_deprecated(err, "refquant", f"running {DEFAULT_COMMAND} without naming it",
                         f"refquant {DEFAULT_COMMAND} {' '.join(args_in)}")
         args_in = [DEFAULT_COMMAND] + args_in
     prog = f"refquant {args_in[0]}" if args_in[0] in COMMANDS else "refquant"

@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--list-presets", action="store_true",
                    help="list the presets and exit (default: off)")
     p.add_argument("--candidate", metavar="C",
-                   help="ml_dtypes, numpy, LIBRARY:TYPE, or 'cmd:COMMAND LINE' (the command "
+                   help="ml_dtypes, numpy, LIBRARY:TYPE, py:MODULE:FUNCTION (a Python "
+                        "function of the input chunk), or 'cmd:COMMAND LINE' (the command "
                         "reads {input} and writes {output} as .npy; without the "
                         "placeholders the two paths are appended) (default: none)")
     p.add_argument("--format", metavar="F", dest="fmt",
@@ -131,6 +132,12 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             out.write(table(["preset", "format", "domain", "needs"], rows, right=set()) + "\n")
         return EXIT_OK
     opts = _options(args)
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError("--scheduler needs dask.distributed (pip install "
+                             "'refquant[dask]')") from None
     if args.preset is not None:
         given = [o for o, v in (("--candidate", args.candidate), ("--format", args.fmt),
                                 ("--domain", args.domain), ("--op", args.op),

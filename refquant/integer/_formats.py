@@ -14,6 +14,7 @@ import numpy as np
 from ..modes import Overflow, Rounding
 from ..protocol import Format
 from ..registry import register, register_pattern
+from .._interop import to_numpy
 from .._validate import check_int
 from ._affine import decode_affine, encode_affine
 
@@ -72,7 +73,7 @@ class _ScaledInteger(Format):
         (int64 / uint64 beyond 2^53 included), and WRAP reduces the exactly rounded integer
         however large. Returns an array of ``code_dtype`` (the integers themselves) in x's
         shape."""
-        a = np.asarray(x)  # encode_affine checks and converts it
+        a = np.asarray(to_numpy(x))  # encode_affine checks and converts it
         scale = np.full((1, 1, 1), 2.0 ** -self.frac_bits)
         return encode_affine(a, scale, _ZERO, max(a.size, 1), self.qmin, self.qmax,
                              view=(1, a.size, 1), rounding=rounding, seed=seed, compat="exact",
@@ -80,7 +81,7 @@ class _ScaledInteger(Format):
 
     def decode(self, codes):
         """code * 2^-frac_bits as float64 (exact). Codes outside [qmin, qmax] raise ValueError."""
-        c = np.asarray(codes)
+        c = np.asarray(to_numpy(codes, "codes"))
         if c.dtype.kind not in "iu":
             raise TypeError(f"codes must be integers, got dtype {c.dtype}")
         if c.size and (c.min() < self.qmin or c.max() > self.qmax):

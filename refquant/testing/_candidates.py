@@ -2,6 +2,8 @@
 reads and writes ``.npy`` chunks."""
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import shlex
 import subprocess
@@ -44,6 +46,9 @@ class Candidate:
         command line."""
         if self.kind == "callable":
             f = self.target
+            if isinstance(f, functools.partial):
+                args = [repr(a) for a in f.args] + [f"{k}={v!r}" for k, v in f.keywords.items()]
+                return f"{Candidate('callable', f.func).describe()}(x, {', '.join(args)})"
             mod = getattr(f, "__module__", None) or ""
             name = getattr(f, "__qualname__", None) or type(f).__name__
             return f"{mod}.{name}" if mod else name
@@ -114,7 +119,8 @@ def _peer(library: str, name: str | None, fmt: Format | None) -> Candidate:
 
 def as_candidate(candidate: Any, fmt: Format | None = None,
                  command_timeout: float | None = 600.0) -> Candidate:
-    """The candidate ``candidate`` names: a ``Candidate``; a callable; "ml_dtypes" or
+    """The candidate ``candidate`` names: a ``Candidate``; a callable, or
+    "py:MODULE:FUNCTION" (that function, imported); "ml_dtypes" or
     "numpy" (that library's type for ``fmt``, from ``PEER_DTYPES``; ml_dtypes has no
     float16 or float32, so "ml_dtypes" for fp16 and fp32 is NumPy's type), "ml_dtypes:TYPE" or
     "numpy:TYPE"; "cmd:COMMAND LINE" or a list of argv strings (a command). Anything
@@ -132,16 +138,36 @@ def as_candidate(candidate: Any, fmt: Format | None = None,
             if not argv:
                 raise ValueError("candidate 'cmd:' names no command")
             return Candidate("command", tuple(argv), command_timeout)
+        if s.startswith("py:"):
+            return Candidate("callable", _import_function(s[3:]))
         lib, _, name = s.partition(":")
         if lib in PEERS:
             return _peer(lib, name or None, fmt)
-        raise ValueError(f"unknown candidate {candidate!r}; a candidate is a Python function, "
-                         f"a peer ({', '.join(PEERS)}, or LIBRARY:TYPE), or a command "
-                         "(cmd:COMMAND LINE, or a list of argv)")
+        raise ValueError(f"unknown candidate {candidate!r}; a candidate is a Python function "
+                         f"(py:MODULE:FUNCTION), a peer ({', '.join(PEERS)}, or LIBRARY:TYPE), "
+                         "or a command (cmd:COMMAND LINE, or a list of argv)")
     if callable(candidate):
         return Candidate("callable", candidate)
     raise TypeError(f"candidate must be a function, a peer name or a command, got "
                     f"{type(candidate).__name__}")
+
+
+def _import_function(spec: str) -> Any:
+    """The function ``MODULE:NAME`` (NAME may be dotted: ``pkg.mod:Class.method``)."""
+    mod, sep, name = spec.partition(":")
+    if not sep or not mod or not name:
+        raise ValueError(f"candidate 'py:{spec}': give py:MODULE:FUNCTION")
+    try:
+        obj: Any = importlib.import_module(mod)
+    except ImportError as exc:
+        raise ValueError(f"candidate 'py:{spec}': cannot import {mod!r} ({exc})") from None
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"candidate 'py:{spec}': {mod} has no {name!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"candidate 'py:{spec}' is not callable")
+    return obj
 
 
 def check_output(out: Any, n: int, shape: tuple[int, ...], who: str) -> np.ndarray:

@@ -24,7 +24,9 @@ __all__ = ["Preset", "PRESETS", "preset_names", "run_preset", "posit32_recode",
 
 @dataclass(frozen=True)
 class Preset:
-    """A named sweep: the arguments of ``sweep`` and, in ``convention``, the documented
+    """A named sweep: the arguments of ``sweep`` (``reference``: None for refquant's own
+    ``encode`` / ``decode``, or a function such as ``refquant.floats.cast`` with a peer's
+    profile, which must then match the peer bit for bit) and, in ``convention``, the documented
     convention that explains each class of difference the sweep finds (empty when it
     should find none). ``needs``: "ml_dtypes" (the peer must be installed) or "tests"
     (a source checkout with tests/reference)."""
@@ -36,6 +38,7 @@ class Preset:
     op: str | None = None
     reference_options: dict[str, Any] = field(default_factory=dict)
     exclude: Callable[[np.ndarray], Any] | None = None
+    reference: Callable[[np.ndarray], Any] | None = None
     convention: str = ""
     needs: str | None = None
 
@@ -43,7 +46,7 @@ class Preset:
         """Keyword arguments of ``sweep`` for this preset."""
         return {"candidate": self.candidate, "fmt": self.fmt, "domain": self.domain,
                 "op": self.op, "reference_options": dict(self.reference_options),
-                "exclude": self.exclude}
+                "exclude": self.exclude, "reference": self.reference}
 
 
 # ----------------------------------------------------------------------------------------
@@ -181,13 +184,25 @@ def _build() -> dict[str, Preset]:
     out["fp16-numpy"] = Preset(
         "fp16-numpy", "fp16", "float32", "numpy",
         convention=("nan: refquant's default NaN is canonical, one quiet NaN per sign "
-                    "(0x7e00 / 0xfe00); NumPy (as x86 F16C) keeps the top 10 bits of the "
-                    "float32 payload, so a signalling NaN stays signalling and payloads "
-                    "differ; ml_dtypes has no float16 type of its own."))
+                    "(0x7e00 / 0xfe00); NumPy keeps the top 10 bits of the float32 payload "
+                    "as they are, so payloads differ and a signalling NaN stays signalling "
+                    "(refquant's encode(..., nan='preserve'), the preset "
+                    "fp16-numpy-nan-preserve). ml_dtypes has no float16 type of its own."))
     if _has_nan_option():
         out["fp16-numpy-nan-preserve"] = Preset(
             "fp16-numpy-nan-preserve", "fp16", "float32", "numpy",
             reference_options={"nan": "preserve"})
+    try:
+        from ..floats import PEERS as _CAST_PEERS
+        from ..floats import cast
+    except ImportError:   # a refquant without peer profiles
+        _CAST_PEERS = {}
+    for peer in ("ml_dtypes", "numpy"):
+        for name in _CAST_PEERS.get(peer, {}):
+            pname = f"{name}-{peer}-cast"
+            out[pname] = Preset(pname, name, "float32", peer,
+                                reference=functools.partial(cast, fmt=name, peer=peer),
+                                needs="ml_dtypes" if peer == "ml_dtypes" else None)
     out["posit32-recode"] = Preset("posit32-recode", "posit32", "codes:posit32",
                                    posit32_recode, op="recode")
     out["posit32-monotone"] = Preset("posit32-monotone", "posit32", "codes:posit32",

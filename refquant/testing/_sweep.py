@@ -59,16 +59,33 @@ class SweepSpec:
                 "recode": "the input codes",
                 "check": "1 (the property holds)"}[self.op]
 
+    def _nan_rule(self) -> bool:
+        from ..floats import FloatFormat
+        return (self.op == "encode" and self.reference is None
+                and isinstance(self.fmt, FloatFormat) and not self.fmt.has_nan)
+
     def exclusion(self) -> str | None:
         """Why inputs are left out, or None."""
-        from ..floats import FloatFormat
-        if self.op == "encode" and isinstance(self.fmt, FloatFormat) and not self.fmt.has_nan:
-            return (f"NaN inputs: {self.fmt.name} has no NaN code and refquant raises "
-                    "ValueError for them")
+        why = []
+        if self._nan_rule():
+            assert self.fmt is not None
+            why.append(f"NaN inputs: {self.fmt.name} has no NaN code and refquant raises "
+                       "ValueError for them")
         if self.exclude is not None:
             doc = (getattr(self.exclude, "__doc__", None) or "").strip().split("\n")[0]
-            return doc or Candidate("callable", self.exclude).describe()
-        return None
+            why.append(doc or Candidate("callable", self.exclude).describe())
+        return "; ".join(why) if why else None
+
+    def excluded_mask(self, x: np.ndarray) -> np.ndarray | None:
+        """The inputs of ``x`` left out (None: none are)."""
+        mask = np.isnan(x) if self._nan_rule() else None
+        if self.exclude is not None:
+            m = np.asarray(self.exclude(x), dtype=bool)
+            if m.shape != x.shape:
+                raise ValueError(f"exclude returned shape {m.shape} for inputs of shape "
+                                 f"{x.shape}")
+            mask = m if mask is None else mask | m
+        return mask
 
     def key(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed by this sweep."""
@@ -100,9 +117,8 @@ def run_chunk(spec: SweepSpec, i: int) -> dict[str, Any]:
     x = spec.domain.inputs(start, stop)
     index = None
     excluded = 0
-    mask = None
-    if spec.exclusion() is not None:
-        mask = np.isnan(x) if spec.exclude is None else np.asarray(spec.exclude(x), dtype=bool)
+    mask = spec.excluded_mask(x)
+    if mask is not None:
         excluded = int(np.count_nonzero(mask))
         if excluded:
             keep = np.flatnonzero(~mask)
@@ -331,6 +347,15 @@ def sweep(candidate: Any, fmt: Format | str | None = None, domain: str | Domain 
             client = scheduler
         else:
             raise TypeError("scheduler must be an address (str) or a dask.distributed.Client")
+        if not client.scheduler_info().get("workers"):
+            try:   # a cluster with no worker would never run a chunk
+                client.wait_for_workers(1, timeout=scheduler_timeout)
+            except (OSError, TimeoutError):
+                if own_client:
+                    client.close()
+                where = scheduler if isinstance(scheduler, str) else "the given client"
+                raise ConnectionError(f"the Dask cluster at {where} has no worker after the "
+                                      f"timeout of {scheduler_timeout:g} s") from None
         engine, nworkers = "dask", len(client.scheduler_info().get("workers", {}))
     else:
         engine, nworkers = "local", _workers(workers)

@@ -165,3 +165,15 @@ def test_torch_qparams_worked_example():
     assert float(s) == float(np.float32(2.0) / np.float32(127.5)) and int(z) == 0
     s, z = torch_qparams(0.0, 0.0, symmetric=False, quant_min=-128, quant_max=127)
     assert float(s) == float(np.float32(TORCH_EPS)) and int(z) == -128
+
+
+def test_torch_objects_in_and_numpy_out(rng):
+    """A float32 tensor and a torch dtype go in as they are; the result is NumPy."""
+    t = torch.from_numpy(rng.standard_normal((3, 8)).astype(np.float32))
+    ob = obs.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.quint8)
+    ob(t)
+    s, z = ob.calculate_qparams()
+    q = rq.quantize(t, torch.quint8, compat="torch", granularity="axis", axis=0)
+    assert isinstance(q.codes, np.ndarray) and q.fmt == rq.format("uint8")
+    np.testing.assert_array_equal(q.scale, s.numpy().astype(np.float64))
+    np.testing.assert_array_equal(q.zero_point, z.numpy())

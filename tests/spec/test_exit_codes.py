@@ -279,3 +279,24 @@ def test_tensorcore_gemm_ok_is_0():
     rc, out, err = run(["tensorcore", "gemm", "--gpu", "H100", "--format", "e4m3fn",
                         "-m", "2", "-n", "2", "-k", "64"])
     assert rc == 0 and err == ""
+
+
+# --------------------------------------------------------------------- the bare command
+
+def test_bare_help_and_version_exit_0():
+    for argv in ([], ["--help"], ["-h"], ["--version"]):
+        rc, out, err = run(argv)
+        assert rc == 0 and out and err == "", argv
+
+
+def test_unknown_command_and_top_level_option_are_usage_errors():
+    rc, out, err = run(["nosuchcommand"])
+    assert rc == 2 and err.startswith("refquant: error: ") and err.count("\n") == 1
+    rc, out, err = run(["--bogus"])
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith("refquant: error: unrecognized arguments: --bogus")
+
+
+def test_tensorcore_json_exit_status_follows_the_rows(tmp_path):
+    rc, out, err = run(["tensorcore", "replay", "--gpu", "H100", "--format", "fp16", "--json"])
+    assert rc == 0 and json.loads(out)["bit_exact"] == 250

@@ -79,10 +79,12 @@ def test_view_codes_refuses_another_dtype():
         rq.format("e4m3fn").view_codes(a)
 
 
-def test_decode_of_float_values_points_to_view_codes():
+def test_decode_takes_codes_not_float_values():
     a = np.ones(2, md.float8_e4m3fn)
-    with pytest.raises(TypeError, match=r"decode takes codes: pass fmt.view_codes"):
-        rq.format("e4m3fn").decode(a)
+    with pytest.raises(TypeError, match=r"codes must be integers"):
+        rq.format("e4m3fn").decode(a)           # values: use view_codes for the patterns
+    np.testing.assert_array_equal(rq.format("e4m3fn").decode(rq.format("e4m3fn").view_codes(a)),
+                                  [1.0, 1.0])
 
 
 def test_integer_dtypes_are_their_values():
@@ -255,3 +257,21 @@ def test_torch_meta_tensor_is_refused(torch):
 def test_dtype_name_table_is_consistent():
     for dtype_name, fmt_name in _interop.DTYPE_FORMATS.items():
         assert rq.format(dtype_name) == rq.format(fmt_name)
+
+
+@pytest.mark.parametrize("name", rq.format_names())
+def test_every_registered_format_follows_the_input_rule(name):
+    """ml_dtypes arrays by value, and a GPU object refused, by every format's encode and
+    decode (block formats through quantize)."""
+    f = rq.format(name)
+    x = np.array([0.5, -1.0, 0.25, 3.0], dtype=md.bfloat16)
+    if f.is_block:
+        np.testing.assert_array_equal(rq.quantize(x, f).codes,
+                                      rq.quantize(x.astype(np.float32), f).codes)
+        with pytest.raises(ValueError, match=r"move it there first"):
+            rq.quantize(_CudaTensor(), f)
+        return
+    np.testing.assert_array_equal(f.encode(x), f.encode(x.astype(np.float32)))
+    for call in (f.encode, f.decode):
+        with pytest.raises(ValueError, match=r"is on cuda:0; refquant computes on the CPU"):
+            call(_CudaTensor())

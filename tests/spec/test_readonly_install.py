@@ -5,8 +5,10 @@ folder, makes the copy read-only and runs a few kernels in a fresh interpreter w
 is read-only and whose NUMBA_CACHE_DIR is unset, so that the compiled-kernel cache cannot go
 to either of the places Numba tries by default (``__pycache__`` next to the source, then
 ``~/.cache/numba``). The results must be exact, and the cache must go where
-``refquant.kernels``' docstring says: NUMBA_CACHE_DIR when set, else a private folder in the
-temporary directory, else nowhere (compiled in memory, every process).
+``refquant.kernels``' docstring says: NUMBA_CACHE_DIR when set, else the user cache folder
+``$XDG_CACHE_HOME/refquant`` or ``~/.cache/refquant``, else a private folder in the
+temporary directory, else nowhere (compiled in memory, every process). The one-line compile
+notice says which: "first run only" where the cache lasts, every run where it does not.
 
 Permission bits do not stop root, so "not writable" is produced in one of two ways:
 
@@ -202,6 +204,7 @@ class Sandbox:
         assert done.returncode == 0, done.stdout + done.stderr
         (line,) = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
         result = json.loads(line[len("RESULT "):])
+        result["stderr"] = done.stderr
         # The copy was imported, not the checkout.
         assert result["refquant"].startswith(str(self.pkg))
         assert result["kernels"].startswith(str(self.pkg / "refquant" / "kernels"))
@@ -227,6 +230,8 @@ def sandbox():
 
 
 MODES = ["simulated", "unprivileged"]
+NOTICE = "compiling kernels (first run only)"
+NOTICE_NO_CACHE = "compiling kernels (no lasting cache folder could be written"
 
 
 def _need(mode):
@@ -255,6 +260,39 @@ def test_read_only_install_caches_in_private_temp_folder(sandbox, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_read_only_install_caches_in_user_cache_folder(sandbox, mode):
+    # The package folder is read-only, the home folder is not: ~/.cache/refquant, created
+    # as needed, holds the kernels (not Numba's own ~/.cache/numba, not the temp folder).
+    _need(mode)
+    home = sandbox.writable_dir("home-w")
+    first = sandbox.run(mode, [sandbox.pkg], extra_env={"HOME": str(home)})
+    cache = Path(first["cache_dir"])
+    assert cache.parent == home / ".cache" / "refquant"
+    assert sandbox.cache_files(cache) and first["cache_misses"] > 0
+    assert NOTICE in first["stderr"]
+    assert not sandbox.cache_files(sandbox.pkg) and not sandbox.cache_files(sandbox.tmp)
+    assert not (home / ".cache" / "numba").exists()
+    second = sandbox.run(mode, [sandbox.pkg], extra_env={"HOME": str(home)})
+    assert second["cache_dir"] == first["cache_dir"]
+    assert second["cache_hits"] > 0 and second["cache_misses"] == 0
+    assert NOTICE not in second["stderr"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_xdg_cache_home_is_followed(sandbox, mode):
+    # XDG_CACHE_HOME (an absolute path) replaces ~/.cache; a relative one is ignored.
+    _need(mode)
+    xdg = sandbox.writable_dir("xdg")
+    result = sandbox.run(mode, [sandbox.pkg, sandbox.home],
+                         extra_env={"XDG_CACHE_HOME": str(xdg)})
+    assert Path(result["cache_dir"]).parent == xdg / "refquant"
+    assert sandbox.cache_files(xdg) and not sandbox.cache_files(sandbox.tmp)
+    relative = sandbox.run(mode, [sandbox.pkg, sandbox.home],
+                           extra_env={"XDG_CACHE_HOME": "relative/cache"})
+    assert Path(relative["cache_dir"]).parent.parent == sandbox.tmp
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_numba_cache_dir_is_used_as_given(sandbox, mode):
     _need(mode)
     user_cache = sandbox.writable_dir("numba-cache")
@@ -270,6 +308,7 @@ def test_nothing_writable_compiles_without_cache(sandbox):
     # No folder at all can be written (not even a temporary one): kernels still run.
     result = sandbox.run("simulated", ["/"])
     assert result["cache_dir"] is None
+    assert NOTICE_NO_CACHE in result["stderr"] and NOTICE not in result["stderr"]
     assert result["cache_hits"] == 0
     assert not sandbox.cache_files(sandbox.root)
 
@@ -284,6 +323,7 @@ def test_shared_temp_folder_is_not_trusted(sandbox):
     result = sandbox.run("simulated", [sandbox.pkg, sandbox.home])
     folder = Path(result["cache_dir"]).parent
     assert folder.parent == sandbox.tmp and folder != shared
+    assert NOTICE_NO_CACHE in result["stderr"]  # removed at exit: every run compiles
     assert folder.name.startswith("refquant-numba-cache-")
     assert not folder.exists()
     assert not sandbox.cache_files(shared)

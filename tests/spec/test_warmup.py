@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refquant import _lazy
 from refquant.cli import COMMANDS, main
 from refquant.cli._warmup import WORKLOADS, workload_commands
+
+NOTICE = "compiling kernels (first run only)"
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,7 +98,7 @@ def test_cold_warmup_fills_an_empty_cache(tmp_path):
     doc = json.loads(first.stdout)   # the notice is not on stdout
     assert Path(doc["cache_dir"]).parent == cache
     assert doc["compiled"] > 0 and doc["loaded"] == 0
-    assert first.stderr.splitlines().count(_lazy.NOTICE) == 1
+    assert first.stderr.splitlines().count(NOTICE) == 1
     assert list(cache.rglob("*.nbi"))
     second = _fresh(["warmup", "--only", "tensorcore", "--json"], cache)
     assert second.returncode == 0, second.stderr
@@ -105,63 +106,75 @@ def test_cold_warmup_fills_an_empty_cache(tmp_path):
     # the kernels the commands call are loaded (the kernels they call are compiled into
     # them, so those are not loaded on their own)
     assert again["compiled"] == 0 and 0 < again["loaded"] <= doc["compiled"]
-    assert _lazy.NOTICE not in second.stderr
+    assert NOTICE not in second.stderr
 
 
 def test_cold_compare_prints_the_notice_once_on_stderr(tmp_path):
     args = ["compare", "--formats", "e2m1,e4m3fn", "--tensors", "gaussian", "--json"]
     cold = _fresh(args, tmp_path)
     assert cold.returncode == 0, cold.stderr
-    assert cold.stderr.splitlines().count(_lazy.NOTICE) == 1
+    assert cold.stderr.splitlines().count(NOTICE) == 1
     rows = json.loads(cold.stdout)
     warm = _fresh(args, tmp_path)
-    assert warm.returncode == 0 and _lazy.NOTICE not in warm.stderr
+    assert warm.returncode == 0 and NOTICE not in warm.stderr
     assert json.loads(warm.stdout) == rows
 
 
-def test_notice_only_for_kernels_missing_from_the_cache(monkeypatch, capsys):
+class _Event:
+    def __init__(self, dispatcher):
+        self.data = {"dispatcher": dispatcher}
+
+
+def _fresh_notice(monkeypatch, after_s):
     import refquant.kernels as kernels
+    monkeypatch.setattr(kernels, "NOTICE_AFTER_S", after_s)
+    return kernels, kernels._CompileNotice()
+
+
+def test_notice_once_when_compiling_takes_long(monkeypatch, capsys):
     from refquant.kernels import rounding
-    monkeypatch.setattr(_lazy, "_announced", False)
-    monkeypatch.setattr(kernels, "cache_dir", "/nonexistent")
-    kernel = rounding.uniform53
-    monkeypatch.setattr(kernel, "overloads", {})  # as in a process that has not called it
-    # cached: silent
-    monkeypatch.setattr(kernels, "cache_is_cold", lambda module, name: False)
-    _lazy.kernels("rounding").uniform53
-    assert capsys.readouterr().err == ""
-    # a module constant is no kernel: silent
-    monkeypatch.setattr(kernels, "cache_is_cold", lambda module, name: True)
-    _lazy.kernels("rounding").__dict__.pop("_TWO_M53", None)
-    _lazy.kernels("rounding")._TWO_M53
-    assert capsys.readouterr().err == ""
-    # missing from the cache: once per process
-    _lazy.kernels("rounding").uniform53
-    _lazy.kernels("rounding").lsr64
+    kernels, notice = _fresh_notice(monkeypatch, 0.0)
+    assert kernels.NOTICE == NOTICE
+    outer, inner = _Event(rounding.uniform53), _Event(rounding.lsr64)
+    notice.on_start(outer)
+    notice.on_start(inner)          # nested: one timer
+    notice.timer.join(60)
+    notice.on_end(inner)
+    notice.on_end(outer)
+    notice.on_start(outer)          # a later compilation: nothing more
+    notice.on_end(outer)
     captured = capsys.readouterr()
-    assert captured.err == _lazy.NOTICE + "\n" and captured.out == ""
+    assert captured.err == NOTICE + "\n" and captured.out == ""
 
 
-def test_notice_without_any_cache(monkeypatch, capsys):
-    import refquant.kernels as kernels
+def test_no_notice_for_short_compilations_or_other_code(monkeypatch, capsys):
+    import numba
     from refquant.kernels import rounding
-    monkeypatch.setattr(_lazy, "_announced", False)
-    monkeypatch.setattr(kernels, "cache_dir", None)
-    monkeypatch.setattr(rounding.uniform53, "overloads", {})
-    _lazy.kernels("rounding").uniform53
-    assert capsys.readouterr().err == _lazy.NOTICE_NO_CACHE + "\n"
+    kernels, notice = _fresh_notice(monkeypatch, 3600.0)
+    event = _Event(rounding.uniform53)
+    notice.on_start(event)
+    timer = notice.timer
+    notice.on_end(event)
+    timer.join(60)
+    assert not notice.shown and notice.depth == 0 and notice.spent > 0
+
+    @numba.njit
+    def not_a_kernel(x):
+        return x
+
+    kernels, notice = _fresh_notice(monkeypatch, 0.0)
+    notice.on_start(_Event(not_a_kernel))
+    notice.on_end(_Event(not_a_kernel))
+    assert notice.timer is None and not notice.shown
+    assert capsys.readouterr().err == ""
 
 
-def test_cache_is_cold_reads_the_index_files(monkeypatch, tmp_path):
-    import refquant.kernels as kernels
-    (tmp_path / "floats.encode_float-259.py311.nbi").write_bytes(b"")
-    monkeypatch.setattr(kernels, "cache_dir", str(tmp_path))
-    monkeypatch.setattr(kernels, "_cache_listing", None)
-    assert not kernels.cache_is_cold("floats", "encode_float")
-    assert kernels.cache_is_cold("floats", "decode_float")
-    assert kernels.cache_is_cold("posit", "encode_float")
+def test_notice_says_when_nothing_is_cached(monkeypatch, capsys):
+    kernels, notice = _fresh_notice(monkeypatch, 0.0)
     monkeypatch.setattr(kernels, "cache_dir", None)
-    assert not kernels.cache_is_cold("floats", "decode_float")
+    notice.show()
+    notice.show()
+    assert capsys.readouterr().err == kernels.NOTICE_NO_CACHE + "\n"
 
 
 def test_one_compilation_per_argument_types():

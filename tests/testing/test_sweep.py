@@ -99,9 +99,14 @@ def test_local_engine_and_dask_local_cluster_agree():
     kw = dict(chunk_size=25000)
     local = sweep("numpy", "fp16", "random:200000:5", workers=1, **kw)
     assert local["by_class"]["nan"] > 0
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+    with distributed.LocalCluster(n_workers=0, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
+        # a cluster without workers is an error after the timeout, not a hang
+        with pytest.raises(ConnectionError, match="has no worker after the timeout of 0.5 s"):
+            sweep("numpy", "fp16", "random:10:1", scheduler=client, scheduler_timeout=0.5)
+        cluster.scale(2)
+        client.wait_for_workers(2, timeout=60)
         remote = sweep("numpy", "fp16", "random:200000:5", scheduler=client, **kw)
     assert remote["timing"]["engine"] == "dask" and remote["timing"]["workers"] == 2
     assert without_timing(local) == without_timing(remote)
@@ -206,6 +211,11 @@ def test_cli_sweep_exit_codes_and_json(tmp_path):
     rc, out, _ = _cli("--preset", "e4m3fn-fraction", "--workers", "1", "--checkpoint", str(ck),
                       "--resume")
     assert rc == 0 and "1 chunks from the checkpoint" in out
+    rc, out, _ = _cli("--candidate", "py:refquant.testing._presets:posit32_recode",
+                      "--domain", "codes:posit8", "--op", "recode", "--format", "posit8",
+                      "--workers", "1", "--json")
+    rep = json.loads(out)   # posit32's round trip on the small codes 0..255: identity
+    assert rc == 0 and rep["compared"] == 256 and rep["candidate"].endswith("posit32_recode")
     rc, out, _ = _cli("--list-presets")
     assert rc == 0 and "e8m0-ml_dtypes" in out and "posit32-monotone" in out
     for args, msg in [
@@ -216,6 +226,7 @@ def test_cli_sweep_exit_codes_and_json(tmp_path):
           "tcp://127.0.0.1:1"], "--workers applies"),
         (["--preset", "e8m0-ml_dtypes", "--format", "e4m3fn"], "--format does not apply"),
         (["--preset", "no-such"], "unknown preset"),
+        (["--candidate", "py:no_such_module:f", "--format", "e4m3fn"], "cannot import"),
         (["--candidate", "cmd:false", "--format", "e4m3fn", "--domain", "random:5:1",
           "--workers", "1"], "exited with status 1"),
     ]:
@@ -229,3 +240,23 @@ def test_cli_reports_mismatches_with_exit_status_1():
     rc, out, _ = _cli("--candidate", "numpy", "--format", "fp16", "--domain",
                       "random:20000:1", "--workers", "1")
     assert rc == 1 and "nan" in out and "first mismatches" in out
+
+
+def test_preset_conventions_on_a_slice():
+    pytest.importorskip("ml_dtypes")
+    from refquant.testing import PRESETS
+    # 3.0 = 1.5 * 2^1 is an exact E8M0 tie: ml_dtypes rounds it up, refquant to the even
+    # code; the ml_dtypes profile of refquant.floats.cast reproduces the peer
+    plain = dict(PRESETS["e8m0-ml_dtypes"].arguments(), domain="float32:0x40400000:0x40400100")
+    rep = sweep(**plain, workers=1)
+    assert rep["mismatches"] == 1 and rep["by_class"]["ties"] == 1
+    assert rep["examples"][0]["input"] == 3.0
+    assert "ties" in PRESETS["e8m0-ml_dtypes"].convention
+    cast = dict(PRESETS["e8m0-ml_dtypes-cast"].arguments(), domain="float32:0x40400000:0x40400100")
+    assert sweep(**cast, workers=1)["mismatches"] == 0
+    # formats without NaN: the plain preset leaves NaN out, the cast profile compares it
+    nan_slice = "float32:0x7fbfff00:0x7fc00100"
+    rep = sweep(**dict(PRESETS["e2m1-ml_dtypes"].arguments(), domain=nan_slice), workers=1)
+    assert rep["excluded"]["count"] == 512 and rep["compared"] == 0
+    rep = sweep(**dict(PRESETS["e2m1-ml_dtypes-cast"].arguments(), domain=nan_slice), workers=1)
+    assert rep["excluded"]["count"] == 0 and rep["compared"] == 512 and rep["mismatches"] == 0
