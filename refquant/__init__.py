@@ -45,7 +45,9 @@ __all__ = [
     "sparse", "sim", "data",
 ]
 
-_LAZY = {"sim": "refquant.sim", "cli": "refquant.cli", "kernels": "refquant.kernels"}
+_LAZY = {"sim": "refquant.sim", "cli": "refquant.cli", "kernels": "refquant.kernels",
+         "onnx": "refquant.onnx", "testing": "refquant.testing", "hw": "refquant.hw",
+         "transformer": "refquant.transformer", "mixed": "refquant.mixed"}
 
 
 def __getattr__(name: str) -> Any:

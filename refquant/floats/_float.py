@@ -131,8 +131,8 @@ class FloatFormat(Format):
 
     Overflow. A finite x overflows when its magnitude, rounded by ``rounding`` on the
     format's grid continued beyond ``max`` with the spacing of the top binade, exceeds
-    ``max`` (for e4m3fn: |x| > 464 under NEAREST_EVEN, the tie 464 rounding to the even 448; under TOWARD_ZERO |x| >= 480);
-    an infinite x always overflows. The result, by ``overflow`` policy (IEEE 754-2019 7.4
+    ``max`` (for e4m3fn: |x| > 464 under NEAREST_EVEN, the tie 464 going to the even
+    448; under TOWARD_ZERO |x| >= 480); an infinite x always overflows. The result, by ``overflow`` policy (IEEE 754-2019 7.4
     for INF; NAN is the same rule with NaN wherever 7.4 gives an infinity; NAN is OCP
     FP8's non-saturating conversion and SATURATE its saturating one):
 

@@ -4,9 +4,10 @@
   cache folder in use and the kernel specialisations it compiled or loaded; in a fresh
   process with an empty NUMBA_CACHE_DIR it compiles into that folder, and a second process
   loads everything from there (nothing compiled);
-- the notice "compiling kernels (first run only)" goes to stderr once, before the first
-  compilation of a process whose cache lacks the kernel, never to stdout (``--json`` stays
-  a JSON document) and not at all when the cache holds the kernels;
+- the notice "compiling kernels (first run only)" goes to stderr once per process, when
+  compiling refquant's kernels (after cache misses) has taken ``NOTICE_AFTER_S`` seconds,
+  never to stdout (``--json`` stays a JSON document), and not at all when the kernels load
+  from the cache or compile quickly;
 - ``refquant.kernels.njit``: a kernel called from compiled code with different constant
   arguments is compiled once for their types (Numba's njit compiles one copy per literal).
 """
