@@ -2,6 +2,8 @@
 BLAS on the same shape (the machine's limit for GEMM-shaped work) and the plain NumPy
 float64 product (baseline). No peer library emulates tensor-core numerics in Python.
 The emulation runs output rows on Numba's threads (the note names their count)."""
+import time
+
 import numba
 import numpy as np
 
@@ -18,13 +20,19 @@ def run(quick: bool):
     tc = TensorCore("H100")
     a32, b32 = A.astype(np.float32), B.astype(np.float32)
     rep = 3 if quick else 1
-    t = best_time(lambda: tc.gemm(A, B, C, "fp16", "fp32"), repeat=rep)
+    tc.gemm(A, B, C, "fp16", "fp32")
+    t = t_blas = float("inf")
+    for _ in range(rep + 1):  # interleaved with the limit: load hits both alike
+        s = time.perf_counter()
+        tc.gemm(A, B, C, "fp16", "fp32")
+        t = min(t, time.perf_counter() - s)
+        t_blas = min(t_blas, best_time(lambda: a32 @ b32, repeat=3))
     t_np = best_time(lambda: A @ B + C, repeat=5)
-    t_blas = best_time(lambda: a32 @ b32, repeat=5)
     macs = n ** 3
     return [Result(f"tensorcore H100 fp16->fp32 gemm {n}^3", t, "float64 A@B+C", t_np,
                    None, None, "float32 BLAS", t_blas,
-                   note=f"{macs / t / 1e6:.1f} M emulated MAC/s, {numba.get_num_threads()} threads",
+                   note=f"{macs / t / 1e6:.1f} M emulated MAC/s, {numba.get_num_threads()} "
+                   "threads; target <= 100x sgemm",
                    extra={"mac_per_s": macs / t, "x_blas": t / t_blas})]
 
 

@@ -289,11 +289,12 @@ def f32_rne_t(mag, sh, efmin, ulo):
     ef >= efmin: v = (ef - efmin + 1) * 2^23 + m is the float32 pattern re-biased to the
     format's exponent field, shifted by sh with ties to even. ulo <= ef < efmin (or
     ef == 0 with ulo == 1): v is the significand (2^23 + m, or m when ef == 0), shifted
-    further by the binades below the format's normal range. ef < ulo: s = 40 and v < 2^23
-    (possibly negative), so t = 0, which is also the rounded value (it is below 2^-16 of
-    the smallest subnormal). Exact (the code encode_scalar gives x * 2^-se) for every
-    finite mag except a float32 subnormal or zero when efmin <= 0; a result above the
-    format's tmax is an overflow; inf and NaN bits give no meaningful code. No branches."""
+    further by the binades below the format's normal range. ef < ulo (when ulo > 1): s = 40
+    and v < 2^23 (possibly negative), so t = 0, which is also the rounded value (the input
+    is below 2^-16 times the smallest subnormal). Exact (the code encode_scalar gives
+    x * 2^-se) for every finite mag except a float32 subnormal or zero when efmin <= 0; a
+    result above the format's tmax is an overflow; inf and NaN bits give no meaningful
+    code. No branches."""
     ef = mag >> 23
     u = ef if ef > ulo else ulo
     u = u if u < efmin else efmin
@@ -400,7 +401,8 @@ def encode_f32_rne(x, xi, E, M, bias, signed, sub, tmax, has_inf, uz, nan_code, 
     """encode_float of float32 x under NEAREST_EVEN (xi: x viewed as int32), for formats
     with subnormals (sub = 1, signed or unsigned) and M <= 22, and for E8M0 (E = 8, M = 0,
     bias 127, unsigned, no subnormals, tmax 254, NaN 255). Same codes as encode_float and
-    the same returned first error index (-1: none; out is then only partly written).
+    the same return value: -1, or the first error index (out is then only partly
+    written).
 
     Each element's code is computed branch-free from its bit pattern (f32_rne_t and the
     per-call constants of f32_rne_consts: out-of-range and NaN inputs are selected per
@@ -573,43 +575,67 @@ def _mx_f32_exact(xv, bb, se, E, M, bias, uz, tmax):
 
 
 @njit(cache=True)
+def _max_mag(xr, n):
+    """Largest magnitude pattern (sign bit cleared) of the int32 float32 patterns xr[:n]
+    (0 for n == 0)."""
+    mmax = np.int64(0)
+    for d in range(n):
+        m = np.int64(xr[d]) & 0x7FFFFFFF
+        mmax = m if m > mmax else mmax
+    return mmax
+
+
+@njit(cache=True)
+def _mx_f32_codes(xr, cr, n, sh, efmin, tmax, sgnbit, zmin):
+    """cr[d] = _mx_f32_code(xr[d], ...) for d < n (efmin >= 1)."""
+    ulo = max(sh + efmin - 40, np.int64(1))
+    for d in range(n):
+        cr[d] = _mx_f32_code(np.int64(xr[d]), sh, efmin, ulo, tmax, sgnbit, zmin)
+
+
+@njit(cache=True)
 def mx_f32_rows(x, xi, g0, g1, block_size, E, M, bias, uz, tmax, element_emax, codes, scodes):
     """OCP MX quantization (mx_quantize_rows' rules, kind 0, NEAREST_EVEN) of blocks
     g0 <= g < g1 of the float32 x (R, D) (xi: x viewed as int32), blocked along rows:
     block g = r * nb + b covers x[r, b * block_size : (b + 1) * block_size] (the last one
     may be short). Element formats signed with subnormals and M <= 22. codes (R, D),
-    scodes (R, nb). Same codes as mx_quantize_rows."""
+    scodes (R, nb). Same codes as mx_quantize_rows. (A full block of MX's 32 elements
+    runs loops of a constant length, which compile to straight SIMD code.)"""
     R, D = xi.shape
     nb = (D + block_size - 1) // block_size
     sh = np.int64(23 - M)
     sgnbit = np.int64(1) << (E + M)
     zmin = np.int64(1) if uz else np.int64(0)
-    for g in range(g0, g1):
-        r = g // nb
-        b = g - r * nb
-        d0 = b * block_size
-        d1 = min(d0 + block_size, D)
-        xr = xi[r, d0:d1]
-        cr = codes[r, d0:d1]
-        mmax = np.int64(0)
-        for d in range(xr.size):
-            m = np.int64(xr[d]) & 0x7FFFFFFF
-            mmax = m if m > mmax else mmax
-        se = _mx_exp_bits(mmax, element_emax)
-        if se == 128:
-            scodes[r, b] = 255
-            for d in range(cr.size):
-                cr[d] = 0
-            continue
-        scodes[r, b] = se + 127
-        efmin = np.int64(128 - bias) + se
-        if efmin >= 1:
-            ulo = max(sh + efmin - 40, np.int64(1))
-            for d in range(xr.size):
-                cr[d] = _mx_f32_code(np.int64(xr[d]), sh, efmin, ulo, tmax, sgnbit, zmin)
-        else:
-            for d in range(xr.size):
-                cr[d] = _mx_f32_exact(x[r, d0 + d], np.int64(xr[d]), se, E, M, bias, uz, tmax)
+    if g1 <= g0:
+        return
+    for r in range(g0 // nb, (g1 - 1) // nb + 1):
+        xrow = xi[r]
+        crow = codes[r]
+        srow = scodes[r]
+        for b in range(max(g0 - r * nb, 0), min(g1 - r * nb, nb)):
+            d0 = b * block_size
+            d1 = min(d0 + block_size, D)
+            xr = xrow[d0:d1]
+            cr = crow[d0:d1]
+            full32 = xr.size == 32
+            mmax = _max_mag(xr, 32) if full32 else _max_mag(xr, xr.size)
+            se = _mx_exp_bits(mmax, element_emax)
+            if se == 128:
+                srow[b] = 255
+                for d in range(cr.size):
+                    cr[d] = 0
+                continue
+            srow[b] = se + 127
+            efmin = np.int64(128 - bias) + se
+            if efmin >= 1:
+                if full32:
+                    _mx_f32_codes(xr, cr, 32, sh, efmin, tmax, sgnbit, zmin)
+                else:
+                    _mx_f32_codes(xr, cr, xr.size, sh, efmin, tmax, sgnbit, zmin)
+            else:
+                for d in range(xr.size):
+                    cr[d] = _mx_f32_exact(x[r, d0 + d], np.int64(xr[d]), se, E, M, bias, uz,
+                                          tmax)
 
 
 @njit(cache=True)
@@ -636,8 +662,23 @@ def mx_f32_cols(x, xi, g0, g1, block_size, E, M, bias, uz, tmax, element_emax, c
             w = min(q0 + tq, Q) - q0
             for q in range(w):
                 mm[q] = 0
-            for d in range(d0, d1):
-                row = xi[p, d, q0:q0 + w]
+            d4 = d0 + (d1 - d0) // 4 * 4
+            for d in range(d0, d4, 4):      # four rows per pass over mm
+                r0 = xi[p][d][q0:q0 + w]
+                r1 = xi[p][d + 1][q0:q0 + w]
+                r2 = xi[p][d + 2][q0:q0 + w]
+                r3 = xi[p][d + 3][q0:q0 + w]
+                for q in range(w):
+                    a0 = np.int64(r0[q]) & 0x7FFFFFFF
+                    a1 = np.int64(r1[q]) & 0x7FFFFFFF
+                    a2 = np.int64(r2[q]) & 0x7FFFFFFF
+                    a3 = np.int64(r3[q]) & 0x7FFFFFFF
+                    a0 = a0 if a0 > a1 else a1
+                    a2 = a2 if a2 > a3 else a3
+                    a0 = a0 if a0 > a2 else a2
+                    mm[q] = a0 if a0 > mm[q] else mm[q]
+            for d in range(d4, d1):
+                row = xi[p][d][q0:q0 + w]
                 for q in range(w):
                     m = np.int64(row[q]) & 0x7FFFFFFF
                     mm[q] = m if m > mm[q] else mm[q]
@@ -651,8 +692,8 @@ def mx_f32_cols(x, xi, g0, g1, block_size, E, M, bias, uz, tmax, element_emax, c
                 efm[q] = e if e >= 1 else np.int64(1)
                 ulo[q] = max(sh + efm[q] - 40, np.int64(1))
             for d in range(d0, d1):
-                row = xi[p, d, q0:q0 + w]
-                crow = codes[p, d, q0:q0 + w]
+                row = xi[p][d][q0:q0 + w]
+                crow = codes[p][d][q0:q0 + w]
                 for q in range(w):
                     crow[q] = _mx_f32_code(np.int64(row[q]), sh, efm[q], ulo[q], tmax,
                                            sgnbit, zmin) & keep[q]

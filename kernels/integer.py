@@ -202,102 +202,131 @@ def gemm_int64(a, b, c, out):
 # rounding modes 0..5 as refquant.Rounding, SATURATE) over float32 / float64 x.
 #
 # v = x * r with r a rounded reciprocal of s differs from the real quotient x / s by at
-# most |v| * 2^-22 in float32 (r = float32(1 / s) normal, x float32: two roundings of
-# relative size 2^-24 and the float64 1 / s rounded first) and by at most |v| * 2^-51 in
-# float64 (r = fl(1 / s)). Only |v| <= B + 1 (B = max(|lo|, |hi|) + max|z|) can matter:
-# beyond, the exact result and the one taken on v saturate to the same end. So with
-# tol = (B + 2) * 2^-21 (float32) or (B + 2) * 2^-49 (float64), a margin of two or
-# more, the decision taken on v is the decision on x / s whenever v lies farther than
-# tol from the points where the mode's decision changes (half-integers for the nearest
-# modes 0..2, integers for the directed modes 3..5; for those, v == 0 with x != 0 from
-# underflow is near as well). NaN and +-inf x are always near.
+# most |v| * 2^-23 (1 + 2^-20) in float32 (x float32, r = float32(fl(1 / s)) a normal
+# float32: two roundings of relative size 2^-24 after the float64 one) and by at most
+# |v| * 2^-51 in float64 (r = fl(1 / s)). Only |v| <= B + 1 (B = max(|lo|, |hi|) +
+# max|z|) can matter: beyond, the exact result and the one taken on v saturate to the
+# same end. So with tol = (B + 2) * 2^-22 (float32) or (B + 2) * 2^-49 (float64),
+# margins of two and four, the decision taken on v is the decision on x / s whenever v
+# lies farther than tol from the points where the mode's decision changes (half-integers
+# for the nearest modes 0..2, integers for the directed modes 3..5; for those, v == 0
+# with x != 0 from underflow is near as well). NaN and +-inf x are always near.
 #
 # Elements are processed in sub-blocks of _SUB: one branch-free pass that vectorises
-# writes every result and flags the sub-block if any element is near; a flagged float32
-# sub-block is recomputed in float64; elements near in float64 too (exact ties,
-# non-finite x) are "unresolved": the caller recomputes them with the exact general
-# kernel (``kernels.rounding.quantize_affine``), collected by a second call.
+# writes every result and flags the sub-block if an element is near; the near elements
+# of a flagged sub-block are decided again in float64 when the pass ran in float32; the
+# elements near in float64 too (exact ties, non-finite x) are "unresolved": the caller
+# recomputes them with the exact general kernel (``kernels.rounding.quantize_affine``),
+# their flat indices collected by a second call.
 # --------------------------------------------------------------------------------------
 
-_SUB = 256  # elements per sub-block (one flag each)
+_SUB = 128  # elements per sub-block (one flag each)
 
 
 @njit(cache=True)
-def _fast_block(xb, ob, r, zf, lo, hi, lim, tol, mode):
-    """Quantize xb into ob with one reciprocal r (the arithmetic is that of r's type);
-    True if an element is near (see above). lim = 0.5 - tol; [lo, hi] within int32."""
-    flag = False
+def _is_near(v, xv, lim, tol, mode):
+    """True if v = x * r is near a decision point of ``mode`` (lim = 0.5 - tol)."""
+    e = abs(v - np.rint(v))
     if mode <= 2:
-        for j in range(xb.size):
-            v = xb[j] * r
-            t = np.rint(v)
-            flag |= not (abs(v - t) <= lim)
-            t = min(max(t + zf, lo), hi)
-            ob[j] = np.int32(t)
-    else:
-        for j in range(xb.size):
-            xv = xb[j]
-            v = xv * r
-            e = abs(v - np.rint(v))
-            flag |= (not (e >= tol)) & (xv != 0)
-            if mode == 3:
-                t = np.trunc(v)
-            elif mode == 4:
-                t = np.floor(v)
-            else:
-                t = np.ceil(v)
-            t = min(max(t + zf, lo), hi)
-            ob[j] = np.int32(t)
-    return flag
+        return not (e <= lim)
+    return (not (e >= tol)) and xv != 0
 
 
 @njit(cache=True)
-def _fast_block_vec(xb, ob, r, zf, lo, hi, lim, tol, mode):
-    """As _fast_block with one reciprocal and zero point per element (r[j], zf[j])."""
-    flag = False
+def _rounded(v, mode):
+    """v rounded to an integral float by ``mode`` (0..2 by rint: ties are near)."""
     if mode <= 2:
-        for j in range(xb.size):
-            v = xb[j] * r[j]
-            t = np.rint(v)
-            flag |= not (abs(v - t) <= lim)
-            t = min(max(t + zf[j], lo), hi)
-            ob[j] = np.int32(t)
-    else:
-        for j in range(xb.size):
-            xv = xb[j]
-            v = xv * r[j]
-            e = abs(v - np.rint(v))
-            flag |= (not (e >= tol)) & (xv != 0)
-            if mode == 3:
-                t = np.trunc(v)
-            elif mode == 4:
-                t = np.floor(v)
-            else:
-                t = np.ceil(v)
-            t = min(max(t + zf[j], lo), hi)
-            ob[j] = np.int32(t)
-    return flag
+        return np.rint(v)
+    if mode == 3:
+        return np.trunc(v)
+    if mode == 4:
+        return np.floor(v)
+    return np.ceil(v)
 
 
 @njit(cache=True)
-def _unresolved(xb, r, rv, lim, tol, mode, base, idx, pos):
-    """Count the elements of xb near in float64 (r: float64 reciprocals, r[j] per element
-    when rv, else r[0]); when idx is not empty write their flat indices (base + j) at
-    idx[pos:]. Returns the count."""
-    n = 0
-    for j in range(xb.size):
-        xv = float(xb[j])
-        v = xv * r[j if rv else 0]
-        e = abs(v - np.rint(v))
+def _redo(xb, ob, j, r, lim, tol, r64, zf64, lo, hi, lims64, mode, base, idx, pos):
+    """Element j of a flagged sub-block: if near under r (the first pass's arithmetic),
+    decide it in float64; returns 1 if it stays unresolved (its flat index base + j
+    written to idx[pos] when idx is not empty), else 0."""
+    xv = xb[j]
+    if not _is_near(xv * r, xv, lim, tol, mode):
+        return 0
+    x64 = float(xv)
+    v = x64 * r64
+    if _is_near(v, x64, lims64[1], lims64[0], mode):
+        if idx.size:
+            idx[pos] = base + j
+        return 1
+    ob[j] = np.int32(min(max(_rounded(v, mode) + zf64, lo), hi))
+    return 0
+
+
+@njit(cache=True)
+def _fast_span(xs, os_, r, zf, lo, hi, lim, tol, r64, zf64, lims64, mode, base, idx, pos):
+    """Quantize xs into os_ with one reciprocal r and zero point zf; the first pass
+    computes in the type of r, zf, lo, hi, lim, tol (float32 or float64), near elements
+    are decided with r64, zf64 and lims64 = (tol, lim) in float64. Returns the number of
+    unresolved elements (flat indices base + j to idx from pos when idx is not empty)."""
+    n = xs.size
+    cnt = 0
+    lo64 = float(lo)
+    hi64 = float(hi)
+    for b0 in range(0, n, _SUB):
+        xb = xs[b0:b0 + _SUB]
+        ob = os_[b0:b0 + _SUB]
+        flag = False
         if mode <= 2:
-            near = not (e <= lim)
+            for j in range(xb.size):
+                v = xb[j] * r
+                t = np.rint(v)
+                flag |= not (abs(v - t) <= lim)
+                ob[j] = np.int32(min(max(t + zf, lo), hi))
         else:
-            near = (not (e >= tol)) and xv != 0.0
-        if near:
-            if idx.size:
-                idx[pos + n] = base + j
-            n += 1
-    return n
+            for j in range(xb.size):
+                xv = xb[j]
+                v = xv * r
+                flag |= (not (abs(v - np.rint(v)) >= tol)) & (xv != 0)
+                ob[j] = np.int32(min(max(_rounded(v, mode) + zf, lo), hi))
+        if flag:
+            for j in range(xb.size):
+                cnt += _redo(xb, ob, j, r, lim, tol, r64, zf64, lo64, hi64, lims64, mode,
+                             base + b0, idx, pos + cnt)
+    return cnt
+
+
+@njit(cache=True)
+def _fast_span_vec(xs, os_, r, zf, lo, hi, lim, tol, r64, zf64, lims64, mode, base, idx,
+                   pos):
+    """As _fast_span with a reciprocal and zero point per element (r[j], zf[j], r64[j],
+    zf64[j])."""
+    n = xs.size
+    cnt = 0
+    lo64 = float(lo)
+    hi64 = float(hi)
+    for b0 in range(0, n, _SUB):
+        xb = xs[b0:b0 + _SUB]
+        ob = os_[b0:b0 + _SUB]
+        rb = r[b0:b0 + _SUB]
+        zb = zf[b0:b0 + _SUB]
+        flag = False
+        if mode <= 2:
+            for j in range(xb.size):
+                v = xb[j] * rb[j]
+                t = np.rint(v)
+                flag |= not (abs(v - t) <= lim)
+                ob[j] = np.int32(min(max(t + zb[j], lo), hi))
+        else:
+            for j in range(xb.size):
+                xv = xb[j]
+                v = xv * rb[j]
+                flag |= (not (abs(v - np.rint(v)) >= tol)) & (xv != 0)
+                ob[j] = np.int32(min(max(_rounded(v, mode) + zb[j], lo), hi))
+        if flag:
+            for j in range(xb.size):
+                cnt += _redo(xb, ob, j, rb[j], lim, tol, r64[b0 + j], zf64[b0 + j], lo64,
+                             hi64, lims64, mode, base + b0, idx, pos + cnt)
+    return cnt
 
 
 @njit(cache=True)
@@ -308,7 +337,7 @@ def _fast_limits(lo, hi, zf):
     for v in zf.reshape(-1):
         zm = max(zm, abs(v))
     tol64 = (bmax + zm + 2.0) * 2.0 ** -49
-    tol32 = np.float32((bmax + zm + 2.0) * 2.0 ** -21)
+    tol32 = np.float32((bmax + zm + 2.0) * 2.0 ** -22)
     return tol64, 0.5 - tol64, tol32, np.float32(0.5) - tol32
 
 
@@ -322,6 +351,7 @@ def _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t
     Ps, nb, Qs = r64.shape
     vec = Qs > 1
     tol64, lim64, tol32, lim32 = lims
+    lims64 = (tol64, lim64)
     lo32 = np.float32(lo)
     hi32 = np.float32(hi)
     xf = x.reshape(-1)
@@ -339,44 +369,29 @@ def _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t
         p = a // (D * Q)
         o = a - p * D * Q
         d = o // Q
-        b = d // block
-        g = (p if Ps > 1 else 0) * nb + b
+        g = (p if Ps > 1 else 0) * nb + d // block
         if vec:
             c0 = o - d * Q
             e = min(a - c0 + Q, end)
-        else:
-            c0 = 0
-            e = min(p * D * Q + min(D, (b + 1) * block) * Q, end)
-        for s0 in range(a, e, _SUB):
-            s1 = min(s0 + _SUB, e)
-            xb = xf[s0:s1]
-            ob = of[s0:s1]
-            if vec:
-                k0 = c0 + (s0 - a)
-                k1 = k0 + (s1 - s0)
-                rr = rows[g, k0:k1]
-                if narrow:
-                    flag = _fast_block_vec(xb, ob, rows32[g, k0:k1], zrows32[g, k0:k1], lo32,
-                                           hi32, lim32, tol32, mode)
-                    if flag:
-                        flag = _fast_block_vec(xb, ob, rr, zrows[g, k0:k1], lo, hi, lim64,
-                                               tol64, mode)
-                else:
-                    flag = _fast_block_vec(xb, ob, rr, zrows[g, k0:k1], lo, hi, lim64, tol64,
-                                           mode)
+            k1 = c0 + (e - a)
+            if narrow:
+                cnt += _fast_span_vec(xf[a:e], of[a:e], rows32[g, c0:k1], zrows32[g, c0:k1],
+                                      lo32, hi32, lim32, tol32, rows[g, c0:k1],
+                                      zrows[g, c0:k1], lims64, mode, a, idx, pos + cnt)
             else:
-                rr = rows[g, 0:1]
-                if narrow:
-                    flag = _fast_block(xb, ob, rows32[g, 0], zrows32[g, 0], lo32, hi32, lim32,
-                                       tol32, mode)
-                    if flag:
-                        flag = _fast_block(xb, ob, rows[g, 0], zrows[g, 0], lo, hi, lim64,
-                                           tol64, mode)
-                else:
-                    flag = _fast_block(xb, ob, rows[g, 0], zrows[g, 0], lo, hi, lim64, tol64,
-                                       mode)
-            if flag:
-                cnt += _unresolved(xb, rr, vec, lim64, tol64, mode, s0, idx, pos + cnt)
+                cnt += _fast_span_vec(xf[a:e], of[a:e], rows[g, c0:k1], zrows[g, c0:k1], lo,
+                                      hi, lim64, tol64, rows[g, c0:k1], zrows[g, c0:k1],
+                                      lims64, mode, a, idx, pos + cnt)
+        else:
+            e = min(p * D * Q + min(D, (d // block + 1) * block) * Q, end)
+            if narrow:
+                cnt += _fast_span(xf[a:e], of[a:e], rows32[g, 0], zrows32[g, 0], lo32, hi32,
+                                  lim32, tol32, rows[g, 0], zrows[g, 0], lims64, mode, a, idx,
+                                  pos + cnt)
+            else:
+                cnt += _fast_span(xf[a:e], of[a:e], rows[g, 0], zrows[g, 0], lo, hi, lim64,
+                                  tol64, rows[g, 0], zrows[g, 0], lims64, mode, a, idx,
+                                  pos + cnt)
         a = e
     return cnt
 

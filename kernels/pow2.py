@@ -3,7 +3,7 @@ n-hot, PWLQ), signed-digit term encodings (binary, HESE, NAF), group term select
 (term quantization), bSPARQ / vSPARQ window trimming, and the integer dot products the
 hardware of each format computes (shift-add, term pairs, region accumulators).
 
-Every kernel is serial, takes int64 / float64 arrays (the level kernels also float32
+Every kernel but ``term_quantize_values_parallel`` is serial, takes int64 / float64 arrays (the level kernels also float32
 input, compared exactly as float64), writes into ``out`` and states its exact semantics.
 NEAREST_EVEN rounding onto a level table also has a table-driven form
 (``levels_*_nearest``: one row lookup and one integer comparison per value, no branch on
@@ -12,14 +12,18 @@ the data) that reproduces the general kernels exactly. Rounding modes are the in
 4 DOWN, 5 UP, 6 STOCHASTIC); the choice between two neighbours is made by ``rounding.choose``.
 """
 
+import math
+
 import numpy as np
+from numba import prange
 
 from . import njit
 from .rounding import choose
 
 __all__ = ["levels_encode", "levels_quantize", "levels_encode_nearest",
            "levels_quantize_nearest", "term_count", "term_encode", "term_select", "terms_dot",
-           "term_pair_dot", "pwlq_dot", "sparq_trim", "sparq_matmul"]
+           "term_pair_dot", "pwlq_dot", "sparq_trim", "sparq_matmul",
+           "term_quantize_values", "term_quantize_values_parallel"]
 
 # ---------------------------------------------------------------------------------------
 # Rounding onto a table of magnitudes
@@ -412,6 +416,134 @@ def term_select(v, enc, group, budget, store, out_val, out_sign, out_exp, out_co
                 out_exp[r, best, h] = e[best, h]
             out_count[r, best] += 1
             head[best] = h + 1
+
+
+@njit(cache=True)
+def _digit_masks(m, enc):
+    """(plus, minus): bit masks of the positions of the +1 and -1 digits of magnitude m
+    (0 <= m < 2^61) in encoding enc, the digits ``_terms_of`` lists (m == plus - minus).
+    Binary: the set bits. HESE: a lone one (both neighbours clear) stays +2^i; the top h
+    of a run of two or more ones gives +2^(h+1), its bottom l gives -2^l. NAF: with
+    h = m >> 1 and t = m + h, the digits are c = h ^ t, plus = t & c, minus = h & c."""
+    if enc == 0:
+        return m, np.int64(0)
+    up = m >> 1   # bit i holds bit i + 1 of m
+    dn = m << 1   # bit i holds bit i - 1 of m
+    if enc == 1:
+        lone = m & ~up & ~dn
+        top = m & ~up & dn
+        return lone | (top << 1), m & up & ~dn
+    t = m + up
+    c = up ^ t
+    return t & c, up & c
+
+
+_TERM_LIMIT = 1 << 61
+
+
+@njit(cache=True)
+def _bit_length(n):
+    """Bits of the non-negative int n."""
+    b = 0
+    while (n >> b) != 0:
+        b += 1
+    return b
+
+
+@njit(cache=True)
+def _top_bit(u):
+    """The index of the highest set bit of u > 0 (u < 2^63)."""
+    if u < 9007199254740992:  # 2^53: float(u) is exact, its exponent is the answer
+        return np.int64(math.frexp(float(u))[1] - 1)
+    e = np.int64(53)
+    while (u >> (e + 1)) != 0:
+        e += 1
+    return e
+
+
+@njit(cache=True)
+def _term_rows(v, enc, budget, r0, r1, plus, minus, planes, out):
+    """term_select's values for the groups (rows) r0 .. r1 - 1 of v (int64, |v| < 2^61)
+    into out, without listing the terms. Every value's terms have distinct exponents,
+    largest first, so the greedy (largest head term, ties to the lowest index) takes whole
+    exponent levels from the top while the budget lasts, then, at the first level with
+    more terms than budget left, the lowest-indexed values holding a term there. The
+    number of terms at each level comes from bit-sliced counters: bit e of planes[k] is
+    bit k of that number (len(planes) = bit_length(group)). Returns the number of values
+    with |v| >= 2^61 (their results are undefined)."""
+    g = v.shape[1]
+    nk = planes.size
+    bad = 0
+    for r in range(r0, r1):
+        union = np.int64(0)
+        for k in range(nk):
+            planes[k] = 0
+        for i in range(g):
+            x = v[r, i]
+            bad += (x >= _TERM_LIMIT) | (x <= -_TERM_LIMIT)
+            m = -x if x < 0 else x
+            p, q = _digit_masks(m, enc)
+            plus[i] = p
+            minus[i] = q
+            d = p | q
+            union |= d
+            for k in range(nk):  # add d's bits into the counters
+                t = planes[k] & d
+                planes[k] ^= d
+                d = t
+        keep = np.int64(0)
+        part = np.int64(0)
+        left = np.int64(0)
+        taken = np.int64(0)
+        top = _top_bit(union) if union != 0 else -1
+        for e in range(top, -1, -1):
+            c = np.int64(0)
+            for k in range(nk):
+                c |= ((planes[k] >> e) & 1) << k
+            now = taken + c
+            bit = np.int64(1) << e
+            keep |= bit if now <= budget else 0
+            first = now > budget and taken < budget
+            part = bit if first else part
+            left = budget - taken if first else left
+            taken = now
+        for i in range(g):
+            d = plus[i] | minus[i]
+            k = keep
+            if left > 0 and (d & part) != 0:
+                k |= part
+                left -= 1
+            val = (plus[i] & k) - (minus[i] & k)
+            out[r, i] = -val if v[r, i] < 0 else val
+    return bad
+
+
+@njit(cache=True)
+def term_quantize_values(v, enc, budget, out):
+    """The values term_select writes to out_val (v of shape (R, group), enc 0 binary,
+    1 HESE, 2 NAF), computed from the digit masks of each value instead of term lists:
+    out[r, g] = sign(v) * (sum of the kept +2^e - sum of the kept -2^e). Returns the
+    number of values outside |v| < 2^61 (0 when out is valid)."""
+    g = v.shape[1]
+    plus = np.empty(g, np.int64)
+    minus = np.empty(g, np.int64)
+    planes = np.empty(max(1, _bit_length(g)), np.int64)
+    return _term_rows(v, enc, budget, 0, v.shape[0], plus, minus, planes, out)
+
+
+@njit(cache=True, parallel=True)
+def term_quantize_values_parallel(v, enc, budget, rows, bad, out):
+    """term_quantize_values with chunks of ``rows`` groups on Numba's threads (the result
+    does not depend on the thread count); bad[c] receives chunk c's count of values
+    outside |v| < 2^61 (bad.size >= the number of chunks)."""
+    R, g = v.shape
+    nchunk = (R + rows - 1) // rows
+    for c in prange(nchunk):
+        plus = np.empty(g, np.int64)
+        minus = np.empty(g, np.int64)
+        planes = np.empty(max(1, _bit_length(g)), np.int64)
+        bad[c] = _term_rows(v, enc, budget, c * rows, min(R, (c + 1) * rows), plus, minus,
+                            planes, out)
 
 
 # ---------------------------------------------------------------------------------------

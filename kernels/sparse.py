@@ -24,6 +24,8 @@ reading or writing out of bounds; the callers raise ValueError on a non-zero sta
 The other kernels take arrays their callers build and size.
 """
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from . import njit
 
@@ -471,11 +473,39 @@ def transposable_greedy(a, m, n, out):
                     out[r0 + i, c0 + j] = 1
 
 
+@intrinsic
+def _popcount64(typingctx, x):
+    """Number of set bits of an int64: LLVM's ctpop."""
+    if not isinstance(x, types.Integer) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.int64(x), codegen
+
+
 @njit(cache=True)
-def cc_group(row_ptr, row_cols, col_ptr, col_rows, nrows, alpha, max_overlap, group_of):
+def _overlaps(bits, rows, g, group_of, nnz, add, overlap):
+    """overlap[h] (+)= |rows n rows(h)| for the ungrouped non-empty columns h > g, rows
+    a bit set of W words (add: add to overlap, else set it)."""
+    ncols, W = bits.shape
+    for h in range(g + 1, ncols):
+        if group_of[h] >= 0 or nnz[h] == 0:
+            continue
+        s = np.int64(0)
+        b = bits[h]
+        for w in range(W):
+            s += _popcount64(rows[w] & b[w])
+        overlap[h] = overlap[h] + s if add else s
+
+
+@njit(cache=True)
+def cc_group(bits, nnz, alpha, max_overlap, group_of):
     """Column-combining grouping (Kung et al. 2019; the greedy of the reference
-    packing code). The pattern is given both as rows (row r holds columns
-    row_cols[row_ptr[r]:row_ptr[r+1]]) and as columns (col_ptr/col_rows).
+    packing code) on the non-zero pattern given as one row bit set per column: bit r % 64
+    of bits[c, r // 64] (int64 words) is set when row r of column c is non-zero; nnz[c]
+    counts them.
 
     Groups start as the non-empty columns in ascending order. Repeatedly the first
     group that has a feasible partner absorbs its best partner: a partner h is feasible
@@ -483,30 +513,31 @@ def cc_group(row_ptr, row_cols, col_ptr, col_rows, nrows, alpha, max_overlap, gr
     <= max_overlap (d = non-zeros per row inside the group); the best partner has the
     fewest rows empty in both, ties to the lowest index. Partners are always single
     later columns (earlier groups never become feasible again), which this kernel uses:
-    conflicts(g u h) = conflicts(g) + |rows(g) n rows(h)|.
+    conflicts(g u h) = conflicts(g) + |rows(g) n rows(h)|, the overlaps kept per column
+    and updated with the rows each merge adds (AND and popcount of the bit sets).
     group_of[c] receives the group number of column c (groups numbered by their first
     column), -1 for empty columns. Returns the number of groups."""
-    ncols = col_ptr.size - 1
+    ncols, W = bits.shape
     group_of[:] = -1
     overlap = np.zeros(ncols, dtype=np.int64)
-    covered = np.zeros(nrows, dtype=np.uint8)
+    cov = np.empty(W, dtype=np.int64)
+    new = np.empty(W, dtype=np.int64)
     ng = 0
     for g in range(ncols):
-        if group_of[g] >= 0 or col_ptr[g + 1] == col_ptr[g]:
+        if group_of[g] >= 0 or nnz[g] == 0:
             continue
         group_of[g] = ng
         size = 1
         conflicts = 0
-        for p in range(col_ptr[g], col_ptr[g + 1]):
-            r = col_rows[p]
-            covered[r] = 1
-            for q in range(row_ptr[r], row_ptr[r + 1]):
-                overlap[row_cols[q]] += 1
+        for w in range(W):
+            cov[w] = bits[g, w]
+        if size < alpha:
+            _overlaps(bits, cov, g, group_of, nnz, False, overlap)
         while size < alpha:
             best = -1
             bests = np.int64(0)
             for h in range(g + 1, ncols):
-                nh = col_ptr[h + 1] - col_ptr[h]
+                nh = nnz[h]
                 if group_of[h] >= 0 or nh == 0:
                     continue
                 if conflicts + overlap[h] > max_overlap:
@@ -520,14 +551,16 @@ def cc_group(row_ptr, row_cols, col_ptr, col_rows, nrows, alpha, max_overlap, gr
             group_of[best] = ng
             size += 1
             conflicts += overlap[best]
-            for p in range(col_ptr[best], col_ptr[best + 1]):
-                r = col_rows[p]
-                if covered[r] == 0:
-                    covered[r] = 1
-                    for q in range(row_ptr[r], row_ptr[r + 1]):
-                        overlap[row_cols[q]] += 1
-        overlap[:] = 0
-        covered[:] = 0
+            if size >= alpha:
+                break
+            fresh = np.int64(0)
+            for w in range(W):
+                nw = bits[best, w] & ~cov[w]
+                new[w] = nw
+                fresh |= nw
+                cov[w] |= nw
+            if fresh != 0:
+                _overlaps(bits, new, g, group_of, nnz, True, overlap)
         ng += 1
     return ng
 
@@ -537,10 +570,12 @@ def cc_pack(w, mag, group_of, packed, select):
     """Column-combine pruning and packing: for every row r and group g, keep the member
     column c (group_of[c] == g) with the largest mag[r, c] (the exact |w[r, c]|: uint64
     for integer w, so |-2^63| is not negative) among non-zero w[r, c], ties to the
-    lowest c; packed[r, g] = w[r, c], select[r, g] = c. Cells with no non-zero member
-    get packed = 0, select = -1. group_of holds -1 or group numbers below
-    packed.shape[1] (the caller builds it)."""
+    lowest c; packed[r, g] = w[r, c], select[r, g] = c. An empty mag (size 0) stands for
+    abs(w) itself (float w: exact). Cells with no non-zero member get packed = 0,
+    select = -1. group_of holds -1 or group numbers below packed.shape[1] (the caller
+    builds it)."""
     rows, cols = w.shape
+    own = mag.size == 0
     packed[:, :] = 0
     select[:, :] = -1
     for r in range(rows):
@@ -549,7 +584,7 @@ def cc_pack(w, mag, group_of, packed, select):
             if g < 0 or w[r, c] == 0:
                 continue
             s = select[r, g]
-            if s < 0 or mag[r, c] > mag[r, s]:
+            if s < 0 or (abs(w[r, c]) > abs(w[r, s]) if own else mag[r, c] > mag[r, s]):
                 packed[r, g] = w[r, c]
                 select[r, g] = c
 

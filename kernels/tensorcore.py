@@ -436,9 +436,14 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
     one = np.int64(1)
     for k0 in range(0, kdim, n):
         k1 = min(k0 + n, kdim)
+        # slices, not indices from k0: contiguous loads (no negative-index wraparound)
+        ae = aexp[k0:k1]
+        be = bexp[k0:k1]
+        sa = asig[k0:k1]
+        sb = bsig[k0:k1]
         maxe = np.int64(_ZERO_EXP)
-        for k in range(k0, k1):
-            e = aexp[k] + bexp[k]
+        for k in range(ae.size):
+            e = ae[k] + be[k]
             if e > maxe:
                 maxe = e
         if dmag != 0:
@@ -452,11 +457,11 @@ def dot_chain_fast(asig, aexp, bsig, bexp, c, kdim, n, two_p, neab, min_exp,
             maxe = min_exp
         lexp = maxe - 23 - neab
         s = np.int64(0)
-        for k in range(k0, k1):
-            pr = asig[k] * bsig[k]
+        for k in range(ae.size):
+            pr = sa[k] * sb[k]
             sg = pr >> 63
             m = (pr ^ sg) - sg
-            sh = min(maxe - aexp[k] - bexp[k] + hneg, 63)
+            sh = min(maxe - ae[k] - be[k] + hneg, 63)
             t = (m << gpos) >> sh
             s += (t ^ sg) - sg
         if dmag != 0:

@@ -5,7 +5,11 @@ The face of the package: policies (``Rounding``, ``Overflow``), the format proto
 registry (``format``, ``format_names``), one package per number family
 (``refquant.integer``, ``refquant.floats``, ``refquant.posit``, ``refquant.pow2``),
 scaling (``quantize`` -> ``QTensor``, ``refquant.calibrate``), ``refquant.sparse`` and,
-loaded on first use, the simulators ``refquant.sim``. Nothing compiles at import:
+loaded on first use, the simulators ``refquant.sim`` and the tools built on the rest:
+``refquant.testing`` (assertions and sweeps for testing other kernels against refquant),
+``refquant.hw`` (RTL test benches and vectors), ``refquant.transformer`` (an
+integer-only encoder layer), ``refquant.mixed`` (mixed-precision selection) and
+``refquant.onnx`` (QDQ export). Nothing compiles at import:
 kernels compile on first use and cache to disk.
 """
 from __future__ import annotations

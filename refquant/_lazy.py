@@ -24,3 +24,10 @@ class LazyKernels:
 def kernels(name: str) -> LazyKernels:
     """The lazily imported kernel module ``refquant.kernels.<name>``."""
     return LazyKernels(name)
+
+
+def kernel_cache_dir() -> str | None:
+    """``refquant.kernels.cache_dir``: the folder the compiled kernels are cached in, or None
+    when they are not cached (importing ``refquant.kernels`` decides it, and loads Numba)."""
+    folder: str | None = importlib.import_module("refquant.kernels").cache_dir
+    return folder

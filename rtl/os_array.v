@@ -34,15 +34,18 @@ module os_array #(
     input  wire [C-1:0]       b_valid,
     output wire [C*ACC_W-1:0] out_data,
     output wire [C-1:0]       out_valid,
-    output wire [R*C*A_W-1:0]   tr_a,
-    output wire [R*C*B_W-1:0]   tr_b,
-    output wire [R*C*ACC_W-1:0] tr_acc
+    output reg  [R*C*A_W-1:0]   tr_a,
+    output reg  [R*C*B_W-1:0]   tr_b,
+    output reg  [R*C*ACC_W-1:0] tr_acc
 );
-    // every PE's registers, PE (i, j) at index i*C + j
-    wire [R*C*A_W-1:0]   a_q;
-    wire [R*C*B_W-1:0]   b_q;
-    wire [R*C*ACC_W-1:0] acc_q;
-    wire [R*C-1:0]       a_vq, b_vq, acc_vq;
+    // every PE's registers, PE (i, j) at index i*C + j (one net per PE: a change of one
+    // PE wakes only its neighbours)
+    wire [A_W-1:0]   a_q   [0:R*C-1];
+    wire [B_W-1:0]   b_q   [0:R*C-1];
+    wire [ACC_W-1:0] acc_q [0:R*C-1];
+    wire             a_vq  [0:R*C-1];
+    wire             b_vq  [0:R*C-1];
+    wire             acc_vq [0:R*C-1];
     // the skewed edges
     wire [R*A_W-1:0] a_edge;
     wire [R-1:0]     a_vedge;
@@ -66,33 +69,40 @@ module os_array #(
             for (j = 0; j < C; j = j + 1) begin : g_col
                 // operands from the left / upper neighbour, or the edge; zero at start
                 wire [A_W-1:0]   a_src  = (j == 0) ? a_edge[i*A_W +: A_W]
-                                        : (start ? {A_W{1'b0}} : a_q[(i*C+j-1)*A_W +: A_W]);
+                                        : (start ? {A_W{1'b0}} : a_q[i*C+j-1]);
                 wire             av_src = (j == 0) ? a_vedge[i] : (~start & a_vq[i*C+j-1]);
                 wire [B_W-1:0]   b_src  = (i == 0) ? b_edge[j*B_W +: B_W]
-                                        : (start ? {B_W{1'b0}} : b_q[((i-1)*C+j)*B_W +: B_W]);
+                                        : (start ? {B_W{1'b0}} : b_q[(i-1)*C+j]);
                 wire             bv_src = (i == 0) ? b_vedge[j] : (~start & b_vq[(i-1)*C+j]);
                 // accumulator from the PE above during the drain (row 0 receives 0)
-                wire [ACC_W-1:0] acc_src  = (i == 0) ? {ACC_W{1'b0}} : acc_q[((i-1)*C+j)*ACC_W +: ACC_W];
+                wire [ACC_W-1:0] acc_src  = (i == 0) ? {ACC_W{1'b0}} : acc_q[(i-1)*C+j];
                 wire             accv_src = (i == 0) ? 1'b0 : acc_vq[(i-1)*C+j];
 
                 os_pe #(.A_W(A_W), .B_W(B_W), .ACC_W(ACC_W), .SIGNED(SIGNED), .SATURATE(SATURATE))
                     u_pe (.clk(clk), .rst(rst), .start(start), .drain(drain),
                           .a_in(a_src), .a_vin(av_src), .b_in(b_src), .b_vin(bv_src),
                           .acc_in(acc_src), .acc_vin(accv_src),
-                          .a(a_q[(i*C+j)*A_W +: A_W]), .a_v(a_vq[i*C+j]),
-                          .b(b_q[(i*C+j)*B_W +: B_W]), .b_v(b_vq[i*C+j]),
-                          .acc(acc_q[(i*C+j)*ACC_W +: ACC_W]), .acc_v(acc_vq[i*C+j]));
+                          .a(a_q[i*C+j]), .a_v(a_vq[i*C+j]),
+                          .b(b_q[i*C+j]), .b_v(b_vq[i*C+j]),
+                          .acc(acc_q[i*C+j]), .acc_v(acc_vq[i*C+j]));
             end
         end
 
         // the bottom row leaves the array during the drain
         for (j = 0; j < C; j = j + 1) begin : g_out
-            assign out_data[j*ACC_W +: ACC_W] = acc_q[((R-1)*C+j)*ACC_W +: ACC_W];
+            assign out_data[j*ACC_W +: ACC_W] = acc_q[(R-1)*C+j];
             assign out_valid[j] = drain & acc_vq[(R-1)*C+j];
         end
     endgenerate
 
-    assign tr_a = a_q;
-    assign tr_b = b_q;
-    assign tr_acc = acc_q;
+    // the flat register ports of the bench, PE (i, j) at lane i*C + j (one block: the
+    // simulator updates each bus once per cycle, not once per PE)
+    integer k;
+    always @* begin
+        for (k = 0; k < R*C; k = k + 1) begin
+            tr_a[k*A_W +: A_W] = a_q[k];
+            tr_b[k*B_W +: B_W] = b_q[k];
+            tr_acc[k*ACC_W +: ACC_W] = acc_q[k];
+        end
+    end
 endmodule

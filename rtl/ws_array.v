@@ -35,14 +35,16 @@ module ws_array #(
     input  wire [C-1:0]       psum_valid,
     output wire [C*ACC_W-1:0] out_data,
     output wire [C-1:0]       out_valid,
-    output wire [R*C*B_W-1:0]   tr_w,
-    output wire [R*C*A_W-1:0]   tr_a,
-    output wire [R*C*ACC_W-1:0] tr_psum
+    output reg  [R*C*B_W-1:0]   tr_w,
+    output reg  [R*C*A_W-1:0]   tr_a,
+    output reg  [R*C*ACC_W-1:0] tr_psum
 );
-    wire [R*C*B_W-1:0]   w_q;
-    wire [R*C*A_W-1:0]   a_q;
-    wire [R*C*ACC_W-1:0] ps_q;
-    wire [R*C-1:0]       a_vq, ps_vq;
+    // every PE's registers, PE (i, j) at index i*C + j (one net per PE)
+    wire [B_W-1:0]   w_q   [0:R*C-1];
+    wire [A_W-1:0]   a_q   [0:R*C-1];
+    wire [ACC_W-1:0] ps_q  [0:R*C-1];
+    wire             a_vq  [0:R*C-1];
+    wire             ps_vq [0:R*C-1];
     wire [R*A_W-1:0]   a_edge;
     wire [R-1:0]       a_vedge;
     wire [C*ACC_W-1:0] ps_edge;
@@ -63,28 +65,34 @@ module ws_array #(
 
         for (i = 0; i < R; i = i + 1) begin : g_row
             for (j = 0; j < C; j = j + 1) begin : g_col
-                wire [B_W-1:0]   w_src  = (i == 0) ? w_in[j*B_W +: B_W] : w_q[((i-1)*C+j)*B_W +: B_W];
-                wire [A_W-1:0]   a_src  = (j == 0) ? a_edge[i*A_W +: A_W] : a_q[(i*C+j-1)*A_W +: A_W];
+                wire [B_W-1:0]   w_src  = (i == 0) ? w_in[j*B_W +: B_W] : w_q[(i-1)*C+j];
+                wire [A_W-1:0]   a_src  = (j == 0) ? a_edge[i*A_W +: A_W] : a_q[i*C+j-1];
                 wire             av_src = (j == 0) ? a_vedge[i] : a_vq[i*C+j-1];
-                wire [ACC_W-1:0] ps_src  = (i == 0) ? ps_edge[j*ACC_W +: ACC_W] : ps_q[((i-1)*C+j)*ACC_W +: ACC_W];
+                wire [ACC_W-1:0] ps_src  = (i == 0) ? ps_edge[j*ACC_W +: ACC_W] : ps_q[(i-1)*C+j];
                 wire             psv_src = (i == 0) ? ps_vedge[j] : ps_vq[(i-1)*C+j];
 
                 ws_pe #(.A_W(A_W), .B_W(B_W), .ACC_W(ACC_W), .SIGNED(SIGNED), .SATURATE(SATURATE))
                     u_pe (.clk(clk), .rst(rst), .load(load), .w_in(w_src),
                           .a_in(a_src), .a_vin(av_src), .ps_in(ps_src), .ps_vin(psv_src),
-                          .w(w_q[(i*C+j)*B_W +: B_W]),
-                          .a(a_q[(i*C+j)*A_W +: A_W]), .a_v(a_vq[i*C+j]),
-                          .psum(ps_q[(i*C+j)*ACC_W +: ACC_W]), .ps_v(ps_vq[i*C+j]));
+                          .w(w_q[i*C+j]), .a(a_q[i*C+j]), .a_v(a_vq[i*C+j]),
+                          .psum(ps_q[i*C+j]), .ps_v(ps_vq[i*C+j]));
             end
         end
 
         for (j = 0; j < C; j = j + 1) begin : g_out
-            assign out_data[j*ACC_W +: ACC_W] = ps_q[((R-1)*C+j)*ACC_W +: ACC_W];
+            assign out_data[j*ACC_W +: ACC_W] = ps_q[(R-1)*C+j];
             assign out_valid[j] = ps_vq[(R-1)*C+j];
         end
     endgenerate
 
-    assign tr_w = w_q;
-    assign tr_a = a_q;
-    assign tr_psum = ps_q;
+    // the flat register ports of the bench, PE (i, j) at lane i*C + j (one block: the
+    // simulator updates each bus once per cycle, not once per PE)
+    integer k;
+    always @* begin
+        for (k = 0; k < R*C; k = k + 1) begin
+            tr_w[k*B_W +: B_W] = w_q[k];
+            tr_a[k*A_W +: A_W] = a_q[k];
+            tr_psum[k*ACC_W +: ACC_W] = ps_q[k];
+        end
+    end
 endmodule

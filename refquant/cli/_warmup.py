@@ -9,6 +9,7 @@ import sys
 import time
 from typing import IO, Any
 
+from .._lazy import kernel_cache_dir
 from ._common import EXIT_FAILED, EXIT_OK, UsageError, add_json_option, write_json
 from ._formats import registered
 
@@ -98,8 +99,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if not names or unknown:
             raise UsageError(f"--only={args.only!r}; allowed: a comma-separated list of "
                              f"{', '.join(WORKLOADS)}")
-    import refquant.kernels as kernels   # decides the cache folder; loads Numba
-
+    cache_dir = kernel_cache_dir()   # decides the cache folder; loads Numba
     before = _state()
     start = time.perf_counter()
     done = []
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             out.flush()
     seconds = time.perf_counter() - start
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key, (sigs, hits) in sorted(_state().items()):
         old_sigs, old_hits = before.get(key, (set(), 0))
         new = [s for s in sigs if s not in old_sigs]
@@ -121,22 +121,22 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             rows.append({"module": key[0], "kernel": key[1], "compiled": len(new) - loaded,
                          "loaded": loaded,
                          "signatures": ["(" + ", ".join(str(t) for t in s) + ")" for s in new]})
-    compiled = sum(r["compiled"] for r in rows)
-    loaded = sum(r["loaded"] for r in rows)
+    compiled = sum(int(r["compiled"]) for r in rows)
+    loaded = sum(int(r["loaded"]) for r in rows)
     failed = [w for w in done if w["error"]]
     if args.json:
-        write_json(out, {"command": "warmup", "cache_dir": kernels.cache_dir,
+        write_json(out, {"command": "warmup", "cache_dir": cache_dir,
                          "seconds": seconds, "compiled": compiled, "loaded": loaded,
                          "workloads": done, "kernels": rows})
     else:
-        where = kernels.cache_dir or "none (no writable folder: kernels compile in every run)"
+        where = cache_dir or "none (the kernels are not cached: they compile in every run)"
         out.write(f"compiled {compiled} kernel specialisation(s) and loaded {loaded} from the "
                   f"cache in {seconds:.1f} s\n")
         per_module: dict[str, list[int]] = {}
         for r in rows:
-            c = per_module.setdefault(r["module"], [0, 0])
-            c[0] += r["compiled"]
-            c[1] += r["loaded"]
+            counts = per_module.setdefault(str(r["module"]), [0, 0])
+            counts[0] += int(r["compiled"])
+            counts[1] += int(r["loaded"])
         for module, (c, ld) in sorted(per_module.items()):
             out.write(f"  {module:<12} {c:4d} compiled {ld:4d} loaded\n")
         out.write(f"cache: {where}\n")

@@ -25,7 +25,8 @@ __all__ = ["FloatFormat", "KernelParams", "SPECIALS", "p3109"]
 
 #: The special-value policies of ``FloatFormat.specials``.
 SPECIALS = ("ieee", "fn", "fnuz", "ext", "none")
-#: From this many elements the float32 <-> bf16/tf32 fast paths run their parallel kernels
+#: From this many elements the float32 fast paths (encode under NEAREST_EVEN, bf16/tf32
+#: decode to float32, MX block quantization) run their parallel kernels on Numba's threads
 #: (the same results; below it the thread start-up costs more than it saves).
 PAR_MIN_SIZE = 1 << 18
 

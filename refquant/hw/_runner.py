@@ -59,7 +59,7 @@ def _vcd_icarus() -> Any:
     waves are asked for and turns dumping off otherwise)."""
     from cocotb_tools.runner import Icarus
 
-    class VcdIcarus(Icarus):  # type: ignore[misc]
+    class VcdIcarus(Icarus):
         def _test_command(self) -> Any:
             cmds = super()._test_command()
             return [[("-vcd" if a == "-none" else a) for a in cmd] for cmd in cmds]
@@ -87,7 +87,9 @@ class BenchResult:
     """What ``run_bench`` found. passed; message (the first mismatch or the interface
     problems, "" when passed); cycle (the first bad cycle, None when passed or when the
     interface did not match); cases: per case "cycles", "wall_s" (simulation time of the
-    case), "refquant_s" (time of it spent in refquant's driver and scoreboard);
+    case), "refquant_s" (time of it spent in refquant: the schedule's values and the
+    scoreboard), for arrays "cocotb_io_s" (reading and writing the module's ports through
+    cocotb) and "t0_ns" (the time of the edge that ends cycle 0);
     model_s: time refquant took to prepare the cases (golden model and schedules);
     build_s: the simulator build; run_s: the whole simulation run; log: the simulator's
     log; waves: the VCD written with waves=True, else None."""

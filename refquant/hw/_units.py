@@ -34,18 +34,18 @@ def requant_inputs(count: int = 256, seed: int = 0) -> dict[str, np.ndarray]:
     followed by ``count`` seeded random ones."""
     rng = np.random.default_rng(seed)
     rows: list[tuple[int, int, int, int]] = []
-    for acc in (INT32_MIN, INT32_MAX, 0, -1, 1):
-        for q in (INT32_MIN, INT32_MAX, 1 << 30, 0, 1):
-            for sh in (-31, -1, 0, 1, 31):
-                rows.append((acc, q, sh, 0))
+    for a0 in (INT32_MIN, INT32_MAX, 0, -1, 1):
+        for q0 in (INT32_MIN, INT32_MAX, 1 << 30, 0, 1):
+            for s0 in (-31, -1, 0, 1, 31):
+                rows.append((a0, q0, s0, 0))
     # ties of the rounding shift: q = 2^30 makes SRDHM(x, q) = round(x / 2), then a
     # right shift by rs of h = (2k + 1) * 2^(rs - 1) is a tie; negative ones included
     for rs in (1, 2, 5, 12):
         for k in (-3, -2, -1, 0, 1, 2):
             h = (2 * k + 1) << (rs - 1)
             rows.append((2 * h, 1 << 30, -rs, 0))
-    for zp in (-128, 127, 0, -5, 100):
-        rows.append((int(rng.integers(INT32_MIN, INT32_MAX)), 1 << 30, -20, zp))
+    for z0 in (-128, 127, 0, -5, 100):
+        rows.append((int(rng.integers(INT32_MIN, INT32_MAX)), 1 << 30, -20, z0))
     n = int(count)
     acc = rng.integers(INT32_MIN, INT32_MAX, n, endpoint=True)
     small = rng.integers(-40000, 40000, n)

@@ -21,6 +21,9 @@ __all__ = ["ENCODINGS", "term_encode", "term_counts", "TermQuantized", "term_qua
 #: The signed-digit encodings and the integers the kernels take for them.
 ENCODINGS = {"binary": 0, "hese": 1, "naf": 2}
 
+PARALLEL_MIN_SIZE = 1 << 16  # values from which term_quantize runs groups on Numba's threads
+_CHUNK = 1 << 14  # values per parallel task
+
 
 def _check_term_range(v: np.ndarray) -> None:
     # compare both ends: np.abs(-2^63) wraps to a negative number
@@ -96,12 +99,16 @@ def term_quantize(values: npt.ArrayLike, block_size: int, budget: int,
     budget used for activations. Returns int64 values, or a TermQuantized with the
     selected terms when return_terms=True. Non-integer values raise TypeError;
     block_size >= 1 and budget >= 0 (ints) else ValueError."""
-    v = int_values(values, "values")
+    # an int64 ndarray is taken as it is (read only); other input by value
+    native64 = (type(values) is np.ndarray and values.dtype == np.int64
+                and values.dtype.isnative)
+    v = values if native64 else int_values(values, "values")
     block_size = check_int(block_size, "block_size", 1)
     budget = check_int(budget, "budget", 0)
-    _check_term_range(v)
     enc = _encoding(encoding)
     return_terms = check_bool(return_terms, "return_terms")
+    if return_terms:
+        _check_term_range(v)
     if not is_int(axis):
         raise TypeError(f"axis must be an int, got {type(axis).__name__}")
     if v.ndim == 0:
@@ -119,24 +126,34 @@ def term_quantize(values: npt.ArrayLike, block_size: int, budget: int,
     if pad:
         rows = np.concatenate([rows, np.zeros((rows.shape[0], pad), np.int64)], axis=1)
     tab = np.ascontiguousarray(rows.reshape(-1, g))
-    top = int(np.abs(tab).max()) if tab.size else 0
-    T = max(1, top.bit_length() + 1)
     R = tab.shape[0]
     out_v = np.empty((R, g), np.int64)
-    shape3 = (R, g, T) if return_terms else (1, 1, 1)
-    out_s = np.zeros(shape3, np.int64)
-    out_e = np.zeros(shape3, np.int64)
-    out_c = np.empty((R, g), np.int64)
-    _k.term_select(tab, enc, g, budget, return_terms, out_v, out_s, out_e, out_c)
 
     def back(a: np.ndarray, extra: tuple[int, ...] = ()) -> np.ndarray:
         a = a.reshape((rows.shape[0], ng * g) + extra)[:, :D]
         a = a.reshape(shp + extra)
         return np.moveaxis(a, len(shp) - 1, ax)
 
-    q = back(out_v)
     if not return_terms:
-        return q.reshape(np.shape(values))
+        # the values alone: from each value's digit masks, whole exponent levels at a time
+        # (the kernel counts the values out of range instead of two passes before it)
+        if tab.size >= PARALLEL_MIN_SIZE:
+            rows_per = max(1, _CHUNK // g)
+            bad = np.zeros(-(-R // rows_per), np.int64)
+            _k.term_quantize_values_parallel(tab, enc, budget, rows_per, bad, out_v)
+            nbad = int(bad.sum())
+        else:
+            nbad = _k.term_quantize_values(tab, enc, budget, out_v)
+        if nbad:
+            _check_term_range(v)
+        return back(out_v).reshape(np.shape(values))
+    top = int(np.abs(tab).max()) if tab.size else 0
+    T = max(1, top.bit_length() + 1)
+    out_s = np.zeros((R, g, T), np.int64)
+    out_e = np.zeros((R, g, T), np.int64)
+    out_c = np.empty((R, g), np.int64)
+    _k.term_select(tab, enc, g, budget, True, out_v, out_s, out_e, out_c)
+    q = back(out_v)
     Tm = max(1, int(out_c.max()) if out_c.size else 1)
     return TermQuantized(q.reshape(np.shape(values)), back(out_s[:, :, :Tm], (Tm,)),
                          back(out_e[:, :, :Tm], (Tm,)), back(out_c))

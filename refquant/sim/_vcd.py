@@ -244,11 +244,11 @@ def write_array_vcd(path: str | os.PathLike[str], result: Any, array: Any, *,
             + "\n$end\n")
         for t in range(n):
             lines = [f"#{offset + t * period}", f"1{clk_id}"]
-            for k, ((_, width, vals), sid) in enumerate(zip(sigs, sig_ids)):
+            for idx, ((_, width, vals), sid) in enumerate(zip(sigs, sig_ids)):
                 value = int(vals[t])
-                if value != prev[k]:
+                if value != prev[idx]:
                     lines.append(f"{_bin(value, width)}{'' if width == 1 else ' '}{sid}")
-                    prev[k] = value
+                    prev[idx] = value
             lines += [f"#{offset + t * period + half}", f"0{clk_id}"]
             fh.write("\n".join(lines) + "\n")
         fh.write(f"#{offset + n * period}\n")

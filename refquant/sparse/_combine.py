@@ -71,19 +71,24 @@ def combine_groups(w: npt.ArrayLike, alpha: int, gamma: float) -> list[np.ndarra
     """
     wa = _as_matrix(w)
     a, g = _check_params(alpha, gamma)
-    nz = wa != 0
-    rows, cols = nz.shape
-    r_idx, c_idx = np.nonzero(nz)
-    row_ptr = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r_idx, minlength=rows), out=row_ptr[1:])
-    cr, cc = np.nonzero(nz.T)
-    col_ptr = np.zeros(cols + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cr, minlength=cols), out=col_ptr[1:])
+    rows, cols = wa.shape
+    bits, nnz = _column_bits(wa)
     group_of = np.empty(cols, dtype=np.int64)
     k_alpha, max_overlap = _kernel_limits(a, g, rows, cols)
-    ng = _k.cc_group(row_ptr, c_idx.astype(np.int64), col_ptr, cc.astype(np.int64), rows,
-                     k_alpha, max_overlap, group_of)
+    ng = _k.cc_group(bits, nnz, k_alpha, max_overlap, group_of)
     return _groups_from_labels(group_of, int(ng))
+
+
+def _column_bits(wa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero pattern of wa (rows, cols) as one row bit set per column: int64
+    words (cols, ceil(rows / 64)), bit r % 64 of word r // 64 for row r; and the
+    non-zeros per column (int64)."""
+    rows, cols = wa.shape
+    nwords = max(1, -(-rows // 64))
+    packed = np.zeros((cols, nwords * 8), dtype=np.uint8)
+    packed[:, :-(-rows // 8)] = np.packbits(wa != 0, axis=0, bitorder="little").T
+    bits = np.ascontiguousarray(packed.view("<i8").astype(np.int64, copy=False))
+    return bits, np.bitwise_count(bits.view(np.uint64)).sum(axis=1, dtype=np.int64)
 
 
 def _groups_from_labels(group_of: np.ndarray, ng: int) -> list[np.ndarray]:
@@ -222,8 +227,13 @@ def column_combine(w: npt.ArrayLike, alpha: int, gamma: float) -> ColumnCombinin
     """
     wa = _as_matrix(w)
     a, g = _check_params(alpha, gamma)
-    mag = magnitudes(wa)
-    if mag.dtype.kind == "f" and np.isnan(mag).any():
+    if wa.dtype in (np.float32, np.float64):
+        mag = np.empty((0, 0))  # the kernel compares abs(w) itself (exact)
+        nan = bool(np.isnan(wa).any())
+    else:
+        mag = magnitudes(wa)
+        nan = mag.dtype.kind == "f" and bool(np.isnan(mag).any())
+    if nan:
         raise ValueError("w contains NaN; magnitudes must be comparable")
     groups = combine_groups(wa, a, g)
     group_of = np.full(wa.shape[1], -1, dtype=np.int64)

@@ -160,12 +160,21 @@ def fraction_formats() -> list[str]:
 # ----------------------------------------------------------------------------------------
 
 _ML_DTYPES_CONVENTIONS = {
-    "e8m0": ("ties: the 128 float32 inputs 1.5 * 2^k (k = -127 .. 0 .. 127, the exact "
-             "midpoints between two powers of two that are both E8M0 values) differ: "
-             "refquant rounds ties to the even code (OCP MX v1.0 leaves E8M0 conversion "
-             "to the implementation; refquant's rule is the one of every other format), "
-             "ml_dtypes rounds them up (away from zero)."),
+    "e8m0": ("ties: the 128 float32 inputs 1.5 * 2^k with k odd, -127 <= k <= 127, exact "
+             "midpoints between two powers of two: refquant rounds ties to the even code "
+             "(its rule in every format; OCP MX v1.0 leaves E8M0 conversion to the "
+             "implementation), ml_dtypes rounds them up (away from zero), so they differ "
+             "where the lower power has the even code (k odd). For k = 127 the upper "
+             "neighbour 2^128 lies beyond E8M0: refquant gives 2^127 (0xfe), ml_dtypes NaN "
+             "(0xff), so that one is classed nan. refquant.floats.cast(x, 'e8m0', "
+             "'ml_dtypes') reproduces ml_dtypes (preset e8m0-ml_dtypes-cast)."),
 }
+for _name in ("e3m2", "e2m3", "e2m1"):
+    _ML_DTYPES_CONVENTIONS[_name] = (
+        f"excluded: the 2^24 - 2 NaN inputs; {_name} has no NaN and refquant raises "
+        "ValueError for a NaN input rather than choose a value, while ml_dtypes 0.7 turns "
+        "+NaN into -0 and -NaN into +0 (refquant.floats.cast(x, "
+        f"'{_name}', 'ml_dtypes') does the same: preset {_name}-ml_dtypes-cast).")
 
 
 def _has_nan_option() -> bool:

@@ -7,7 +7,6 @@ import sys
 from typing import Any, Callable
 
 import numpy as np
-import numpy.typing as npt
 
 from ..protocol import Format
 
@@ -399,8 +398,3 @@ def format_report(rep: dict[str, Any], title: str = "Not bit-exact") -> str:
                      f"{e['code']} ({e['value']!r}), {r['class'].replace('_', ' ')}, "
                      f"distance {r['distance']}")
     return "\n".join(lines)
-
-
-def as_flat(x: npt.ArrayLike | None) -> np.ndarray | None:
-    """Inputs as a flat array (None stays None)."""
-    return None if x is None else np.asarray(x).reshape(-1)

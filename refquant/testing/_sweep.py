@@ -305,7 +305,8 @@ def sweep(candidate: Any, fmt: Format | str | None = None, domain: str | Domain 
     ``compared``, ``excluded`` {count, reason}, ``mismatches``, ``share``, ``by_class``,
     ``max_distance``, ``examples`` and ``examples_by_class`` (as ``compare``, indices
     are input numbers of the domain), ``chunks``, ``chunk_size`` and ``timing``
-    {seconds, inputs_per_s, engine, workers, resumed_chunks}. Everything but ``timing``
+    {seconds, inputs_per_s, busy_seconds (the chunks' own run times, summed over workers),
+    chunk_seconds_median, engine, workers, resumed_chunks}. Everything but ``timing``
     depends only on the sweep, not on the engine, the order chunks finish in, or
     interruptions. A candidate that fails raises ``CandidateError``."""
     f = None if fmt is None else _format(fmt)
@@ -372,10 +373,12 @@ def sweep(candidate: Any, fmt: Format | str | None = None, domain: str | Domain 
     t0 = time.perf_counter()
     last_save = [t0]
     ran = [0]
+    busy: list[float] = []
 
     def done(part: dict[str, Any]) -> None:
         parts[part["chunk"]] = part
         ran[0] += part["count"] + part["excluded"]
+        busy.append(part["seconds"])
         el = time.perf_counter() - t0
         bar.step(f"{ran[0] / max(el, 1e-9):.3g} inputs/s")
         if path is not None and time.perf_counter() - last_save[0] >= 1.0:
@@ -418,6 +421,8 @@ def sweep(candidate: Any, fmt: Format | str | None = None, domain: str | Domain 
         "chunk_size": cs,
         "timing": {"seconds": seconds,
                    "inputs_per_s": ran[0] / seconds if seconds > 0 else None,
+                   "busy_seconds": float(sum(busy)),
+                   "chunk_seconds_median": float(np.median(busy)) if busy else None,
                    "engine": engine, "workers": nworkers, "resumed_chunks": resumed},
     }
     return report

@@ -24,17 +24,16 @@ MUTATIONS = {
     "drain_order_swapped": (
         "the OS drain moves accumulators up and outputs the top row",
         [("os_array.v",
-          "wire [ACC_W-1:0] acc_src  = (i == 0) ? {ACC_W{1'b0}} : acc_q[((i-1)*C+j)*ACC_W +: ACC_W];",
-          "wire [ACC_W-1:0] acc_src  = (i == R-1) ? {ACC_W{1'b0}} : acc_q[((i+1)*C+j)*ACC_W +: ACC_W];"),
-         ("os_array.v", "assign out_data[j*ACC_W +: ACC_W] = acc_q[((R-1)*C+j)*ACC_W +: ACC_W];",
-          "assign out_data[j*ACC_W +: ACC_W] = acc_q[j*ACC_W +: ACC_W];")], "os_wrap"),
+          "wire [ACC_W-1:0] acc_src  = (i == 0) ? {ACC_W{1'b0}} : acc_q[(i-1)*C+j];",
+          "wire [ACC_W-1:0] acc_src  = (i == R-1) ? {ACC_W{1'b0}} : acc_q[(i+1)*C+j];"),
+         ("os_array.v", "assign out_data[j*ACC_W +: ACC_W] = acc_q[(R-1)*C+j];",
+          "assign out_data[j*ACC_W +: ACC_W] = acc_q[j];")], "os_wrap"),
     "start_keeps_operands": (
         "the first cycle of a fold keeps the operands left in the array by the previous fold",
-        [("os_array.v", ": (start ? {A_W{1'b0}} : a_q[(i*C+j-1)*A_W +: A_W]);",
-          ": a_q[(i*C+j-1)*A_W +: A_W];")], "os_wrap"),
+        [("os_array.v", ": (start ? {A_W{1'b0}} : a_q[i*C+j-1]);", ": a_q[i*C+j-1];")], "os_wrap"),
     "preload_not_shifted": (
         "every WS row loads the preload edge instead of the row above's weight",
-        [("ws_array.v", "wire [B_W-1:0]   w_src  = (i == 0) ? w_in[j*B_W +: B_W] : w_q[((i-1)*C+j)*B_W +: B_W];",
+        [("ws_array.v", "wire [B_W-1:0]   w_src  = (i == 0) ? w_in[j*B_W +: B_W] : w_q[(i-1)*C+j];",
           "wire [B_W-1:0]   w_src  = w_in[j*B_W +: B_W];")], "ws_wrap"),
     "rounding_shift_ties_up": (
         "the rounding right shift rounds negative ties toward +inf instead of away from zero",
