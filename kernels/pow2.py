@@ -3,8 +3,9 @@ n-hot, PWLQ), signed-digit term encodings (binary, HESE, NAF), group term select
 (term quantization), bSPARQ / vSPARQ window trimming, and the integer dot products the
 hardware of each format computes (shift-add, term pairs, region accumulators).
 
-Every kernel but ``term_quantize_values_parallel`` is serial, takes int64 / float64 arrays (the level kernels also float32
-input, compared exactly as float64), writes into ``out`` and states its exact semantics.
+Every kernel but ``term_quantize_values_parallel`` is serial, takes int64 / float64
+arrays (the level kernels also float32 input, compared exactly as float64), writes into
+``out`` and states its exact semantics.
 NEAREST_EVEN rounding onto a level table also has a table-driven form
 (``levels_*_nearest``: one row lookup and one integer comparison per value, no branch on
 the data) that reproduces the general kernels exactly. Rounding modes are the integers of

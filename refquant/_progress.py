@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO, Any
 
 __all__ = ["Progress", "PROGRESS_DELAY", "is_terminal"]
@@ -33,6 +34,7 @@ class Progress:
         self.stream = sys.stderr if stream is None else stream
         self.done = 0
         self._bar: Any = None
+        self._start, self._delay = time.monotonic(), float(delay)
         if enabled and (force or is_terminal(self.stream)):
             from tqdm import tqdm
             self._bar = tqdm(total=self.total, file=self.stream, delay=float(delay),
@@ -50,6 +52,10 @@ class Progress:
             if label:
                 self._bar.set_postfix_str(label, refresh=False)
             self._bar.update(1)
+            # steps are coarse: show every label (not only tqdm's sampled ones) once the
+            # bar's delay has passed
+            if label and time.monotonic() - self._start >= self._delay:
+                self._bar.refresh()
 
     def close(self) -> None:
         """Remove the bar (if drawn)."""

@@ -194,7 +194,8 @@ def subnormals(fmt: Format | str) -> st.SearchStrategy[float]:
 
 def specials(fmt: Format | str | None = None) -> st.SearchStrategy[float]:
     """NaN, +inf, -inf, +0.0 and -0.0 (each format documents what they become; formats
-    without NaN raise for NaN inputs)."""
+    without NaN raise for NaN inputs). ``fmt`` is accepted so that every value strategy
+    is called alike; the draws do not depend on it."""
     return st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0])
 
 

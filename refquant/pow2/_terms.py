@@ -100,9 +100,12 @@ def term_quantize(values: npt.ArrayLike, block_size: int, budget: int,
     selected terms when return_terms=True. Non-integer values raise TypeError;
     block_size >= 1 and budget >= 0 (ints) else ValueError."""
     # an int64 ndarray is taken as it is (read only); other input by value
-    native64 = (type(values) is np.ndarray and values.dtype == np.int64
-                and values.dtype.isnative)
-    v = values if native64 else int_values(values, "values")
+    v: np.ndarray
+    if (isinstance(values, np.ndarray) and type(values) is np.ndarray
+            and values.dtype == np.int64 and values.dtype.isnative):
+        v = values
+    else:
+        v = int_values(values, "values")
     block_size = check_int(block_size, "block_size", 1)
     budget = check_int(budget, "budget", 0)
     enc = _encoding(encoding)
