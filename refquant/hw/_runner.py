@@ -68,10 +68,11 @@ def _vcd_icarus() -> Any:
 
 
 def simulator_available(simulator: str = "icarus") -> str | None:
-    """None when ``simulator`` and cocotb can run here, else the reason they cannot."""
-    exe = {"icarus": "iverilog", "verilator": "verilator"}.get(simulator)
+    """None when ``simulator`` (Icarus Verilog: "icarus") and cocotb can run here, else
+    the reason they cannot."""
+    exe = {"icarus": "iverilog"}.get(simulator)
     if exe is None:
-        return f"simulator={simulator!r} unknown; allowed: 'icarus', 'verilator'"
+        return f"simulator={simulator!r} unknown; allowed: 'icarus'"
     if shutil.which(exe) is None:
         return f"{exe} is not installed (apt-get install -y {exe})"
     try:
@@ -170,6 +171,8 @@ def run_bench(design: str, cases: Sequence[Any], *, array: SystolicArray | None 
     waves = check_bool(waves, "waves")
     if design not in DESIGNS:
         raise ValueError(f"design={design!r} unknown; allowed: {', '.join(DESIGNS)}")
+    if simulator != "icarus":
+        raise ValueError(f"simulator={simulator!r} unknown; allowed: 'icarus'")
     why = simulator_available(simulator)
     if why:
         raise RuntimeError(why)
@@ -218,8 +221,6 @@ def run_bench(design: str, cases: Sequence[Any], *, array: SystolicArray | None 
     all_srcs = list(srcs)
     wave_path = bdir / f"{top}.vcd"
     if waves:
-        if simulator != "icarus":
-            raise ValueError("waves=True writes a VCD with Icarus only; allowed simulator 'icarus'")
         dump = bdir / "refquant_vcd_dump.v"
         dump.write_text("`timescale 1ns/1ps\nmodule refquant_vcd_dump;\n    initial begin\n"
                         f'        $dumpfile("{wave_path}");\n'

@@ -111,3 +111,33 @@ def test_vectors_files_and_json(tmp_path, capsys):
     assert m["outputs"] == 9 * 2          # two K-folds: partial sums leave the array too
     with pytest.raises(ValueError, match="op='nope' unknown"):
         write_vectors(tmp_path, "nope")
+
+
+def test_run_bench_refuses_bad_arguments_before_simulating():
+    from refquant.hw import run_bench
+    sa = SystolicArray(2, 2, "os")
+    with pytest.raises(ValueError, match="design='mac' unknown"):
+        run_bench("mac", [])
+    with pytest.raises(ValueError, match="simulator='xsim' unknown; allowed: 'icarus'"):
+        run_bench("os_array", [], array=sa, simulator="xsim")
+    with pytest.raises(ValueError, match="needs array="):
+        run_bench("os_array", [])
+    with pytest.raises(ValueError, match="dataflow='ws', got 'os'"):
+        run_bench("ws_array", [], array=sa)
+    with pytest.raises(ValueError, match="overflow 'wrap' or 'saturate'"):
+        run_bench("os_array", [], array=SystolicArray(2, 2, "os", overflow="raise"))
+
+
+def test_systolic_vcd_uses_the_rtl_layout(tmp_path):
+    vcd = tmp_path / "run.vcd"
+    assert main(["systolic", "--rows", "2", "--cols", "3", "--acc-bits", "20", "--gemm", "3", "4",
+                 "5", "--vcd", str(vcd)]) == 0
+    text = vcd.read_text()
+    for line in ("$scope module os_array $end", "$scope begin g_row[1] $end",
+                 "$scope begin g_col[2] $end", "$scope module u_pe $end"):
+        assert line in text
+    decl = [ln.split() for ln in text.splitlines() if ln.startswith("$var")]
+    widths = {d[4]: int(d[2]) for d in decl}
+    assert widths["acc"] == 20 and widths["a"] == 8 and widths["b"] == 8
+    assert widths["acc_v"] == 1 and widths["drain"] == 1 and widths["out_valid"] == 3
+    assert sum(1 for d in decl if d[4] == "acc") == 6      # one per PE
