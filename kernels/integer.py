@@ -220,7 +220,7 @@ def gemm_int64(a, b, c, out):
 # their flat indices collected by a second call.
 # --------------------------------------------------------------------------------------
 
-_SUB = 128  # elements per sub-block (one flag each)
+_SUB = 256  # elements per sub-block (one flag each)
 
 
 @njit(cache=True)
@@ -245,14 +245,11 @@ def _rounded(v, mode):
 
 
 @njit(cache=True)
-def _redo(xb, ob, j, r, lim, tol, r64, zf64, lo, hi, lims64, mode, base, idx, pos):
-    """Element j of a flagged sub-block: if near under r (the first pass's arithmetic),
-    decide it in float64; returns 1 if it stays unresolved (its flat index base + j
-    written to idx[pos] when idx is not empty), else 0."""
-    xv = xb[j]
-    if not _is_near(xv * r, xv, lim, tol, mode):
-        return 0
-    x64 = float(xv)
+def _redo(xb, ob, j, r64, zf64, lo, hi, lims64, mode, base, idx, pos):
+    """Element j of a flagged sub-block, near in the first pass's arithmetic: decide it in
+    float64; returns 1 if it stays unresolved (its flat index base + j written to
+    idx[pos] when idx is not empty), else 0."""
+    x64 = float(xb[j])
     v = x64 * r64
     if _is_near(v, x64, lims64[1], lims64[0], mode):
         if idx.size:
@@ -290,8 +287,9 @@ def _fast_span(xs, os_, r, zf, lo, hi, lim, tol, r64, zf64, lims64, mode, base, 
                 ob[j] = np.int32(min(max(_rounded(v, mode) + zf, lo), hi))
         if flag:
             for j in range(xb.size):
-                cnt += _redo(xb, ob, j, r, lim, tol, r64, zf64, lo64, hi64, lims64, mode,
-                             base + b0, idx, pos + cnt)
+                if _is_near(xb[j] * r, xb[j], lim, tol, mode):
+                    cnt += _redo(xb, ob, j, r64, zf64, lo64, hi64, lims64, mode, base + b0,
+                                 idx, pos + cnt)
     return cnt
 
 
@@ -324,8 +322,9 @@ def _fast_span_vec(xs, os_, r, zf, lo, hi, lim, tol, r64, zf64, lims64, mode, ba
                 ob[j] = np.int32(min(max(_rounded(v, mode) + zb[j], lo), hi))
         if flag:
             for j in range(xb.size):
-                cnt += _redo(xb, ob, j, rb[j], lim, tol, r64[b0 + j], zf64[b0 + j], lo64,
-                             hi64, lims64, mode, base + b0, idx, pos + cnt)
+                if _is_near(xb[j] * rb[j], xb[j], lim, tol, mode):
+                    cnt += _redo(xb, ob, j, r64[b0 + j], zf64[b0 + j], lo64, hi64, lims64,
+                                 mode, base + b0, idx, pos + cnt)
     return cnt
 
 

@@ -35,14 +35,17 @@ _SOURCES = {"os_array": ["os_array.v", "os_pe.v", "mac.v", "skew_line.v"],
 
 
 def rtl_dir() -> Path:
-    """The folder of the reference Verilog: $REFQUANT_RTL if set, else ``rtl/`` beside
-    the refquant package (a source checkout). FileNotFoundError when neither exists."""
+    """The folder of the reference Verilog: $REFQUANT_RTL if set, else ``refquant/rtl``
+    of an installed wheel, else ``rtl/`` beside the refquant package (a source checkout
+    or editable install). FileNotFoundError when none holds it."""
     env = os.environ.get("REFQUANT_RTL")
-    p = Path(env) if env else Path(__file__).resolve().parents[2] / "rtl"
-    if not (p / "mac.v").is_file():
-        raise FileNotFoundError(f"no reference RTL in {p}; set REFQUANT_RTL to the rtl/ folder "
-                                "of a refquant checkout")
-    return p
+    pkg = Path(__file__).resolve().parents[1]
+    candidates = [Path(env)] if env else [pkg / "rtl", pkg.parent / "rtl"]
+    for p in candidates:
+        if (p / "mac.v").is_file():
+            return p
+    raise FileNotFoundError(f"no reference RTL in {' or '.join(map(str, candidates))}; set "
+                            "REFQUANT_RTL to the rtl/ folder of a refquant checkout")
 
 
 def rtl_sources(design: str, folder: str | os.PathLike[str] | None = None) -> list[Path]:

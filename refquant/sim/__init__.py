@@ -9,7 +9,7 @@ from ._systolic import SystolicArray, SystolicResult
 from ._tensorcore import GPUS, PTX_SHAPES, TensorCore, decompress_sparse
 from ._timing import (DATAFLOWS, ENCODINGS, MAX_BYTES, MAX_WORK, PE_KINDS, FoldCycles,
                       conv_output_size, cycle_model, scalesim_report, term_counts)
-from ._vcd import vcd_identifier, vcd_size_estimate, write_vcd
+from ._vcd import vcd_identifier, vcd_size_estimate, write_array_vcd, write_vcd
 
 __all__ = [
     # systolic array
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_WORK",
     # VCD
     "write_vcd",
+    "write_array_vcd",
     "vcd_identifier",
     "vcd_size_estimate",
     # tensor cores

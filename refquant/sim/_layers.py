@@ -17,7 +17,7 @@ from .. import intops as _intops
 from .._progress import Progress
 from .._validate import check_bool, check_int, format_bytes
 from ._timing import MAX_BYTES, MAX_DIM, conv_output_size
-from ._vcd import vcd_size_estimate, write_vcd
+from ._vcd import vcd_size_estimate, write_array_vcd, write_vcd
 
 if TYPE_CHECKING:
     from ._systolic import SystolicArray
@@ -216,8 +216,12 @@ def run_layers(array: SystolicArray, layers: Layers, simulate: bool = False, see
                 st = res.stats
                 if paths is not None and res.trace is not None:
                     path = paths[i]
-                    write_vcd(path, res.trace, width=width,
-                              comment=f"layer {spec['name']} M={M} N={N} K={K} {array!r}")
+                    comment = f"layer {spec['name']} M={M} N={N} K={K} {array!r}"
+                    if array.dataflow in ("os", "ws") and array.pe == "mac":
+                        # the RTL's names, hierarchy and widths (rtl/os_array.v, ws_array.v)
+                        write_array_vcd(path, res, array, comment=comment)
+                    else:
+                        write_vcd(path, res.trace, width=width, comment=comment)
                 del A, B, res
             else:
                 st = array.model(M, N, K)

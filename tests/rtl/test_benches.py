@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from benches import _ops, bench
-from conftest import needs_sim
+from rtlkit import needs_sim
 from refquant.hw import run_bench
 from refquant.sim import SystolicArray
 

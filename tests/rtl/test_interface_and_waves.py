@@ -4,7 +4,7 @@ dump signal for signal, cycle for cycle."""
 import numpy as np
 import pytest
 
-from conftest import needs_sim
+from rtlkit import needs_sim
 from refquant.hw import array_schedule, run_bench, write_gtkw, write_model_vcd
 from refquant.sim import SystolicArray
 from vcdread import read_vcd, value_at

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from benches import bench
-from conftest import mutate, needs_sim
+from rtlkit import mutate, needs_sim
 from mutations import MUTATIONS
 from refquant.hw import rtl_sources, run_bench
 

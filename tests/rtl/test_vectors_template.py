@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import mutate, needs_iverilog
+from rtlkit import mutate, needs_iverilog
 from mutations import MUTATIONS
 from refquant import format as rq_format
 from refquant.cli import main

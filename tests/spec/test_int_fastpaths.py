@@ -50,8 +50,8 @@ def test_serial_parallel_switch(monkeypatch, n, dtype):
 
 @pytest.mark.parametrize("n", [affine.FAST_MIN_SIZE - 1, affine.FAST_MIN_SIZE,
                                affine.FAST_TASK - 1, affine.FAST_TASK, affine.FAST_TASK + 1,
-                               2 * affine.FAST_TASK + 127, 2 * affine.FAST_TASK + 128,
-                               2 * affine.FAST_TASK + 129])
+                               2 * affine.FAST_TASK + 255, 2 * affine.FAST_TASK + 256,
+                               2 * affine.FAST_TASK + 257, 2 * affine.FAST_TASK + 383])
 @pytest.mark.parametrize("mode", MODES)
 def test_task_and_sub_block_edges(monkeypatch, n, mode):
     x = _tricky(np.random.default_rng(n), (n,), np.float32)
