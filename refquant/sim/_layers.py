@@ -197,9 +197,7 @@ def run_layers(array: SystolicArray, layers: Layers, simulate: bool = False, see
                     raise ValueError(f"the VCD of layer {spec['name']!r} would be up to "
                                      f"{format_bytes(vbytes)}, above max_bytes={lim}; pass a "
                                      f"larger max_bytes (--max-bytes) to allow it")
-    # a stream the caller names gets the bar whatever it is; stderr only on a terminal
-    bar = Progress(len(specs), stream=stream, enabled=progress, delay=0.0,
-                   force=stream is not None)
+    bar = Progress(len(specs), stream=stream, enabled=progress, delay=0.0)
     rng = np.random.default_rng(seed)
     rows = []
     try:

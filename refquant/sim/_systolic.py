@@ -484,8 +484,8 @@ class SystolicArray:
         for any layer size; term-serial PEs raise ValueError, their cycles depend on the
         operand values); simulate=True runs the cycle-accurate kernels on seeded random
         operands of the declared widths (uniform over each width's range); both give the
-        same figures for MAC PEs. A one-line progress bar is drawn on stderr (or
-        ``stream``) when ``progress``.
+        same figures for MAC PEs. A one-line progress bar (the layer done last) is drawn
+        on stderr (or ``stream``) when ``progress`` and that stream is a terminal.
 
         vcd: None, or a path such as "run.vcd" (needs simulate=True): every layer runs
         with a register trace written to its own VCD file (``write_vcd``, width

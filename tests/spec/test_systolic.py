@@ -358,9 +358,16 @@ def test_layers_csv_and_runner():
     assert layers[1] == {"name": "Conv1", "M": 6 * 6, "N": 4, "K": 3 * 2 * 2, "kind": "conv",
                          "scalesim_M": 6 * 6}
     sa = SystolicArray(3, 4, "os")
-    err = io.StringIO()
-    rows = sa.run_layers(text, simulate=True, stream=err)
-    assert "Conv1" in err.getvalue()
+    captured = io.StringIO()        # not a terminal: no bar
+    rows = sa.run_layers(text, simulate=True, stream=captured)
+    assert captured.getvalue() == ""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    term = Terminal()
+    assert sa.run_layers(text, simulate=True, stream=term) == rows
+    assert "fc1" in term.getvalue() and "Conv1" in term.getvalue()
     model = sa.run_layers([("fc1", 6, 5, 7), {"name": "Conv1", "M": 36, "N": 4, "K": 12}],
                           progress=False)
     for a, b in zip(rows, model):
