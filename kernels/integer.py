@@ -27,7 +27,7 @@ __all__ = [
     "gemm_pair_saturate",
     "gemm_int64",
     "quantize_affine_fast",
-    "quantize_affine_fast_parallel",
+    "quantize_affine_fast_rows",
 ]
 
 
@@ -217,7 +217,9 @@ def gemm_int64(a, b, c, out):
 # of a flagged sub-block are decided again in float64 when the pass ran in float32; the
 # elements near in float64 too (exact ties, non-finite x) are "unresolved": the caller
 # recomputes them with the exact general kernel (``kernels.rounding.quantize_affine``),
-# their flat indices collected by a second call.
+# their flat indices collected by a second call. The kernels run their tasks with
+# prange; callers restrict small inputs to one thread (numba.set_num_threads), so one
+# compiled kernel serves both.
 # --------------------------------------------------------------------------------------
 
 _SUB = 256  # elements per sub-block (one flag each)
@@ -329,113 +331,102 @@ def _fast_span_vec(xs, os_, r, zf, lo, hi, lim, tol, r64, zf64, lims64, mode, ba
 
 
 @njit(cache=True)
-def _fast_limits(lo, hi, zf):
-    """(tol64, lim64, tol32, lim32) for the range [lo, hi] and zero points zf."""
-    bmax = max(abs(lo), abs(hi))
-    zm = 0.0
-    for v in zf.reshape(-1):
-        zm = max(zm, abs(v))
-    tol64 = (bmax + zm + 2.0) * 2.0 ** -49
-    tol32 = np.float32((bmax + zm + 2.0) * 2.0 ** -22)
-    return tol64, 0.5 - tol64, tol32, np.float32(0.5) - tol32
-
-
-@njit(cache=True)
-def _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t, idx, pos,
-               out):
-    """Quantize the flat elements [t * task, (t + 1) * task) (see quantize_affine_fast);
-    returns the number of unresolved elements among them (their flat indices go to idx
-    from pos when idx is not empty)."""
-    P, D, Q = x.shape
-    Ps, nb, Qs = r64.shape
-    vec = Qs > 1
-    tol64, lim64, tol32, lim32 = lims
-    lims64 = (tol64, lim64)
-    lo32 = np.float32(lo)
-    hi32 = np.float32(hi)
-    xf = x.reshape(-1)
-    of = out.reshape(-1)
-    rows = r64.reshape(Ps * nb, Qs)
-    rows32 = r32.reshape(Ps * nb, Qs)
-    zrows = zf.reshape(Ps * nb, Qs)
-    zrows32 = zf32.reshape(Ps * nb, Qs)
-    a = t * task
-    end = min(a + task, P * D * Q)
-    cnt = 0
-    while a < end:
-        # the piece [a, e): the rest of one (p, block) segment (one scale) or of one row
-        # of Q elements (a scale per element)
-        p = a // (D * Q)
-        o = a - p * D * Q
-        d = o // Q
-        g = (p if Ps > 1 else 0) * nb + d // block
-        if vec:
-            c0 = o - d * Q
-            e = min(a - c0 + Q, end)
-            k1 = c0 + (e - a)
-            if narrow:
-                cnt += _fast_span_vec(xf[a:e], of[a:e], rows32[g, c0:k1], zrows32[g, c0:k1],
-                                      lo32, hi32, lim32, tol32, rows[g, c0:k1],
-                                      zrows[g, c0:k1], lims64, mode, a, idx, pos + cnt)
-            else:
-                cnt += _fast_span_vec(xf[a:e], of[a:e], rows[g, c0:k1], zrows[g, c0:k1], lo,
-                                      hi, lim64, tol64, rows[g, c0:k1], zrows[g, c0:k1],
-                                      lims64, mode, a, idx, pos + cnt)
-        else:
-            e = min(p * D * Q + min(D, (d // block + 1) * block) * Q, end)
-            if narrow:
-                cnt += _fast_span(xf[a:e], of[a:e], rows32[g, 0], zrows32[g, 0], lo32, hi32,
-                                  lim32, tol32, rows[g, 0], zrows[g, 0], lims64, mode, a, idx,
-                                  pos + cnt)
-            else:
-                cnt += _fast_span(xf[a:e], of[a:e], rows[g, 0], zrows[g, 0], lo, hi, lim64,
-                                  tol64, rows[g, 0], zrows[g, 0], lims64, mode, a, idx,
-                                  pos + cnt)
-        a = e
-    return cnt
-
-
-@njit(cache=True)
-def quantize_affine_fast(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, task, counts,
-                         idx, out):
-    """The exact affine quantizer round(x / s) + z clamped to [lo, hi] (``rounding.
-    quantize_affine`` with compat 0, mode 0..5, SATURATE) for finite results, without
-    deciding near elements (see above): x float32 / float64 viewed as (P, D, Q);
-    r64 = fl(1 / s) (float64) of shape (Ps, nb, Qs), Ps in {1, P}, Qs in {1, Q}, blocks
-    of ``block`` along D as quantize_affine; r32 = float32(r64); zf, zf32 the zero points
-    as float64 / float32 of that shape; [lo, hi] within the int32 range. narrow: try
-    float32 first (only when x is float32, every r32 is a normal float32 and
-    max(|lo|, |hi|) + max|z| <= 2^11).
-
-    The flat elements are cut into counts.size tasks of ``task`` elements; counts[t]
-    receives the number of unresolved elements of task t (non-finite x, and quotients
-    within 2^-49-relative of a decision point), whose out is undefined. With idx not
-    empty (a second call, with the counts of the first), the tasks with counts[t] > 0
-    write the ascending flat indices of their unresolved elements to idx from
-    sum(counts[:t]) instead.
-    """
-    ntask = counts.size
-    lims = _fast_limits(lo, hi, zf)
-    pos = 0
-    for t in range(ntask):
-        if idx.size:
-            if counts[t]:
-                _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task, t,
-                           idx, pos, out)
-            pos += counts[t]
-        else:
-            counts[t] = _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims,
-                                   task, t, idx, 0, out)
+def _piece(a, end, D, Q, block, nb, Ps, vec):
+    """(e, g, c0) of the piece of flat elements [a, e) that starts at a: the rest of one
+    (p, block) segment (one scale: vec False) or of one row of Q elements (a scale per
+    element: vec True, starting at column c0), ending at ``end`` at the latest; g is its
+    row of the (Ps * nb, Qs) scale table."""
+    p = a // (D * Q)
+    o = a - p * D * Q
+    d = o // Q
+    g = (p if Ps > 1 else 0) * nb + d // block
+    if vec:
+        c0 = o - d * Q
+        return min(a - c0 + Q, end), g, c0
+    return min(p * D * Q + min(D, (d // block + 1) * block) * Q, end), g, 0
 
 
 @njit(cache=True, parallel=True)
-def quantize_affine_fast_parallel(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow,
-                                  task, counts, out):
-    """quantize_affine_fast's first call (idx empty) with the tasks on Numba's threads;
-    the results do not depend on the thread count."""
+def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block, lo, hi,
+                         mode, task, counts, idx, out):
+    """The exact affine quantizer round(x / s) + z clamped to [lo, hi] (``rounding.
+    quantize_affine`` with compat 0, mode 0..5, SATURATE) for finite results, without
+    deciding near elements (see above), for scales constant along Q: x float32 / float64
+    viewed as (P, D, Q); r64 = fl(1 / s) of shape (Ps, nb, 1), Ps in {1, P}, blocks of
+    ``block`` along D as quantize_affine; zf64 the zero points as float64; [lo, hi]
+    within the int32 range; tol64 = (max(|lo|, |hi|) + max|z| + 2) * 2^-49.
+
+    The first pass computes in the type of r1, z1, lo1, hi1, tol1, lim1 = 0.5 - tol1:
+    float32 (r1 = float32(r64) all normal, x float32, tol1 = (max(|lo|, |hi|) + max|z|
+    + 2) * 2^-22 <= 2^-11) or float64 (r1 = r64, tol1 = tol64). The flat elements are
+    cut into counts.size tasks of ``task`` elements, run on Numba's threads; counts[t]
+    receives the number of unresolved elements of task t (non-finite x, and quotients
+    within tol64 of a decision point), whose out is undefined. With idx not empty (a
+    second call, with the counts of the first), the tasks with counts[t] > 0 write the
+    ascending flat indices of their unresolved elements to idx from sum(counts[:t])
+    instead.
+    The results do not depend on the thread count.
+    """
+    P, D, Q = x.shape
+    Ps, nb = r64.shape[0], r64.shape[1]
+    n = P * D * Q
     ntask = counts.size
-    lims = _fast_limits(lo, hi, zf)
-    idx = np.empty(0, np.int64)
+    starts = np.zeros(ntask, np.int64)
+    if idx.size:
+        for t in range(1, ntask):
+            starts[t] = starts[t - 1] + counts[t - 1]
+    lims64 = (tol64, 0.5 - tol64)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    rows1 = r1.reshape(-1)
+    zrows1 = z1.reshape(-1)
+    rows = r64.reshape(-1)
+    zrows = zf64.reshape(-1)
     for t in prange(ntask):
-        counts[t] = _fast_task(x, r64, r32, zf, zf32, block, lo, hi, mode, narrow, lims, task,
-                               t, idx, 0, out)
+        a = t * task
+        # a second call (idx not empty) revisits only the tasks with unresolved elements
+        end = a if idx.size and counts[t] == 0 else min(a + task, n)
+        cnt = 0
+        while a < end:
+            e, g, c0 = _piece(a, end, D, Q, block, nb, Ps, False)
+            cnt += _fast_span(xf[a:e], of[a:e], rows1[g], zrows1[g], lo1, hi1, lim1, tol1,
+                              rows[g], zrows[g], lims64, mode, a, idx, starts[t] + cnt)
+            a = e
+        if not idx.size:
+            counts[t] = cnt
+
+
+@njit(cache=True, parallel=True)
+def quantize_affine_fast_rows(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block, lo,
+                              hi, mode, task, counts, idx, out):
+    """quantize_affine_fast for scales that vary along Q: r1, z1, r64, zf64 of shape
+    (Ps, nb, Q), element (p, d, q) taking column q of row (p, d // block)."""
+    P, D, Q = x.shape
+    Ps, nb = r64.shape[0], r64.shape[1]
+    n = P * D * Q
+    ntask = counts.size
+    starts = np.zeros(ntask, np.int64)
+    if idx.size:
+        for t in range(1, ntask):
+            starts[t] = starts[t - 1] + counts[t - 1]
+    lims64 = (tol64, 0.5 - tol64)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    rows1 = r1.reshape(Ps * nb, Q)
+    zrows1 = z1.reshape(Ps * nb, Q)
+    rows = r64.reshape(Ps * nb, Q)
+    zrows = zf64.reshape(Ps * nb, Q)
+    for t in prange(ntask):
+        a = t * task
+        # a second call (idx not empty) revisits only the tasks with unresolved elements
+        end = a if idx.size and counts[t] == 0 else min(a + task, n)
+        cnt = 0
+        while a < end:
+            e, g, c0 = _piece(a, end, D, Q, block, nb, Ps, True)
+            k1 = c0 + (e - a)
+            cnt += _fast_span_vec(xf[a:e], of[a:e], rows1[g, c0:k1], zrows1[g, c0:k1], lo1,
+                                  hi1, lim1, tol1, rows[g, c0:k1], zrows[g, c0:k1], lims64,
+                                  mode, a, idx, starts[t] + cnt)
+            a = e
+        if not idx.size:
+            counts[t] = cnt

@@ -297,7 +297,7 @@ def _exact_elements(out, fix, src, x, scale3, zero3, block, view, lo, hi, rnd, s
 
 
 FAST_MIN_SIZE = 4096  # below this the general kernel is as fast as the fast path
-PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on Numba's threads
+PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on all of Numba's threads
 FAST_TASK = 16384  # elements per task of the fast path
 _F32_NORMAL = 2.0 ** -126
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -321,23 +321,35 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
         r32 = r64.astype(np.float32)
     if not (np.all(r64 >= np.finfo(np.float64).smallest_normal) and np.all(np.isfinite(r64))):
         return None
-    narrow = bool(x3.dtype == np.float32 and bound <= 2048
-                  and np.all(r32 >= _F32_NORMAL) and np.all(r32 <= _F32_MAX))
-    zf = z3.astype(np.float64)
-    zf32 = z3.astype(np.float32)
+    tol64 = (bound + 2.0) * 2.0 ** -49
+    if (x3.dtype == np.float32 and bound <= 2046 and np.all(r32 >= _F32_NORMAL)
+            and np.all(r32 <= _F32_MAX)):
+        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11)
+        tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
+        first = (r32, z3.astype(np.float32), np.float32(lo), np.float32(hi), tol32,
+                 np.float32(0.5) - tol32)
+    else:
+        first = (r64, z3.astype(np.float64), lo, hi, tol64, 0.5 - tol64)
     n = x3.size
     counts = np.zeros(-(-n // FAST_TASK), dtype=np.int64)
-    none = np.empty(0, dtype=np.int64)
-    args = (x3, r64, r32, zf, zf32, int(block), lo, hi, int(mode), narrow, FAST_TASK, counts)
-    if n >= PARALLEL_MIN_SIZE:
-        _ki.quantize_affine_fast_parallel(*args, out3)
-    else:
-        _ki.quantize_affine_fast(*args, none, out3)
-    total = int(counts.sum())
+    kernel = _ki.quantize_affine_fast_rows if Qs > 1 else _ki.quantize_affine_fast
+    args = (x3,) + first + (r64, z3.astype(np.float64), tol64, int(block), lo, hi,
+                            int(mode), FAST_TASK, counts)
+    import numba  # loaded with the kernels; kept out of ``import refquant``
+
+    threads = numba.get_num_threads()
+    if n < PARALLEL_MIN_SIZE:
+        numba.set_num_threads(1)  # below this one thread is faster than two
+    try:
+        kernel(*args, np.empty(0, dtype=np.int64), out3)
+        total = int(counts.sum())
+        if total:
+            idx = np.empty(total, dtype=np.int64)
+            kernel(*args, idx, out3)
+    finally:
+        numba.set_num_threads(threads)
     if total == 0:
         return -1
-    idx = np.empty(total, dtype=np.int64)
-    _ki.quantize_affine_fast(*args, idx, out3)
     p, rest = np.divmod(idx, D * Q)
     d, q = np.divmod(rest, Q)
     g = (p if Ps > 1 else 0, d // block, q if Qs > 1 else 0)

@@ -122,8 +122,11 @@ def test_kernel_collects_unresolved_in_order():
     z = np.zeros((1, 1, 1))
     out = np.empty(x.shape, np.int8)
     counts = np.zeros(3, np.int64)
-    args = (x, r64, r64.astype(np.float32), z, z.astype(np.float32), 1, -128.0, 127.0, 0,
-            True, 2, counts)
+    tol32 = np.float32(130 * 2.0 ** -22)
+    tol64 = 130 * 2.0 ** -49
+    args = (x, r64.astype(np.float32), z.astype(np.float32), np.float32(-128),
+            np.float32(127), tol32, np.float32(0.5) - tol32, r64, z, tol64, 1, -128.0, 127.0,
+            0, 2, counts)
     ki.quantize_affine_fast(*args, np.empty(0, np.int64), out)
     assert counts.tolist() == [1, 2, 1]
     idx = np.empty(4, np.int64)
