@@ -201,66 +201,6 @@ def test_quantize_affine_raise_and_nonfinite_stop_index():
     assert stop == 1
 
 
-# ----- the vectorised fast path equals the general kernel ------------------------------
-
-def _both(x3, s3, z3, block, lo, hi, mode):
-    out_g = np.empty(x3.shape, dtype=np.int64)
-    assert K.quantize_affine(x3, s3, z3, block, lo, hi, mode, 0, 0, 0, 0, out_g) == -1
-    return out_g
-
-
-@pytest.mark.parametrize("mode", DET_MODES)
-def test_fast_segments_equal_general_kernel_including_near_ties(mode):
-    rng = np.random.default_rng(mode)
-    s = np.float32(rng.uniform(0.01, 0.1, size=(1, 8, 1))).astype(np.float64)
-    x = rng.normal(size=(1, 8, 300)) * 3
-    # plant exact ties, near ties (one ulp off), integers and zeros
-    k = rng.integers(-100, 100, size=(1, 8, 300))
-    x[..., :60] = (k[..., :60] + 0.5) * s
-    x[..., 60:80] = np.nextafter((k[..., 60:80] + 0.5) * s, np.inf)
-    x[..., 80:100] = k[..., 80:100] * s
-    x[..., 100:110] = 0.0
-    x[..., 110:115] = 1e-310
-    x[..., 115:125] = (k[..., 115:125] * 20 + 0.5) * s  # ties far beyond the range
-    x[..., 125:130] = -x[..., 115:120]
-    z = rng.integers(-5, 5, size=(1, 8, 1))
-    exp = _both(x, s, z, 1, -128.0, 127.0, mode)
-    out = np.empty(x.shape, dtype=np.int64)
-    assert K.quantize_affine_segments(x, s, 1.0 / s, z, 1, -128.0, 127.0, mode, out) == 0
-    assert (out == exp).all()
-    x32 = x.astype(np.float32)
-    exp32 = _both(x32, s, z, 1, -128.0, 127.0, mode)
-    out32 = np.empty(x.shape, dtype=np.int8)
-    assert K.quantize_affine_segments(x32, s, 1.0 / s, z, 1, -128.0, 127.0, mode, out32) == 0
-    assert (out32 == exp32).all()
-
-
-@pytest.mark.parametrize("mode", [0, 1, 4])
-def test_fast_rows_equal_general_kernel(mode):
-    rng = np.random.default_rng(10 + mode)
-    P, D, Q, block = 3, 10, 70, 4
-    nb = -(-D // block)
-    s = rng.uniform(0.01, 0.1, size=(P, nb, Q))
-    z = rng.integers(0, 20, size=(P, nb, Q))
-    x = rng.normal(size=(P, D, Q))
-    x[:, :, :10] = (rng.integers(-50, 50, size=(P, D, 10)) + 0.5) * np.repeat(s, block, 1)[:, :D, :10]
-    exp = _both(x, s, z, block, 0.0, 255.0, mode)
-    out = np.empty(x.shape, dtype=np.int64)
-    bad = K.quantize_affine_rows(x.reshape(P * D, Q), s.reshape(P * nb, Q), (1.0 / s).reshape(P * nb, Q),
-                                 z.reshape(P * nb, Q), D, True, nb, block, 0.0, 255.0, mode,
-                                 out.reshape(P * D, Q))
-    assert bad == 0 and (out == exp).all()
-
-
-def test_fast_path_counts_nonfinite():
-    x = np.zeros((1, 1, 100))
-    x[0, 0, 7] = np.nan
-    x[0, 0, 9] = np.inf
-    s = np.ones((1, 1, 1))
-    out = np.empty(x.shape, dtype=np.int64)
-    assert K.quantize_affine_segments(x, s, s, np.zeros((1, 1, 1), np.int64), 1, -8.0, 7.0, 0, out) == 2
-
-
 def test_python_and_compiled_paths_agree():
     x = np.array([-7, -6, -5, -3, 3, 5, 6, 7, 1 << 40], dtype=np.int64)
     for mode in DET_MODES:
