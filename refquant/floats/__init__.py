@@ -9,7 +9,7 @@ with ``refquant.format``."""
 from ._block import MX_EMAX, BlockFormat, nvfp4_tensor_scale
 from ._float import SPECIALS, FloatFormat, KernelParams, p3109
 from ._pack import pack, unpack
-from ._profiles import NAN_MODES, PEERS, cast
+from ._profiles import NAN_MODES, PEER_CASTS, cast
 
 __all__ = [
     "FloatFormat",
@@ -22,6 +22,6 @@ __all__ = [
     "pack",
     "unpack",
     "NAN_MODES",
-    "PEERS",
+    "PEER_CASTS",
     "cast",
 ]

@@ -13,7 +13,7 @@ from .._validate import as_real_array
 from ..modes import Overflow, Rounding
 from ..registry import format as _format
 
-__all__ = ["NAN_MODES", "PEERS", "cast", "nan_codes", "check_nan_mode"]
+__all__ = ["NAN_MODES", "PEER_CASTS", "cast", "nan_codes", "check_nan_mode"]
 
 #: The NaN rules of ``FloatFormat.encode(..., nan=...)`` for "ieee" formats:
 #:   "canonical"  one quiet NaN per sign: sign | e all ones | top mantissa bit
@@ -97,7 +97,7 @@ _Rule = dict[str, Any]
 #: peer -> format name -> rule. The conventions, measured over every float32 bit pattern
 #: (see docs/sources.md): PyTorch 2.13 ``Tensor.to(dtype)``; NumPy's ``astype(float16)``;
 #: ml_dtypes 0.7 ``astype``.
-PEERS: dict[str, dict[str, _Rule]] = {
+PEER_CASTS: dict[str, dict[str, _Rule]] = {
     "torch": {
         "e4m3fn": {"f32_first": True, "overflow": Overflow.SATURATE},
         "e5m2": {"f32_first": True, "nan_code": "signed_max"},
@@ -139,15 +139,15 @@ def cast(x: npt.ArrayLike, fmt: Any, peer: str) -> np.ndarray:
     formats without NaN (e3m2, e2m3, e2m1) turn +NaN into -0 and -NaN into +0, and e8m0
     rounds exact ties up.
 
-    ``PEERS`` lists every (peer, format) pair; others raise ValueError naming the
+    ``PEER_CASTS`` lists every (peer, format) pair; others raise ValueError naming the
     available ones."""
-    if not isinstance(peer, str) or peer not in PEERS:
-        raise ValueError(f"peer={peer!r}; allowed: {', '.join(PEERS)}")
+    if not isinstance(peer, str) or peer not in PEER_CASTS:
+        raise ValueError(f"peer={peer!r}; allowed: {', '.join(PEER_CASTS)}")
     f = _format(fmt) if isinstance(fmt, str) else fmt
-    rule = PEERS[peer].get(getattr(f, "name", None) or "")
+    rule = PEER_CASTS[peer].get(getattr(f, "name", None) or "")
     if rule is None:
-        names = ", ".join(PEERS[peer])
-        close = difflib.get_close_matches(str(getattr(f, "name", fmt)), list(PEERS[peer]), 3)
+        names = ", ".join(PEER_CASTS[peer])
+        close = difflib.get_close_matches(str(getattr(f, "name", fmt)), list(PEER_CASTS[peer]), 3)
         hint = f" (closest: {', '.join(close)})" if close else ""
         raise ValueError(f"cast(peer={peer!r}) has no profile for {getattr(f, 'name', fmt)!r}"
                          f"{hint}; formats of this peer: {names}")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import refquant as rq
-from refquant.floats import PEERS, cast
+from refquant.floats import PEER_CASTS, cast
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
@@ -49,7 +49,7 @@ ML = {"bf16": "bfloat16", "e4m3fn": "float8_e4m3fn", "e5m2": "float8_e5m2",
 
 
 def test_ml_dtypes_profile_lists_every_ml_dtypes_format():
-    assert set(PEERS["ml_dtypes"]) == set(ML)
+    assert set(PEER_CASTS["ml_dtypes"]) == set(ML)
 
 
 @pytest.mark.parametrize("name", sorted(ML))
@@ -95,7 +95,7 @@ TORCH = {"e4m3fn": "float8_e4m3fn", "e5m2": "float8_e5m2", "e4m3fnuz": "float8_e
 
 
 def test_torch_profile_lists_every_torch_format():
-    assert set(PEERS["torch"]) == set(TORCH)
+    assert set(PEER_CASTS["torch"]) == set(TORCH)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH))
