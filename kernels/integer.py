@@ -396,6 +396,35 @@ def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, bloc
             counts[t] = cnt
 
 
+@njit(cache=True)
+def quantize_affine_fast_serial(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block,
+                                lo, hi, mode, task, counts, idx, out):
+    """``quantize_affine_fast`` on the calling thread alone, for inputs too small to gain
+    from threads (and without the compilation of a parallel loop): the same arguments
+    and the same out and idx, but the unresolved elements are counted in counts[0] alone
+    (the other counts 0), and a second call (idx not empty) visits every element again."""
+    P, D, Q = x.shape
+    Ps, nb = r64.shape[0], r64.shape[1]
+    n = P * D * Q
+    lims64 = (tol64, 0.5 - tol64)
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    rows1 = r1.reshape(-1)
+    zrows1 = z1.reshape(-1)
+    rows = r64.reshape(-1)
+    zrows = zf64.reshape(-1)
+    a = 0
+    cnt = 0
+    while a < n:
+        e, g, c0 = _piece(a, n, D, Q, block, nb, Ps, False)
+        cnt += _fast_span(xf[a:e], of[a:e], rows1[g], zrows1[g], lo1, hi1, lim1, tol1,
+                          rows[g], zrows[g], lims64, mode, a, idx, cnt)
+        a = e
+    if not idx.size:
+        counts[:] = 0
+        counts[0] = cnt
+
+
 @njit(cache=True, parallel=True)
 def quantize_affine_fast_rows(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block, lo,
                               hi, mode, task, counts, idx, out):

@@ -302,6 +302,38 @@ def encode(xbits, n, es, rs, scale_exp, mode, seed, out):
 
 
 @njit(cache=True)
+def encode_nearest(xbits, n, es, rs, scale_exp, out):
+    """``encode`` in mode NEAREST_EVEN for every input but the subnormal ones (±0 -> 0,
+    NaN and ±inf -> NaR written directly): returns the number of subnormal inputs, whose
+    out is left meaningless (``encode`` gives them). Compiles without ``pack``."""
+    size = xbits.size
+    nar = np.int64(1) << (n - 1)
+    mmask = (np.int64(1) << 52) - 1
+    cnt = 0
+    for s in range(0, size, _ENC_CHUNK):
+        e = min(s + _ENC_CHUNK, size)
+        xc = xbits[s:e]
+        oc = out[s:e]
+        special = np.int64(0)
+        for j in range(xc.size):
+            b = xc[j]
+            oc[j] = _encode_nearest(b, n, es, rs, scale_exp)
+            special += np.int64((((b >> 52) + 1) & 0x7FF) <= 1)  # exponent field 0 or 0x7FF
+        if special != 0:
+            for j in range(xc.size):
+                b = xc[j]
+                ef = (b >> 52) & 0x7FF
+                if ef == 0x7FF:
+                    oc[j] = nar
+                elif ef == 0:
+                    if b & mmask == 0:
+                        oc[j] = 0
+                    else:
+                        cnt += 1
+    return cnt
+
+
+@njit(cache=True)
 def convert(codes, n1, es1, rs1, n2, es2, rs2, mode, seed, out):
     """out[i] = codes[i] of format (n1, es1, rs1) rounded to format (n2, es2, rs2).
     Zero -> zero, NaR -> NaR."""

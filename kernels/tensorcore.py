@@ -51,6 +51,8 @@ __all__ = [
     "dot_chain_fast",
     "gemm_fast",
     "mma_rows_fast",
+    "gemm_tiled",
+    "decompose_tiles",
 ]
 
 
@@ -519,3 +521,200 @@ def mma_rows_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, 
     for r in range(rows):
         out[r] = dot_chain_fast(asig[r], aexp[r], bsig[r], bexp[r], c[r], kdim, n, two_p,
                                 neab, min_exp, out_emin, out_emax, frac, mode)
+
+
+_TJ = 16  # output columns per tile of ``gemm_tiled`` (its packed B's last axis)
+
+
+@njit(cache=True)
+def _round_tile(s, mx, done, dneg, dmag, dq, dlog, neab, out_emin, out_emax, frac,
+                rne):
+    """The end of one block FMA for the 16 elements of a ``gemm_tiled`` tile, for
+    truncation (rne False) or nearest even (rne True), without branches so that it
+    vectorises: the running D (dneg, dmag * 2^dq, dlog = floor(log2 |D|)) joins the
+    aligned product sum s on the grid 2^L, L = mx - 23 - neab, truncated as
+    ``shift_trunc``; the sum is rounded as ``round_magnitude`` and becomes the new D
+    (a zero sum gives D = +0). Elements marked ``done`` (D already infinite) keep
+    everything; a new |D| >= 2^(out_emax + 1) marks the element done."""
+    one = np.int64(1)
+    for jj in range(_TJ):
+        lexp = mx[jj] - 23 - neab
+        sh = dq[jj] - lexp
+        shl = sh if sh > 0 else 0
+        shl = shl if shl < 63 else 63  # a zero D only: a non-zero D never moves left far
+        shr = -sh if sh < 0 else 0
+        shr = shr if shr < 63 else 63
+        cm = (dmag[jj] << shl) >> shr
+        sj = s[jj] + (-cm if dneg[jj] else cm)
+        ng = sj < 0
+        m = -sj if ng else sj
+        e = 63 - _ctlz64(m) + lexp
+        e = e if e > out_emin else out_emin
+        q = e - frac
+        sh = q - lexp
+        shl = -sh if sh < 0 else 0
+        shr = sh if sh > 0 else 0
+        shr = shr if shr < 63 else 63
+        fl = (m << shl) >> shr
+        rem = m & ((one << shr) - 1)
+        half = one << (shr - 1 if shr > 0 else 0)
+        up = rne and shr > 0 and (rem > half or (rem == half and (fl & 1) == 1))
+        r = fl + 1 if up else fl
+        dl = 63 - _ctlz64(r) + q
+        keep = done[jj]
+        dneg[jj] = dneg[jj] if keep else ng
+        dmag[jj] = dmag[jj] if keep else r
+        dq[jj] = dq[jj] if keep else q
+        dlog[jj] = dlog[jj] if keep or r == 0 else dl
+        done[jj] = keep or (r != 0 and dl > out_emax)
+
+
+@njit(cache=True, parallel=True)
+def gemm_tiled(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_emax,
+               frac, mode, out):
+    """``gemm_fast`` with B packed in tiles of 16 columns: the same arithmetic and result
+    bit for bit, computed for 16 output elements at once.
+
+    asig, aexp: A decomposed by ``decompose_fast`` (M, K), int32. bsig, bexp: B^T
+    decomposed likewise (N, K), padded to a multiple of 16 rows with zeros (sig 0,
+    exponent -2^24) and packed as (N / 16, K, 16) int32, so that one k of a tile is 16
+    contiguous values. c (M, N) finite; out (M, N). Per block of n terms, each of the
+    16 elements takes its own maximum exponent, alignment shifts and exact int64 sum
+    (loops over the 16 columns, which vectorise), then its own rounding and running D
+    exactly as ``dot_chain_fast``. Rows of 4 run in parallel; each element is computed
+    on its own, so the result does not depend on the thread count.
+    """
+    mdim, kdim = asig.shape
+    ntiles = bsig.shape[0]
+    tj = bsig.shape[2]
+    ndim = out.shape[1]
+    big_g = 23 + neab - two_p
+    gpos = big_g if big_g > 0 else 0
+    hneg = -big_g if big_g < 0 else 0
+    simple = mode == 0 or mode == 3
+    rne = mode == 0
+    for ib in prange((mdim + 3) // 4):
+        mx = np.empty(_TJ, np.int64)
+        s = np.empty(_TJ, np.int64)
+        done = np.empty(_TJ, np.bool_)
+        dneg = np.empty(_TJ, np.bool_)
+        dmag = np.empty(_TJ, np.int64)
+        dq = np.empty(_TJ, np.int64)
+        dlog = np.empty(_TJ, np.int64)
+        i1 = min(4 * ib + 4, mdim)
+        for t in range(ntiles):
+            bs = bsig[t]
+            be = bexp[t]
+            for i in range(4 * ib, i1):
+                sa_row = asig[i]
+                ea_row = aexp[i]
+                for jj in range(_TJ):
+                    j = t * _TJ + jj
+                    cv = c[i, j] if j < ndim else 0.0
+                    done[jj] = False
+                    dneg[jj] = cv < 0.0
+                    dmag[jj] = 0
+                    dq[jj] = 0
+                    dlog[jj] = 0
+                    if cv != 0.0:
+                        dl = np.int64(math.frexp(abs(cv))[1] - 1)
+                        ce = dl if dl > -126 else np.int64(-126)
+                        dlog[jj] = dl
+                        dmag[jj] = np.int64(math.ldexp(abs(cv), 23 - ce))
+                        dq[jj] = ce - 23
+                for k0 in range(0, kdim, n):
+                    k1 = min(k0 + n, kdim)
+                    # views from k0 and indices from 0: contiguous loads, no wraparound
+                    bsl = bs[k0:k1]
+                    bel = be[k0:k1]
+                    sal = sa_row[k0:k1]
+                    eal = ea_row[k0:k1]
+                    for jj in range(_TJ):
+                        mx[jj] = _ZERO_EXP
+                    for kk in range(k1 - k0):
+                        ea = np.int64(eal[kk])
+                        # a trip count LLVM does not know: a vector loop rather than
+                        # 16 unrolled scalar steps
+                        for jj in range(tj):
+                            e = ea + bel[kk, jj]
+                            mx[jj] = e if e > mx[jj] else mx[jj]
+                    for jj in range(_TJ):
+                        # C joins as an fp32 value. A block of zero terms with D zero
+                        # sums to 0 and gives +0 (as dot_chain_fast, which passes it by).
+                        dl = dlog[jj] if dlog[jj] > -126 else np.int64(-126)
+                        live = dmag[jj] != 0
+                        me = dl if live and dl > mx[jj] else mx[jj]
+                        mx[jj] = me if me > min_exp else min_exp
+                        s[jj] = 0
+                    for kk in range(k1 - k0):
+                        sa = np.int64(sal[kk])
+                        ea = np.int64(eal[kk]) - hneg
+                        for jj in range(_TJ):
+                            pr = sa * bsl[kk, jj]
+                            sg = pr >> 63
+                            m = (pr ^ sg) - sg
+                            sh = mx[jj] - ea - bel[kk, jj]
+                            sh = sh if sh < 63 else 63
+                            tm = (m << gpos) >> sh
+                            s[jj] += (tm ^ sg) - sg
+                    if simple:
+                        _round_tile(s, mx, done, dneg, dmag, dq, dlog, neab, out_emin,
+                                    out_emax, frac, rne)
+                        continue
+                    for jj in range(_TJ):
+                        if done[jj]:
+                            continue
+                        lexp = mx[jj] - 23 - neab
+                        sj = s[jj]
+                        if dmag[jj] != 0:
+                            m = shift_trunc(dmag[jj], dq[jj] - lexp)
+                            sj += -m if dneg[jj] else m
+                        if sj == 0:
+                            dneg[jj] = False
+                            dmag[jj] = 0
+                            continue
+                        ng = sj < 0
+                        m = -sj if ng else sj
+                        r, q, e = round_magnitude(m, lexp, out_emin, frac,
+                                                  mirrored_mode(mode, ng))
+                        dneg[jj] = ng
+                        dmag[jj] = r
+                        dq[jj] = q
+                        if r == 0:
+                            continue
+                        dl = bit_length(r) - 1 + q
+                        dlog[jj] = dl
+                        if dl > out_emax:
+                            done[jj] = True
+                for jj in range(_TJ):
+                    j = t * _TJ + jj
+                    if j >= ndim:
+                        break
+                    if kdim == 0:
+                        out[i, j] = c[i, j]
+                    elif done[jj]:
+                        out[i, j] = -math.inf if dneg[jj] else math.inf
+                    elif dmag[jj] == 0:
+                        out[i, j] = -0.0 if dneg[jj] else 0.0
+                    else:
+                        val = math.ldexp(float(dmag[jj]), dq[jj])
+                        out[i, j] = -val if dneg[jj] else val
+
+
+@njit(cache=True)
+def decompose_tiles(x, p, emin, sig, exp):
+    """B (K, N) finite, decomposed as ``decompose_fast`` into the packed int32 layout of
+    ``gemm_tiled``: sig[t, k, jj] and exp[t, k, jj] hold element (k, 16 t + jj) of x;
+    columns beyond N hold zeros (sig 0, exponent -2^24). sig and exp: (ceil(N / 16),
+    K, 16) int32."""
+    kdim, ndim = x.shape
+    for t in range(sig.shape[0]):
+        for k in range(kdim):
+            for jj in range(_TJ):
+                j = t * _TJ + jj
+                v = x[k, j] if j < ndim else 0.0
+                if v == 0.0:
+                    sig[t, k, jj] = 0
+                    exp[t, k, jj] = _ZERO_EXP
+                else:
+                    sig[t, k, jj], exp[t, k, jj] = split_finite(v, p, emin)

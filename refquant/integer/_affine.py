@@ -297,6 +297,7 @@ def _exact_elements(out, fix, src, x, scale3, zero3, block, view, lo, hi, rnd, s
 
 
 FAST_MIN_SIZE = 4096  # below this the general kernel is as fast as the fast path
+NUMPY_MAX_SIZE = 1 << 16  # up to this the fast path's decision is made with NumPy
 PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on all of Numba's threads
 FAST_TASK = 16384  # elements per task of the fast path
 _F32_NORMAL = 2.0 ** -126
@@ -331,23 +332,11 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
     else:
         first = (r64, z3.astype(np.float64), lo, hi, tol64, 0.5 - tol64)
     n = x3.size
-    counts = np.zeros(-(-n // FAST_TASK), dtype=np.int64)
-    kernel = _ki.quantize_affine_fast_rows if Qs > 1 else _ki.quantize_affine_fast
-    args = (x3,) + first + (r64, z3.astype(np.float64), tol64, int(block), lo, hi,
-                            int(mode), FAST_TASK, counts)
-    import numba  # loaded with the kernels; kept out of ``import refquant``
-
-    threads = numba.get_num_threads()
-    if n < PARALLEL_MIN_SIZE:
-        numba.set_num_threads(1)  # below this one thread is faster than two
-    try:
-        kernel(*args, np.empty(0, dtype=np.int64), out3)
-        total = int(counts.sum())
-        if total:
-            idx = np.empty(total, dtype=np.int64)
-            kernel(*args, idx, out3)
-    finally:
-        numba.set_num_threads(threads)
+    if n <= NUMPY_MAX_SIZE:
+        idx = _numpy_pass(x3, r64, z3.astype(np.float64), block, lo, hi, mode, tol64, out3)
+        total = idx.size
+    else:
+        total, idx = _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3)
     if total == 0:
         return -1
     p, rest = np.divmod(idx, D * Q)
@@ -378,3 +367,58 @@ def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):
     out = np.empty(view, dtype=kdt)
     _k.dequantize_affine(c, scale3, zero3, block, out)
     return out.reshape(shape).astype(dt, copy=False)
+
+
+def _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3):
+    """The fast kernels' decision in float64 with NumPy (inputs of at most
+    NUMPY_MAX_SIZE elements, where compiling those kernels would cost more than it
+    saves): v = float64(x) * r64, near as ``kernels.integer._is_near`` with tol64, the
+    rest rounded as ``_rounded`` plus the zero point, clamped to [lo, hi], to out3.
+    Returns the ascending flat indices of the near (unresolved) elements."""
+    D = x3.shape[1]
+    r = np.repeat(r64, block, axis=1)[:, :D, :]
+    z = np.repeat(zf64, block, axis=1)[:, :D, :]
+    xv = x3.astype(np.float64)  # exact
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = xv * r
+        t = np.rint(v)
+        e = np.abs(v - t)
+        if mode <= 2:
+            near = ~(e <= 0.5 - tol64)
+        else:
+            near = ~(e >= tol64) & (xv != 0)
+            t = np.trunc(v) if mode == 3 else (np.floor(v) if mode == 4 else np.ceil(v))
+        res = np.minimum(np.maximum(t + z, lo), hi)
+    res[near] = 0.0
+    out3[...] = res
+    return np.flatnonzero(near)
+
+
+def _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3):
+    """The fast kernels over x3: (number of unresolved elements, their ascending flat
+    indices) with out3 written for the others."""
+    n = x3.size
+    Qs = r64.shape[2]
+    counts = np.zeros(-(-n // FAST_TASK), dtype=np.int64)
+    serial = n < PARALLEL_MIN_SIZE
+    if Qs > 1:
+        kernel = _ki.quantize_affine_fast_rows
+    else:  # below PARALLEL_MIN_SIZE a kernel without a parallel loop (compiles faster)
+        kernel = _ki.quantize_affine_fast_serial if serial else _ki.quantize_affine_fast
+    args = (x3,) + first + (r64, z3.astype(np.float64), tol64, int(block), lo, hi,
+                            int(mode), FAST_TASK, counts)
+    import numba  # loaded with the kernels; kept out of ``import refquant``
+
+    threads = numba.get_num_threads()
+    if serial and Qs > 1:
+        numba.set_num_threads(1)  # below this one thread is faster than two
+    idx = np.empty(0, dtype=np.int64)
+    try:
+        kernel(*args, idx, out3)
+        total = int(counts.sum())
+        if total:
+            idx = np.empty(total, dtype=np.int64)
+            kernel(*args, idx, out3)
+    finally:
+        numba.set_num_threads(threads)
+    return total, idx

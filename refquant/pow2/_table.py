@@ -146,8 +146,10 @@ class _TableFormat(Format):
         ``levels_encode_nearest`` takes it: (cut, tab int32, vals = mags[tab], klo, khi,
         shift, mask, nan_bits), or None when no shift gives <= 2^14 rows. The change
         points P_j (smallest magnitude pattern with index >= j) are found by bisection
-        on ``levels_encode`` itself, so the table reproduces it exactly; shift is the
-        largest that puts every distinct change point in a row of its own."""
+        on the nearest-even index that ``levels_encode`` computes (restated here with
+        NumPy: the floor index by search, then its one exact comparison), so the table
+        reproduces it exactly; shift is the largest that puts every distinct change point
+        in a row of its own."""
         cache = self.__dict__.setdefault("_nearest_cache", {})
         key = np.dtype(dtype).char
         if key in cache:
@@ -155,15 +157,20 @@ class _TableFormat(Format):
         ft, it, mbits, ebits = ((np.float32, np.int32, 23, 8) if key == "f"
                                 else (np.float64, np.int64, 52, 11))
         mask = (1 << (mbits + ebits)) - 1
-        bargs = self._buckets(ft)
         mags, thr, ex = self._tab
+        top = mags.size - 1
+        odd_tie = np.asarray(ex, dtype=bool) & (np.arange(thr.size) % 2 == 1)
 
-        def index(pats: np.ndarray) -> np.ndarray:  # nearest-even index of the floats pats
-            f = pats.astype(it).view(ft)
-            idx = np.empty(f.size, np.int64)
-            neg = np.empty(f.size, np.int64)
-            _k.levels_encode(f, f.view(it), mags, thr, ex, *bargs, 0, 0, True, idx, neg)
-            return idx
+        def index(pats: np.ndarray) -> np.ndarray:
+            """Nearest-even index of the non-negative, non-NaN floats with bit patterns
+            pats, as ``levels_encode`` mode 0 forms it: a >= mags[-1] saturates; else the
+            floor j (largest mags[j] <= a) moves up when a > thr[j], or on an exact tie
+            (a == thr[j], thr_exact[j]) from an odd j."""
+            a = pats.astype(it).view(ft).astype(np.float64)
+            j = np.minimum(np.searchsorted(mags, a, side="right") - 1, top - 1)
+            t = thr[j]
+            up = (a > t) | ((a == t) & odd_tie[j])
+            return np.where(a >= mags[-1], top, j + up)
 
         want = np.arange(1, mags.size, dtype=np.int64)
         lo = np.zeros(want.size, np.int64)  # index(lo) < want <= index(hi)

@@ -67,10 +67,23 @@ def input_format_name(name: str, param: str = "in_format",
     return format_name(name, param, tuple(allowed))
 
 
+_TILE = 16  # output columns per tile of kernels.tensorcore.gemm_tiled
+_NATIVE = {"fp16": np.float16, "fp32": np.float32}
+
+
 def check_representable(x: np.ndarray, fmt: str, param: str) -> None:
     """Raise ValueError if any element of float64 x is not a value of format fmt (an
     input name or "fp32"/"fp16"): x is representable iff the format's round-to-nearest
     quantisation returns it unchanged; NaN and inf only where the format has them."""
+    native = _NATIVE.get(fmt)
+    if native is not None:
+        # IEEE fp16/fp32 have NaN and inf: x passes when it survives the round trip
+        # through NumPy's type (NaN compares unequal and is accepted on its own); any
+        # other x goes through the checks below, which name the offending value
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = x.astype(native)
+        if bool(np.all((y == x) | np.isnan(x))):
+            return
     f = tc_format(fmt)
     nan = np.isnan(x)
     if nan.any() and not f.has_nan:
@@ -261,16 +274,30 @@ class BlockFMAModel:
         n, _, two_p, *rest = self._args()
         return (n, two_p, *rest)
 
-    def _decompose_fast(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _decompose_fast(self, x: np.ndarray, dtype: type = np.int64
+                        ) -> tuple[np.ndarray, np.ndarray]:
         f = tc_format(self.in_format)
         p, emin = f.man_bits, f.emin
         if not self.in_subnormals:
             x = np.where(np.abs(x) < math.ldexp(1.0, emin), 0.0, x)
         flat = np.ascontiguousarray(x).reshape(-1)
-        sig = np.empty(flat.size, np.int64)
-        exp = np.empty(flat.size, np.int64)
+        sig = np.empty(flat.size, dtype)
+        exp = np.empty(flat.size, dtype)
         _k.decompose_fast(flat, p, emin, sig, exp)
         return sig.reshape(x.shape), exp.reshape(x.shape)
+
+    def _decompose_tiles(self, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """B (K, N), finite, decomposed as ``_decompose_fast`` into the packed int32
+        tiles of 16 columns that ``kernels.tensorcore.gemm_tiled`` takes."""
+        f = tc_format(self.in_format)
+        p, emin = f.man_bits, f.emin
+        if not self.in_subnormals:
+            B = np.where(np.abs(B) < math.ldexp(1.0, emin), 0.0, B)
+        shape = (-(-B.shape[1] // _TILE), B.shape[0], _TILE)
+        sig = np.empty(shape, np.int32)
+        exp = np.empty(shape, np.int32)
+        _k.decompose_tiles(np.ascontiguousarray(B), p, emin, sig, exp)
+        return sig, exp
 
     def gemm(self, A: npt.ArrayLike, B: npt.ArrayLike, C: npt.ArrayLike | None = None
              ) -> np.ndarray:
@@ -286,5 +313,10 @@ class BlockFMAModel:
         check_representable(A, self.in_format, "A")
         check_representable(B, self.in_format, "B")
         check_out_representable(C, self.out_format)
-        return self._run(_k.gemm_fast, _k.gemm, A, np.ascontiguousarray(B.T),
-                         np.ascontiguousarray(C), np.empty((M, N)))
+        out = np.empty((M, N))
+        if not self.fp8_sync and all(np.isfinite(x).all() for x in (A, B, C)):
+            asig, aexp = self._decompose_fast(A, np.int32)
+            _k.gemm_tiled(asig, aexp, *self._decompose_tiles(B), C, *self._fast_args(), out)
+            return self._cast(out)
+        return self._run(_k.gemm_fast, _k.gemm, A, np.ascontiguousarray(B.T), C, out)
+

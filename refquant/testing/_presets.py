@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import inspect
 import math
 import sys
 from dataclasses import dataclass, field
@@ -177,11 +176,6 @@ for _name in ("e3m2", "e2m3", "e2m1"):
         f"'{_name}', 'ml_dtypes') does the same: preset {_name}-ml_dtypes-cast).")
 
 
-def _has_nan_option() -> bool:
-    from ..floats import FloatFormat
-    return "nan" in inspect.signature(FloatFormat.encode).parameters
-
-
 def _build() -> dict[str, Preset]:
     out: dict[str, Preset] = {}
     for name in ("bf16", "e4m3fn", "e5m2", "e4m3fnuz", "e5m2fnuz", "e4m3", "e3m4", "e3m2",
@@ -197,17 +191,12 @@ def _build() -> dict[str, Preset]:
                     "as they are, so payloads differ and a signalling NaN stays signalling "
                     "(refquant's encode(..., nan='preserve'), the preset "
                     "fp16-numpy-nan-preserve). ml_dtypes has no float16 type of its own."))
-    if _has_nan_option():
-        out["fp16-numpy-nan-preserve"] = Preset(
-            "fp16-numpy-nan-preserve", "fp16", "float32", "numpy",
-            reference_options={"nan": "preserve"})
-    try:
-        from ..floats import PEERS as _CAST_PEERS
-        from ..floats import cast
-    except ImportError:   # a refquant without peer profiles
-        _CAST_PEERS = {}
+    out["fp16-numpy-nan-preserve"] = Preset(
+        "fp16-numpy-nan-preserve", "fp16", "float32", "numpy",
+        reference_options={"nan": "preserve"})
+    from ..floats import PEER_CASTS, cast
     for peer in ("ml_dtypes", "numpy"):
-        for name in _CAST_PEERS.get(peer, {}):
+        for name in PEER_CASTS.get(peer, {}):
             pname = f"{name}-{peer}-cast"
             out[pname] = Preset(pname, name, "float32", peer,
                                 reference=functools.partial(cast, fmt=name, peer=peer),
