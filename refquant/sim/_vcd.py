@@ -34,6 +34,17 @@ def _bin(v: int, width: int) -> str:
     return "b" + format(v & ((1 << width) - 1), "b")
 
 
+def _check_header(timescale: str, comment: str | None) -> None:
+    """ValueError unless ``timescale`` is a VCD timescale and ``comment`` can stand in a
+    $comment block."""
+    if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
+                                                          timescale.strip()):
+        raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
+                         "s, ms, us, ns, ps or fs (IEEE 1364 18.2.3.8)")
+    if comment is not None and (not isinstance(comment, str) or "$end" in comment):
+        raise ValueError("comment must be a str without '$end' (it ends the VCD $comment)")
+
+
 def write_vcd(path: str | os.PathLike[str], trace: dict[str, Any],
               signals: Sequence[tuple[str, int, int]] | None = None, width: int = 32,
               timescale: str = "1ns", comment: str | None = None) -> list[str]:
@@ -57,12 +68,7 @@ def write_vcd(path: str | os.PathLike[str], trace: dict[str, Any],
     if not isinstance(trace, dict) or not trace:
         raise ValueError("trace must be a non-empty dict of per-cycle register planes")
     width = check_int(width, "width", 1, 64)
-    if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
-                                                          timescale.strip()):
-        raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
-                         "s, ms, us, ns, ps or fs (IEEE 1364 18.2.3.8)")
-    if comment is not None and (not isinstance(comment, str) or "$end" in comment):
-        raise ValueError("comment must be a str without '$end' (it ends the VCD $comment)")
+    _check_header(timescale, comment)
     planes = {k: np.asarray(v) for k, v in trace.items()}
     for k, v in planes.items():
         if v.dtype.kind not in "iub":
@@ -181,12 +187,7 @@ def write_array_vcd(path: str | os.PathLike[str], result: Any, array: Any, *,
     if period % 2:
         raise ValueError(f"period must be even (the clock falls half-way), got {period}")
     offset = period if offset is None else check_int(offset, "offset", 1)
-    if not isinstance(timescale, str) or not re.fullmatch(r"(1|10|100) ?(s|ms|us|ns|ps|fs)",
-                                                          timescale.strip()):
-        raise ValueError(f"timescale={timescale!r}; allowed: 1, 10 or 100 followed by "
-                         "s, ms, us, ns, ps or fs (IEEE 1364 18.2.3.8)")
-    if comment is not None and (not isinstance(comment, str) or "$end" in comment):
-        raise ValueError("comment must be a str without '$end' (it ends the VCD $comment)")
+    _check_header(timescale, comment)
     module, regs = RTL_NAMES[df]
     R, C = result.rows, result.cols
     n = int(result.cycles)
