@@ -523,13 +523,13 @@ def mma_rows_fast(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, 
                                 neab, min_exp, out_emin, out_emax, frac, mode)
 
 
-_TJ = 16  # output columns per tile of ``gemm_tiled`` (its packed B's last axis)
+_TJ = 64  # output columns per tile of ``gemm_tiled`` (its packed B's last axis)
 
 
 @njit(cache=True)
 def _round_tile(s, mx, done, dneg, dmag, dq, dlog, neab, out_emin, out_emax, frac,
                 rne):
-    """The end of one block FMA for the 16 elements of a ``gemm_tiled`` tile, for
+    """The end of one block FMA for the 64 elements of a ``gemm_tiled`` tile, for
     truncation (rne False) or nearest even (rne True), without branches so that it
     vectorises: the running D (dneg, dmag * 2^dq, dlog = floor(log2 |D|)) joins the
     aligned product sum s on the grid 2^L, L = mx - 23 - neab, truncated as
@@ -572,16 +572,15 @@ def _round_tile(s, mx, done, dneg, dmag, dq, dlog, neab, out_emin, out_emax, fra
 @njit(cache=True, parallel=True)
 def gemm_tiled(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out_emax,
                frac, mode, out):
-    """``gemm_fast`` with B packed in tiles of 16 columns: the same arithmetic and result
-    bit for bit, computed for 16 output elements at once.
+    """``gemm_fast`` with B packed in tiles of 64 columns: the same arithmetic and result
+    bit for bit, computed for 64 output elements at once.
 
-    asig, aexp: A decomposed by ``decompose_fast`` (M, K), int32. bsig, bexp: B^T
-    decomposed likewise (N, K), padded to a multiple of 16 rows with zeros (sig 0,
-    exponent -2^24) and packed as (N / 16, K, 16) int32, so that one k of a tile is 16
-    contiguous values. c (M, N) finite; out (M, N). Per block of n terms, each of the
-    16 elements takes its own maximum exponent, alignment shifts and exact int64 sum
-    (loops over the 16 columns, which vectorise), then its own rounding and running D
-    exactly as ``dot_chain_fast``. Rows of 4 run in parallel; each element is computed
+    asig, aexp: A decomposed by ``decompose_fast`` (M, K), int32. bsig, bexp: B (K, N)
+    decomposed by ``decompose_tiles``, (ceil(N / 64), K, 64) int32 with zero columns
+    beyond N, so that one k of a tile is 64 contiguous values. c (M, N) finite;
+    out (M, N). Per block of n terms, each of the 64 elements takes its own maximum
+    exponent, alignment shifts and exact int64 sum (loops over the 64 columns, which
+    vectorise), then its own rounding and running D exactly as ``dot_chain_fast``. Rows of 4 run in parallel; each element is computed
     on its own, so the result does not depend on the thread count.
     """
     mdim, kdim = asig.shape
@@ -634,7 +633,7 @@ def gemm_tiled(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out
                     for kk in range(k1 - k0):
                         ea = np.int64(eal[kk])
                         # a trip count LLVM does not know: a vector loop rather than
-                        # 16 unrolled scalar steps
+                        # unrolled scalar steps
                         for jj in range(tj):
                             e = ea + bel[kk, jj]
                             mx[jj] = e if e > mx[jj] else mx[jj]
@@ -704,9 +703,9 @@ def gemm_tiled(asig, aexp, bsig, bexp, c, n, two_p, neab, min_exp, out_emin, out
 @njit(cache=True)
 def decompose_tiles(x, p, emin, sig, exp):
     """B (K, N) finite, decomposed as ``decompose_fast`` into the packed int32 layout of
-    ``gemm_tiled``: sig[t, k, jj] and exp[t, k, jj] hold element (k, 16 t + jj) of x;
-    columns beyond N hold zeros (sig 0, exponent -2^24). sig and exp: (ceil(N / 16),
-    K, 16) int32."""
+    ``gemm_tiled``: sig[t, k, jj] and exp[t, k, jj] hold element (k, 64 t + jj) of x;
+    columns beyond N hold zeros (sig 0, exponent -2^24). sig and exp: (ceil(N / 64),
+    K, 64) int32."""
     kdim, ndim = x.shape
     for t in range(sig.shape[0]):
         for k in range(kdim):

@@ -56,6 +56,26 @@ class KernelParams(NamedTuple):
         return tuple(self[:8])
 
 
+def _decode_all(bits: int, E: int, M: int, bias: int, signed: int, sub: int, tmax: int,
+                has_inf: int, uz: int) -> np.ndarray:
+    """The value of every code 0 .. 2^bits - 1 (float64), as ``kernels.floats.
+    decode_scalar`` gives it, computed with NumPy (formats up to 16 bits: no kernel to
+    compile for a table)."""
+    c = np.arange(1 << bits, dtype=np.int64)
+    nbits = E + M
+    t = c & ((1 << nbits) - 1)
+    neg = ((c >> nbits) & 1 == 1) & (signed == 1)
+    e = t >> M
+    m = t & ((1 << M) - 1)
+    with np.errstate(over="ignore"):
+        val = np.where((e == 0) & (sub == 1), np.ldexp(m.astype(np.float64), 1 - bias - M),
+                       np.ldexp((m + (1 << M)).astype(np.float64), e - bias - M))
+    val = np.where(neg, -val, val)
+    inf = np.where(neg, -np.inf, np.inf)
+    val = np.where(t > tmax, np.where((t == tmax + 1) & bool(has_inf), inf, np.nan), val)
+    return np.where(neg & (t == 0) & bool(uz), np.nan, val)
+
+
 def _saturate_to_overflow(overflow: Overflow | str | None, saturate: Any,
                           method: str) -> Overflow | str | None:
     """The overflow policy of the deprecated ``saturate=`` flag of ``method`` (warns,
@@ -439,9 +459,7 @@ class FloatFormat(Format):
             raise ValueError(f"lut() covers formats up to 16 bits; {self.name} has {self.bits}")
         t = _LUT_CACHE.get(self)
         if t is None:
-            codes = np.arange(1 << self.bits, dtype=np.int64)
-            t = np.empty(codes.size, dtype=np.float64)
-            _k.decode_float(codes, *self.kernel_params().decode_args, t)
+            t = _decode_all(self.bits, *self.kernel_params().decode_args)
             t.setflags(write=False)
             _LUT_CACHE[self] = t
         return t

@@ -64,9 +64,31 @@ def renamed_width(cls: T) -> T:
 
 @functools.lru_cache(maxsize=64)
 def _decode_table(bits: int, es: int, rs: int, scale_exp: int) -> np.ndarray:
-    codes = np.arange(1 << bits, dtype=np.int64)
-    out = np.empty(codes.size, dtype=np.float64)
-    _k.decode(codes, bits, es, rs, out.view(np.int64))
+    """The value of every code 0 .. 2^bits - 1 (formats up to 16 bits), NaR as NaN: the
+    float64 bits of ``kernels.posit.decode`` (``unpack``'s fields), formed with NumPy so
+    that a table needs no kernel compilation."""
+    n = bits
+    c = np.arange(1 << n, dtype=np.int64)
+    mask = (1 << n) - 1
+    sbit = 1 << (n - 1)
+    negm = -((c >> (n - 1)) & 1)
+    body = ((c ^ negm) - negm) & mask
+    first = (body >> (n - 2)) & 1
+    x = (body ^ ((-first) & (sbit - 1))) | 1
+    m = n - 2 - (np.frexp(x.astype(np.float64))[1].astype(np.int64) - 1)
+    m = m + ((x == 1) & (((body & 1) ^ first) == 0))
+    bounded = (m >= rs).astype(np.int64)
+    m = np.minimum(m, rs)
+    r = n - 2 - m + bounded
+    k = first * (2 * m - 1) - m
+    rest = body & ((np.int64(1) << r) - 1)
+    expo = (rest << es) >> r
+    f = np.maximum(r - es, 0)
+    frac = body & ((np.int64(1) << f) - 1)
+    E = k * (1 << es) + expo
+    vb = ((E + 1023) << 52) | (frac << (52 - f)) | ((negm != 0).astype(np.int64) << 63)
+    vb = np.where(c == 0, 0, np.where(c == sbit, np.int64(0x7FF8000000000000), vb))
+    out = vb.view(np.float64)
     if scale_exp:
         out = np.ldexp(out, scale_exp)
     out.setflags(write=False)

@@ -67,7 +67,7 @@ def input_format_name(name: str, param: str = "in_format",
     return format_name(name, param, tuple(allowed))
 
 
-_TILE = 16  # output columns per tile of kernels.tensorcore.gemm_tiled
+_TILE = 64  # output columns per tile of kernels.tensorcore.gemm_tiled
 _NATIVE = {"fp16": np.float16, "fp32": np.float32}
 
 
@@ -274,21 +274,21 @@ class BlockFMAModel:
         n, _, two_p, *rest = self._args()
         return (n, two_p, *rest)
 
-    def _decompose_fast(self, x: np.ndarray, dtype: type = np.int64
+    def _decompose_fast(self, x: np.ndarray, dtype: type[np.signedinteger[Any]] = np.int64
                         ) -> tuple[np.ndarray, np.ndarray]:
         f = tc_format(self.in_format)
         p, emin = f.man_bits, f.emin
         if not self.in_subnormals:
             x = np.where(np.abs(x) < math.ldexp(1.0, emin), 0.0, x)
         flat = np.ascontiguousarray(x).reshape(-1)
-        sig = np.empty(flat.size, dtype)
-        exp = np.empty(flat.size, dtype)
+        sig: np.ndarray = np.empty(flat.size, dtype)
+        exp: np.ndarray = np.empty(flat.size, dtype)
         _k.decompose_fast(flat, p, emin, sig, exp)
         return sig.reshape(x.shape), exp.reshape(x.shape)
 
     def _decompose_tiles(self, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """B (K, N), finite, decomposed as ``_decompose_fast`` into the packed int32
-        tiles of 16 columns that ``kernels.tensorcore.gemm_tiled`` takes."""
+        tiles of 64 columns that ``kernels.tensorcore.gemm_tiled`` takes."""
         f = tc_format(self.in_format)
         p, emin = f.man_bits, f.emin
         if not self.in_subnormals:

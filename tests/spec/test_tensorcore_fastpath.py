@@ -104,9 +104,10 @@ def operands(model, kind, m, n, k, rng):
         A[:, half:2 * half] = -A[:, :half]
         B[half:2 * half] = B[:half]
     elif kind == "subnormal":  # the smallest exponents of the input format
-        lo = {"fp16": -24, "bf16": -133, "tf32": -140, "e4m3fn": -9, "e5m2": -16}[fmt]
-        A = draw(fmt, (m, k), rng, lo, lo + 6) if fmt != "tf32" else draw(fmt, (m, k), rng, -20, -10)
-        B = draw(fmt, (k, n), rng, lo, lo + 6) if fmt != "tf32" else draw(fmt, (k, n), rng, -20, -10)
+        lo = {"fp16": -24, "bf16": -133, "tf32": -136, "e4m3fn": -9, "e5m2": -16}[fmt]
+        lo, hi = (-140, -120) if fmt == "tf32" else (lo, lo + 6)
+        A = draw(fmt, (m, k), rng, lo, hi)
+        B = draw(fmt, (k, n), rng, lo, hi)
     else:  # "sparse": many zeros and signed zeros
         A = draw(fmt, (m, k), rng) * (rng.random((m, k)) < 0.3)
         B = draw(fmt, (k, n), rng) * (rng.random((k, n)) < 0.3)
