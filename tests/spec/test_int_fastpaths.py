@@ -38,6 +38,16 @@ def _tricky(rng, shape, dtype):
     return x.astype(dtype)
 
 
+@pytest.fixture(params=["numpy", "kernels"])
+def fast_pass(request, monkeypatch):
+    """Both first passes of the int fast path: NumPy (inputs up to NUMPY_MAX_SIZE) and
+    the kernels (forced by NUMPY_MAX_SIZE = -1), so each keeps its edges covered."""
+    if request.param == "kernels":
+        monkeypatch.setattr(affine, "NUMPY_MAX_SIZE", -1)
+    return request.param
+
+
+@pytest.mark.usefixtures("fast_pass")
 @pytest.mark.parametrize("n", [affine.PARALLEL_MIN_SIZE - 1, affine.PARALLEL_MIN_SIZE,
                                affine.PARALLEL_MIN_SIZE + 1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -48,6 +58,7 @@ def test_serial_parallel_switch(monkeypatch, n, dtype):
         assert np.array_equal(got, _general(monkeypatch, x, "int8", scale=0.25, rounding=mode))
 
 
+@pytest.mark.usefixtures("fast_pass")
 @pytest.mark.parametrize("n", [affine.FAST_MIN_SIZE - 1, affine.FAST_MIN_SIZE,
                                affine.FAST_TASK - 1, affine.FAST_TASK, affine.FAST_TASK + 1,
                                2 * affine.FAST_TASK + 255, 2 * affine.FAST_TASK + 256,
@@ -60,6 +71,7 @@ def test_task_and_sub_block_edges(monkeypatch, n, mode):
     assert np.array_equal(got, _general(monkeypatch, x, "uint8", **kw))
 
 
+@pytest.mark.usefixtures("fast_pass")
 @pytest.mark.parametrize("shape, kw", [
     ((257, 131), dict(granularity="axis", axis=0)),
     ((257, 131), dict(granularity="axis", axis=1)),
@@ -79,6 +91,7 @@ def test_layouts_and_formats(monkeypatch, shape, kw, dtype, fmt):
     assert np.array_equal(q.codes, _general(monkeypatch, x, fmt, **kw))
 
 
+@pytest.mark.usefixtures("fast_pass")
 def test_float32_pass_near_ties_decided_in_float64(monkeypatch):
     # quotients within float32 rounding of k + 1/2 but not ties: the float32 pass flags
     # them, float64 decides them; exact ties go to the general kernel
@@ -92,6 +105,7 @@ def test_float32_pass_near_ties_decided_in_float64(monkeypatch):
         assert np.array_equal(got, _general(monkeypatch, x, "int8", scale=s, rounding=mode))
 
 
+@pytest.mark.usefixtures("fast_pass")
 def test_unusual_scales_fall_back(monkeypatch):
     x = _tricky(np.random.default_rng(1), (8192,), np.float32)
     # 1 / s beyond float32 (narrow pass off) and 1 / s not a normal float64 (no fast path)
@@ -100,6 +114,7 @@ def test_unusual_scales_fall_back(monkeypatch):
         assert np.array_equal(got, _general(monkeypatch, x, "int8", scale=s))
 
 
+@pytest.mark.usefixtures("fast_pass")
 def test_nonfinite_at_task_edges(monkeypatch):
     n = 3 * affine.FAST_TASK
     x = np.linspace(-3, 3, n).astype(np.float32)
