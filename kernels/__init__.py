@@ -295,8 +295,10 @@ class _CompileNotice:
                 return
             self.shown = True
         try:
-            print(NOTICE if cache_dir is not None and not _per_process else NOTICE_NO_CACHE,
-                  file=sys.stderr, flush=True)
+            # one line on stderr, never stdout (which may carry --json)
+            sys.stderr.write((NOTICE if cache_dir is not None and not _per_process
+                              else NOTICE_NO_CACHE) + "\n")
+            sys.stderr.flush()
         except (OSError, ValueError):  # no usable stderr (closed, detached)
             pass
 

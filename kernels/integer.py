@@ -346,6 +346,20 @@ def _piece(a, end, D, Q, block, nb, Ps, vec):
     return min(p * D * Q + min(D, (d // block + 1) * block) * Q, end), g, 0
 
 
+@njit(cache=True)
+def _fast_range(xf, of, rows1, zrows1, lo1, hi1, lim1, tol1, rows, zrows, lims64, mode, a,
+                end, D, Q, block, nb, Ps, idx, pos):
+    """_fast_span over the flat elements [a, end), one (p, block) segment at a time (one
+    scale each); unresolved indices go to idx from pos. Returns their number."""
+    cnt = 0
+    while a < end:
+        e, g, c0 = _piece(a, end, D, Q, block, nb, Ps, False)
+        cnt += _fast_span(xf[a:e], of[a:e], rows1[g], zrows1[g], lo1, hi1, lim1, tol1,
+                          rows[g], zrows[g], lims64, mode, a, idx, pos + cnt)
+        a = e
+    return cnt
+
+
 @njit(cache=True, parallel=True)
 def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block, lo, hi,
                          mode, task, counts, idx, out):
@@ -386,12 +400,8 @@ def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, bloc
         a = t * task
         # a second call (idx not empty) revisits only the tasks with unresolved elements
         end = a if idx.size and counts[t] == 0 else min(a + task, n)
-        cnt = 0
-        while a < end:
-            e, g, c0 = _piece(a, end, D, Q, block, nb, Ps, False)
-            cnt += _fast_span(xf[a:e], of[a:e], rows1[g], zrows1[g], lo1, hi1, lim1, tol1,
-                              rows[g], zrows[g], lims64, mode, a, idx, starts[t] + cnt)
-            a = e
+        cnt = _fast_range(xf, of, rows1, zrows1, lo1, hi1, lim1, tol1, rows, zrows, lims64,
+                          mode, a, end, D, Q, block, nb, Ps, idx, starts[t])
         if not idx.size:
             counts[t] = cnt
 
@@ -413,13 +423,8 @@ def quantize_affine_fast_serial(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol6
     zrows1 = z1.reshape(-1)
     rows = r64.reshape(-1)
     zrows = zf64.reshape(-1)
-    a = 0
-    cnt = 0
-    while a < n:
-        e, g, c0 = _piece(a, n, D, Q, block, nb, Ps, False)
-        cnt += _fast_span(xf[a:e], of[a:e], rows1[g], zrows1[g], lo1, hi1, lim1, tol1,
-                          rows[g], zrows[g], lims64, mode, a, idx, cnt)
-        a = e
+    cnt = _fast_range(xf, of, rows1, zrows1, lo1, hi1, lim1, tol1, rows, zrows, lims64,
+                      mode, 0, n, D, Q, block, nb, Ps, idx, 0)
     if not idx.size:
         counts[:] = 0
         counts[0] = cnt

@@ -276,29 +276,20 @@ def encode(xbits, n, es, rs, scale_exp, mode, seed, out):
     xbits is the int64 view of a float64 array x (subnormals included).
 
     ±0 -> 0; NaN and ±inf -> NaR (10...0). STOCHASTIC uses index i.
-    NEAREST_EVEN runs in chunks: a vectorised pass of ``_encode_nearest`` that also counts
-    the zero / subnormal / inf / NaN inputs, then, only in a chunk that has some, a pass
-    that recomputes those with ``_encode_one``.
+    NEAREST_EVEN runs ``encode_nearest`` (a vectorised pass) and then, only when there
+    are subnormal inputs, recomputes those with ``_encode_one``.
     """
     size = xbits.size
     if mode != 0:
         for i in range(size):
             out[i] = _encode_one(xbits[i], n, es, rs, scale_exp, mode, seed, i)
         return
-    for s in range(0, size, _ENC_CHUNK):
-        e = min(s + _ENC_CHUNK, size)
-        xc = xbits[s:e]     # a loop over slices from 0 vectorises; one over range(s, e) did not
-        oc = out[s:e]
-        special = np.int64(0)
-        for j in range(xc.size):
-            b = xc[j]
-            oc[j] = _encode_nearest(b, n, es, rs, scale_exp)
-            special += np.int64((((b >> 52) + 1) & 0x7FF) <= 1)  # exponent field 0 or 0x7FF
-        if special != 0:
-            for j in range(xc.size):
-                b = xc[j]
-                if (((b >> 52) + 1) & 0x7FF) <= 1:
-                    oc[j] = _encode_one(b, n, es, rs, scale_exp, 0, seed, s + j)
+    if encode_nearest(xbits, n, es, rs, scale_exp, out):
+        mmask = (np.int64(1) << 52) - 1
+        for i in range(size):
+            b = xbits[i]
+            if (b >> 52) & 0x7FF == 0 and b & mmask != 0:
+                out[i] = _encode_one(b, n, es, rs, scale_exp, 0, seed, i)
 
 
 @njit(cache=True)
