@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPE_FORMATS", "dtype_name", "format_name_of_dtype", "ml_dtype_of", "to_numpy",
-           "codes_of", "is_ml_dtype"]
+__all__ = ["DTYPE_FORMATS", "dtype_name", "format_name_of_dtype", "ml_dtype_of",
+           "dtype_libraries", "to_numpy", "codes_of", "is_ml_dtype"]
 
 #: dtype name (ml_dtypes, NumPy and PyTorch spelling) -> the refquant format of the same
 #: codes and values. PyTorch's quantized dtypes name their integer range.
@@ -83,6 +83,14 @@ def format_name_of_dtype(name: str) -> str | None:
         if key.startswith(prefix):
             key = key[len(prefix):]
     return DTYPE_FORMATS.get(key)
+
+
+def dtype_libraries() -> dict[str, tuple[str, str]]:
+    """format name -> (library, dtype name) for every format with a dtype of the same codes
+    and values: ("numpy", ...) for NumPy's own types, else ("ml_dtypes", ...). Imports
+    neither library."""
+    return {f: ("numpy" if d in _NUMPY_NATIVE else "ml_dtypes", d)
+            for f, d in _ML_DTYPES.items()}
 
 
 def ml_dtype_of(fmt_name: str) -> np.dtype | None:

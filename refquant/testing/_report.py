@@ -8,7 +8,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._interop import dtype_libraries
+from ..floats import FloatFormat
 from ..protocol import Format
+from ..registry import format as _format
 
 __all__ = ["CLASSES", "Side", "side", "evaluate", "finish", "merge", "native_dtype",
            "PEER_DTYPES", "format_report"]
@@ -17,23 +20,11 @@ __all__ = ["CLASSES", "Side", "side", "evaluate", "finish", "merge", "native_dty
 CLASSES = ("nan", "sign_of_zero", "overflow", "ties", "subnormal", "other")
 
 #: (library, type name) of the peer type holding each registered float format's codes
-#: bit for bit (ml_dtypes' types; NumPy's for fp16 and fp32, which ml_dtypes lacks).
+#: bit for bit (ml_dtypes' types; NumPy's for fp16 and fp32, which ml_dtypes lacks): the
+#: float formats of ``refquant._interop.dtype_libraries``.
 PEER_DTYPES: dict[str, tuple[str, str]] = {
-    "fp32": ("numpy", "float32"),
-    "fp16": ("numpy", "float16"),
-    "bf16": ("ml_dtypes", "bfloat16"),
-    "e5m2": ("ml_dtypes", "float8_e5m2"),
-    "e4m3": ("ml_dtypes", "float8_e4m3"),
-    "e4m3fn": ("ml_dtypes", "float8_e4m3fn"),
-    "e4m3fnuz": ("ml_dtypes", "float8_e4m3fnuz"),
-    "e5m2fnuz": ("ml_dtypes", "float8_e5m2fnuz"),
-    "e4m3b11fnuz": ("ml_dtypes", "float8_e4m3b11fnuz"),
-    "e3m4": ("ml_dtypes", "float8_e3m4"),
-    "e3m2": ("ml_dtypes", "float6_e3m2fn"),
-    "e2m3": ("ml_dtypes", "float6_e2m3fn"),
-    "e2m1": ("ml_dtypes", "float4_e2m1fn"),
-    "e8m0": ("ml_dtypes", "float8_e8m0fnu"),
-}
+    name: lib for name, lib in dtype_libraries().items()
+    if isinstance(_format(name), FloatFormat)}
 
 
 def peer_type(library: str, name: str) -> Any:
@@ -46,8 +37,6 @@ def peer_type(library: str, name: str) -> Any:
 
 def native_dtype(fmt: Format) -> tuple[str, str] | None:
     """(library, type name) of the peer type whose bits are ``fmt``'s codes, or None."""
-    from ..floats import FloatFormat
-    from ..registry import format as _format
     if not isinstance(fmt, FloatFormat):
         return None
     for name, lib in PEER_DTYPES.items():
