@@ -3,6 +3,8 @@ groups (one per tensor, per index of the axis, or per block of ``block_size`` al
 and the broadcast of per-group arrays over the view."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validate import check_int
@@ -21,12 +23,12 @@ def check_block_size(block_size):
 
 def view(shape, granularity, axis, block):
     """(P, D, Q) view, block length along D, and the (Ps, nb, Qs) group shape."""
-    n = int(np.prod(shape)) if len(shape) else 1
     if granularity == "tensor":
+        n = math.prod(shape)
         return (1, n, 1), max(n, 1), (1, 1, 1)
-    P = int(np.prod(shape[:axis]))
+    P = math.prod(shape[:axis])
     D = shape[axis]
-    Q = int(np.prod(shape[axis + 1:]))
+    Q = math.prod(shape[axis + 1:])
     if granularity == "axis":
         return (P, D, Q), 1, (1, D, 1)
     nb = -(-D // block)

@@ -8,6 +8,7 @@ ceil(D / B) along the axis), then encodes x / s with the format.
 from __future__ import annotations
 
 import inspect
+import math
 
 from typing import Any, Callable
 
@@ -50,9 +51,9 @@ def _check_scale(scale, gshape, user_shape, param="scale"):
     if s.dtype.kind not in "iuf":
         raise TypeError(f"{param} must be real numbers, got dtype {s.dtype}")
     s = s.astype(np.float64)
-    if s.size != int(np.prod(gshape)) or (s.ndim and s.shape not in (user_shape, (s.size,))):
+    if s.size != math.prod(gshape) or (s.ndim and s.shape not in (user_shape, (s.size,))):
         raise ValueError(f"{param} has shape {s.shape}; expected {user_shape} for this granularity")
-    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+    if s.size and not (s.min() > 0 and s.max() < np.inf):  # NaN fails both
         raise ValueError(f"{param} must be positive and finite")
     return s.reshape(gshape)
 

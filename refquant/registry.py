@@ -26,10 +26,18 @@ FAMILIES = (
 )
 
 
+_loaded = False
+
+
 def load_families() -> None:
-    """Import every package of ``FAMILIES`` (each registers its names once)."""
+    """Import every package of ``FAMILIES`` (each registers its names once); later calls
+    return at once (``format`` runs this on every call)."""
+    global _loaded
+    if _loaded:
+        return
     for name in FAMILIES:
         importlib.import_module(name)
+    _loaded = True
 
 
 _FIXED: dict[str, Callable[..., Format]] = {}

@@ -301,6 +301,7 @@ NUMPY_MAX_SIZE = 1 << 16  # up to this the fast path's decision is made with Num
 PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on all of Numba's threads
 FAST_TASK = 16384  # elements per task of the fast path
 _F32_NORMAL = 2.0 ** -126
+_F64_NORMAL = 2.0 ** -1022
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -315,16 +316,18 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
     Ps, nb, Qs = s3.shape
     if lo < -2.0 ** 31 or hi > 2.0 ** 31 - 1:
         return None
-    zmax = float(np.abs(z3).max()) if z3.size else 0.0
+    if not s3.size:
+        return None
+    zmax = float(max(-z3.min(), z3.max()))
     bound = max(abs(lo), abs(hi)) + zmax
     with np.errstate(over="ignore", divide="ignore", under="ignore"):
         r64 = 1.0 / s3
         r32 = r64.astype(np.float32)
-    if not (np.all(r64 >= np.finfo(np.float64).smallest_normal) and np.all(np.isfinite(r64))):
+    if not (r64.min() >= _F64_NORMAL and r64.max() < np.inf):
         return None
     tol64 = (bound + 2.0) * 2.0 ** -49
-    if (x3.dtype == np.float32 and bound <= 2046 and np.all(r32 >= _F32_NORMAL)
-            and np.all(r32 <= _F32_MAX)):
+    if (x3.dtype == np.float32 and bound <= 2046 and r32.min() >= _F32_NORMAL
+            and r32.max() <= _F32_MAX):
         # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11)
         tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
         first = (r32, z3.astype(np.float32), np.float32(lo), np.float32(hi), tol32,
@@ -407,18 +410,25 @@ def _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3):
         kernel = _ki.quantize_affine_fast_serial if serial else _ki.quantize_affine_fast
     args = (x3,) + first + (r64, z3.astype(np.float64), tol64, int(block), lo, hi,
                             int(mode), FAST_TASK, counts)
-    import numba  # loaded with the kernels; kept out of ``import refquant``
-
-    threads = numba.get_num_threads()
     if serial and Qs > 1:
+        import numba  # loaded with the kernels; kept out of ``import refquant``
+
+        threads = numba.get_num_threads()
         numba.set_num_threads(1)  # below this one thread is faster than two
+        try:
+            return _run_twice(kernel, args, counts, out3)
+        finally:
+            numba.set_num_threads(threads)
+    return _run_twice(kernel, args, counts, out3)
+
+
+def _run_twice(kernel, args, counts, out3):
+    """A fast kernel's first call, then (only where elements are unresolved) its second
+    call collecting their indices: (their number, their ascending flat indices)."""
     idx = np.empty(0, dtype=np.int64)
-    try:
+    kernel(*args, idx, out3)
+    total = int(counts.sum())
+    if total:
+        idx = np.empty(total, dtype=np.int64)
         kernel(*args, idx, out3)
-        total = int(counts.sum())
-        if total:
-            idx = np.empty(total, dtype=np.int64)
-            kernel(*args, idx, out3)
-    finally:
-        numba.set_num_threads(threads)
     return total, idx
