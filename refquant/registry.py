@@ -72,13 +72,32 @@ def format(name: str | Format | Any) -> Format:  # noqa: A001 - the public name 
     """
     if isinstance(name, Format):
         return name
+    if type(name) is str:
+        hit = _RESOLVED.get(name)
+        if hit is not None:
+            return hit
+        fmt = _resolve(name)
+        if len(_RESOLVED) < _RESOLVED_MAX:
+            _RESOLVED[name] = fmt
+        return fmt
+    return _resolve(name)
+
+
+# Formats are frozen dataclasses, so a name resolved once serves every later call
+# (``quantize`` resolves its format on each call).
+_RESOLVED: dict[str, Format] = {}
+_RESOLVED_MAX = 4096
+
+
+def _resolve(name: Any) -> Format:
+    """``format`` without the cache of resolved names."""
     load_families()
     dt = dtype_name(name)
     if dt is not None:
         target = format_name_of_dtype(dt)
         if target is None:
             raise ValueError(f"no refquant format for dtype {dt!r}{_closest(dt)}")
-        return format(target)
+        return _resolve(target)
     if not isinstance(name, str):
         raise TypeError(f"format name must be a str, a dtype or a Format, got "
                         f"{type(name).__name__}")
@@ -91,7 +110,7 @@ def format(name: str | Format | Any) -> Format:  # noqa: A001 - the public name 
             return factory(m)
     target = format_name_of_dtype(key)
     if target is not None:
-        return format(target)
+        return _resolve(target)
     examples = ", ".join(ex for _, _, ex in _PATTERNS)
     near = _closest(key)
     if near:

@@ -302,6 +302,7 @@ PARALLEL_MIN_SIZE = 1 << 18  # from here on the fast path runs its tasks on all 
 FAST_TASK = 16384  # elements per task of the fast path
 _F32_NORMAL = 2.0 ** -126
 _F64_NORMAL = 2.0 ** -1022
+_F64_NORMAL_INV = 2.0 ** 1022
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -311,35 +312,38 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
     too close to a decision point) are computed by the general kernel. Returns -1, or the
     flat index at which the general kernel stopped (non-finite x under nonfinite
     'raise'); None (nothing written) where the fast kernels do not apply: a range
-    [lo, hi] beyond int32, or reciprocals 1 / s that are not normal float64 numbers."""
+    [lo, hi] beyond int32, or scales outside [2^-1022, 2^1022] (whose reciprocals could
+    be subnormal or overflow)."""
     P, D, Q = x3.shape
     Ps, nb, Qs = s3.shape
     if lo < -2.0 ** 31 or hi > 2.0 ** 31 - 1:
         return None
     if not s3.size:
         return None
-    zmax = float(max(-z3.min(), z3.max()))
-    bound = max(abs(lo), abs(hi)) + zmax
-    with np.errstate(over="ignore", divide="ignore", under="ignore"):
-        r64 = 1.0 / s3
-        r32 = r64.astype(np.float32)
-    if not (r64.min() >= _F64_NORMAL and r64.max() < np.inf):
+    # the reciprocals' range from the scales' (1 / s is correctly rounded, hence monotone):
+    # normal float64 numbers for s in [2^-1022, 2^1022]
+    smin, smax = float(s3.min()), float(s3.max())
+    if not (smin >= _F64_NORMAL and smax <= _F64_NORMAL_INV):
         return None
+    r64 = 1.0 / s3
+    zf64 = z3.astype(np.float64)
+    bound = max(abs(lo), abs(hi)) + float(max(-z3.min(), z3.max()))
     tol64 = (bound + 2.0) * 2.0 ** -49
-    if (x3.dtype == np.float32 and bound <= 2046 and r32.min() >= _F32_NORMAL
-            and r32.max() <= _F32_MAX):
-        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11)
+    if (x3.dtype == np.float32 and bound <= 2046 and 1.0 / smax >= _F32_NORMAL
+            and 1.0 / smin <= _F32_MAX):
+        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11); every r64 lies
+        # in [2^-126, float32 max], so float32(r64) is a normal float32 number
         tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
-        first = (r32, z3.astype(np.float32), np.float32(lo), np.float32(hi), tol32,
-                 np.float32(0.5) - tol32)
+        first = (r64.astype(np.float32), zf64.astype(np.float32), np.float32(lo),
+                 np.float32(hi), tol32, np.float32(0.5) - tol32)
     else:
-        first = (r64, z3.astype(np.float64), lo, hi, tol64, 0.5 - tol64)
+        first = (r64, zf64, lo, hi, tol64, 0.5 - tol64)
     n = x3.size
     if n <= NUMPY_MAX_SIZE:
-        idx = _numpy_pass(x3, r64, z3.astype(np.float64), block, lo, hi, mode, tol64, out3)
+        idx = _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3)
         total = idx.size
     else:
-        total, idx = _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3)
+        total, idx = _kernel_pass(x3, first, r64, zf64, block, lo, hi, mode, tol64, out3)
     if total == 0:
         return -1
     p, rest = np.divmod(idx, D * Q)
@@ -397,7 +401,7 @@ def _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3):
     return np.flatnonzero(near)
 
 
-def _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3):
+def _kernel_pass(x3, first, r64, zf64, block, lo, hi, mode, tol64, out3):
     """The fast kernels over x3: (number of unresolved elements, their ascending flat
     indices) with out3 written for the others."""
     n = x3.size
@@ -408,7 +412,7 @@ def _kernel_pass(x3, first, r64, z3, block, lo, hi, mode, tol64, out3):
         kernel = _ki.quantize_affine_fast_rows
     else:  # below PARALLEL_MIN_SIZE a kernel without a parallel loop (compiles faster)
         kernel = _ki.quantize_affine_fast_serial if serial else _ki.quantize_affine_fast
-    args = (x3,) + first + (r64, z3.astype(np.float64), tol64, int(block), lo, hi,
+    args = (x3,) + first + (r64, zf64, tol64, int(block), lo, hi,
                             int(mode), FAST_TASK, counts)
     if serial and Qs > 1:
         import numba  # loaded with the kernels; kept out of ``import refquant``
