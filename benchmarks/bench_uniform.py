@@ -83,7 +83,7 @@ def run(quick: bool = False) -> list[Result]:
            "copy": lambda: x.copy()}
     if sess:
         fns["ort"] = lambda: sess.run(None, {"x": x})
-    best = interleaved_best(fns, 3 * repeat)
+    best = interleaved_best(fns, 8 * repeat)
     ref_s, copy_s, ort_s = best["rq"], best["copy"], best.get("ort")
     numpy_s = best_time(lambda: np.clip(np.rint(x / s_col) + 0, -128, 127).astype(np.int8), repeat)
     results.append(Result(f"quantize int8 per-channel {n}x{n} f32", ref_s, "numpy clip(rint(x/s))",

@@ -26,6 +26,7 @@ __all__ = [
     "sat_add",
     "gemm_pair_saturate",
     "gemm_int64",
+    "affine_fast_prep",
     "quantize_affine_fast",
     "quantize_affine_fast_rows",
 ]
@@ -226,6 +227,34 @@ _SUB = 256  # elements per sub-block (one flag each)
 
 
 @njit(cache=True)
+def affine_fast_prep(s3, z3):
+    """The fast path's per-group constants in one pass over the scales s3 (float64) and
+    zero points z3 (int64) of one shape: (min s, max s, max |z|, 1 / s, float64(z),
+    float32(1 / s), float32(float64(z))), each operation rounded once to nearest even as
+    NumPy's ``1.0 / s3``, ``astype(np.float64)`` and ``astype(np.float32)`` round (a
+    reciprocal or float32 value out of range is inf or 0, as there). With no elements the
+    extremes are (inf, -inf, 0)."""
+    r64 = np.empty(s3.shape)
+    zf64 = np.empty(s3.shape)
+    r32 = np.empty(s3.shape, np.float32)
+    zf32 = np.empty(s3.shape, np.float32)
+    sf, zf = s3.ravel(), z3.ravel()
+    rf, zff, r32f, zf32f = r64.reshape(-1), zf64.reshape(-1), r32.reshape(-1), zf32.reshape(-1)
+    smin, smax, zmax = np.inf, -np.inf, 0.0
+    for i in range(sf.size):
+        v = sf[i]
+        smin = min(smin, v)
+        smax = max(smax, v)
+        rf[i] = 1.0 / v
+        r32f[i] = np.float32(rf[i])
+        z = float(zf[i])
+        zmax = max(zmax, abs(z))
+        zff[i] = z
+        zf32f[i] = np.float32(z)
+    return smin, smax, zmax, r64, zf64, r32, zf32
+
+
+@njit(cache=True)
 def _is_near(v, xv, lim, tol, mode):
     """True if v = x * r is near a decision point of ``mode`` (lim = 0.5 - tol)."""
     e = abs(v - np.rint(v))
@@ -378,7 +407,7 @@ def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, bloc
     within tol64 of a decision point), whose out is undefined. With idx not empty (a
     second call, with the counts of the first), the tasks with counts[t] > 0 write the
     ascending flat indices of their unresolved elements to idx from sum(counts[:t])
-    instead.
+    instead. Returns sum(counts), the number of unresolved elements.
     The results do not depend on the thread count.
     """
     P, D, Q = x.shape
@@ -404,6 +433,7 @@ def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, bloc
                           mode, a, end, D, Q, block, nb, Ps, idx, starts[t])
         if not idx.size:
             counts[t] = cnt
+    return counts.sum()
 
 
 @njit(cache=True)
@@ -428,6 +458,7 @@ def quantize_affine_fast_serial(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol6
     if not idx.size:
         counts[:] = 0
         counts[0] = cnt
+    return counts.sum()
 
 
 @njit(cache=True, parallel=True)
@@ -464,3 +495,4 @@ def quantize_affine_fast_rows(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64,
             a = e
         if not idx.size:
             counts[t] = cnt
+    return counts.sum()

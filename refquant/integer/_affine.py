@@ -320,25 +320,25 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
         return None
     if not s3.size:
         return None
-    # the reciprocals' range from the scales' (1 / s is correctly rounded, hence monotone):
-    # normal float64 numbers for s in [2^-1022, 2^1022]
-    smin, smax = float(s3.min()), float(s3.max())
+    n = x3.size
+    # (min s, max s, max |z|, 1 / s, z, float32(1 / s), float32(z)): one kernel call where
+    # the kernels run anyway, NumPy for small inputs (no compilation)
+    prep = _prep_numpy if n <= NUMPY_MAX_SIZE else _ki.affine_fast_prep
+    smin, smax, zmax, r64, zf64, r32, zf32 = prep(s3, z3)
+    # 1 / s is correctly rounded, hence monotone: normal float64 reciprocals for s in
+    # [2^-1022, 2^1022] (NaN fails)
     if not (smin >= _F64_NORMAL and smax <= _F64_NORMAL_INV):
         return None
-    r64 = 1.0 / s3
-    zf64 = z3.astype(np.float64)
-    bound = max(abs(lo), abs(hi)) + float(max(-z3.min(), z3.max()))
+    bound = max(abs(lo), abs(hi)) + zmax
     tol64 = (bound + 2.0) * 2.0 ** -49
     if (x3.dtype == np.float32 and bound <= 2046 and 1.0 / smax >= _F32_NORMAL
             and 1.0 / smin <= _F32_MAX):
-        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11); every r64 lies
-        # in [2^-126, float32 max], so float32(r64) is a normal float32 number
+        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11); every 1 / s
+        # lies in [2^-126, float32 max], so r32 holds normal float32 numbers
         tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
-        first = (r64.astype(np.float32), zf64.astype(np.float32), np.float32(lo),
-                 np.float32(hi), tol32, np.float32(0.5) - tol32)
+        first = (r32, zf32, np.float32(lo), np.float32(hi), tol32, np.float32(0.5) - tol32)
     else:
         first = (r64, zf64, lo, hi, tol64, 0.5 - tol64)
-    n = x3.size
     if n <= NUMPY_MAX_SIZE:
         idx = _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3)
         total = idx.size
@@ -374,6 +374,16 @@ def decode_affine(codes, scale3, zero3, block, *, view, dtype=np.float64):
     out = np.empty(view, dtype=kdt)
     _k.dequantize_affine(c, scale3, zero3, block, out)
     return out.reshape(shape).astype(dt, copy=False)
+
+
+def _prep_numpy(s3, z3):
+    """``kernels.integer.affine_fast_prep`` with NumPy."""
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        r64 = 1.0 / s3
+        r32 = r64.astype(np.float32)
+    zf64 = z3.astype(np.float64)
+    return (float(s3.min()), float(s3.max()), float(np.abs(zf64).max()), r64, zf64, r32,
+            zf64.astype(np.float32))
 
 
 def _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3):
@@ -430,8 +440,7 @@ def _run_twice(kernel, args, counts, out3):
     """A fast kernel's first call, then (only where elements are unresolved) its second
     call collecting their indices: (their number, their ascending flat indices)."""
     idx = np.empty(0, dtype=np.int64)
-    kernel(*args, idx, out3)
-    total = int(counts.sum())
+    total = int(kernel(*args, idx, out3))
     if total:
         idx = np.empty(total, dtype=np.int64)
         kernel(*args, idx, out3)

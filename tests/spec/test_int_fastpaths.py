@@ -130,6 +130,22 @@ def test_nonfinite_at_task_edges(monkeypatch):
                                             nonfinite="saturate"))
 
 
+def test_prep_kernel_equals_numpy():
+    # the per-group constants of the kernel pass equal those of the NumPy pass, bit for
+    # bit, including reciprocals that overflow or vanish in float32 or float64
+    rng = np.random.default_rng(3)
+    s = np.concatenate([rng.uniform(1e-3, 1e3, 61), [2.0 ** -1074, 3e-39, 1e-40, 1e300,
+                                                    2.0 ** 1023, 1.0, 0.1]])
+    z = rng.integers(-(2 ** 31), 2 ** 31, s.size)
+    s3, z3 = s.reshape(1, -1, 1), z.reshape(1, -1, 1)
+    got = ki.affine_fast_prep(s3, z3)
+    want = affine._prep_numpy(s3, z3)
+    assert got[:3] == want[:3]
+    for g, w in zip(got[3:], want[3:]):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        assert np.array_equal(g.view(f"u{g.itemsize}"), w.view(f"u{w.itemsize}"))
+
+
 def test_kernel_collects_unresolved_in_order():
     # the second call lists the unresolved elements (ties, NaN) in ascending order
     x = np.array([[[0.5, 1.0, 1.5, np.nan, 0.2, 2.5]]], dtype=np.float32)
