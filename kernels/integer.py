@@ -389,6 +389,17 @@ def _fast_range(xf, of, rows1, zrows1, lo1, hi1, lim1, tol1, rows, zrows, lims64
     return cnt
 
 
+@njit(cache=True)
+def _task_starts(counts, second):
+    """Where each task's unresolved indices start in idx: sum(counts[:t]) on a second
+    call, zeros on a first (whose counts are not yet known)."""
+    starts = np.zeros(counts.size, np.int64)
+    if second:
+        for t in range(1, counts.size):
+            starts[t] = starts[t - 1] + counts[t - 1]
+    return starts
+
+
 @njit(cache=True, parallel=True)
 def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, block, lo, hi,
                          mode, task, counts, idx, out):
@@ -414,10 +425,7 @@ def quantize_affine_fast(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64, bloc
     Ps, nb = r64.shape[0], r64.shape[1]
     n = P * D * Q
     ntask = counts.size
-    starts = np.zeros(ntask, np.int64)
-    if idx.size:
-        for t in range(1, ntask):
-            starts[t] = starts[t - 1] + counts[t - 1]
+    starts = _task_starts(counts, idx.size > 0)
     lims64 = (tol64, 0.5 - tol64)
     xf = x.reshape(-1)
     of = out.reshape(-1)
@@ -470,10 +478,7 @@ def quantize_affine_fast_rows(x, r1, z1, lo1, hi1, tol1, lim1, r64, zf64, tol64,
     Ps, nb = r64.shape[0], r64.shape[1]
     n = P * D * Q
     ntask = counts.size
-    starts = np.zeros(ntask, np.int64)
-    if idx.size:
-        for t in range(1, ntask):
-            starts[t] = starts[t - 1] + counts[t - 1]
+    starts = _task_starts(counts, idx.size > 0)
     lims64 = (tol64, 0.5 - tol64)
     xf = x.reshape(-1)
     of = out.reshape(-1)
