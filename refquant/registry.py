@@ -31,7 +31,7 @@ _loaded = False
 
 def load_families() -> None:
     """Import every package of ``FAMILIES`` (each registers its names once); later calls
-    return at once (``format`` runs this on every call)."""
+    return at once."""
     global _loaded
     if _loaded:
         return

@@ -331,18 +331,19 @@ def _fast_affine(x3, s3, z3, block, lo, hi, mode, nf, out3):
         return None
     bound = max(abs(lo), abs(hi)) + zmax
     tol64 = (bound + 2.0) * 2.0 ** -49
-    if (x3.dtype == np.float32 and bound <= 2046 and 1.0 / smax >= _F32_NORMAL
-            and 1.0 / smin <= _F32_MAX):
-        # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11); every 1 / s
-        # lies in [2^-126, float32 max], so r32 holds normal float32 numbers
-        tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
-        first = (r32, zf32, np.float32(lo), np.float32(hi), tol32, np.float32(0.5) - tol32)
-    else:
-        first = (r64, zf64, lo, hi, tol64, 0.5 - tol64)
     if n <= NUMPY_MAX_SIZE:
         idx = _numpy_pass(x3, r64, zf64, block, lo, hi, mode, tol64, out3)
         total = idx.size
     else:
+        if (x3.dtype == np.float32 and bound <= 2046 and 1.0 / smax >= _F32_NORMAL
+                and 1.0 / smin <= _F32_MAX):
+            # first pass in float32 (tolerance (bound + 2) * 2^-22 <= 2^-11); every 1 / s
+            # lies in [2^-126, float32 max], so r32 holds normal float32 numbers
+            tol32 = np.float32((bound + 2.0) * 2.0 ** -22)
+            first = (r32, zf32, np.float32(lo), np.float32(hi), tol32,
+                     np.float32(0.5) - tol32)
+        else:
+            first = (r64, zf64, lo, hi, tol64, 0.5 - tol64)
         total, idx = _kernel_pass(x3, first, r64, zf64, block, lo, hi, mode, tol64, out3)
     if total == 0:
         return -1
@@ -430,13 +431,13 @@ def _kernel_pass(x3, first, r64, zf64, block, lo, hi, mode, tol64, out3):
         threads = numba.get_num_threads()
         numba.set_num_threads(1)  # below this one thread is faster than two
         try:
-            return _run_twice(kernel, args, counts, out3)
+            return _run_twice(kernel, args, out3)
         finally:
             numba.set_num_threads(threads)
-    return _run_twice(kernel, args, counts, out3)
+    return _run_twice(kernel, args, out3)
 
 
-def _run_twice(kernel, args, counts, out3):
+def _run_twice(kernel, args, out3):
     """A fast kernel's first call, then (only where elements are unresolved) its second
     call collecting their indices: (their number, their ascending flat indices)."""
     idx = np.empty(0, dtype=np.int64)
